@@ -1,0 +1,49 @@
+// Package kernels is the seam between the training core's math and whatever
+// runs the heavy loops: the portable pure-Go default, a host accelerator
+// reached through the wasm ABI, or a native backend.
+//
+// All matrices are dense, row-major float32 slices with an explicit leading
+// dimension (the stride between rows), the BLAS convention, so a backend can
+// work on sub-matrices of one contiguous parameter buffer without copying.
+package kernels
+
+import "sync/atomic"
+
+// Backend runs the heavy kernels. Implementations must be safe to call from
+// one goroutine at a time per call site; the default is stateless.
+type Backend interface {
+	// Name identifies the backend in benchmarks and logs ("go", "native", ...).
+	Name() string
+
+	// Gemm computes C = alpha*op(A)*op(B) + beta*C where op(X) is X or X^T
+	// as selected by transA/transB; op(A) is m×k, op(B) is k×n, C is m×n.
+	// lda, ldb and ldc are the row strides of A, B and C as stored.
+	// When beta == 0, C is overwritten without being read (NaNs in C do not
+	// propagate), as in BLAS.
+	Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+}
+
+var current atomic.Pointer[Backend]
+
+func init() {
+	var b Backend = Portable{}
+	current.Store(&b)
+}
+
+// Use makes b the backend for all subsequent kernel calls and returns the
+// previous one, so callers (tests, the wasm core) can restore it.
+func Use(b Backend) Backend {
+	if b == nil {
+		b = Portable{}
+	}
+	old := current.Swap(&b)
+	return *old
+}
+
+// Current returns the backend in use.
+func Current() Backend { return *current.Load() }
+
+// Gemm runs Gemm on the current backend.
+func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	Current().Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
