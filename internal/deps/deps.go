@@ -5,9 +5,11 @@
 package deps
 
 import (
+	_ "github.com/Shopify/toxiproxy/v2"
 	_ "github.com/cloudflare/circl/secretsharing"
 	_ "github.com/coder/websocket"
 	_ "github.com/klauspost/compress/zstd"
+	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/tetratelabs/wazero"
 	_ "go.etcd.io/bbolt"
 	_ "go.uber.org/goleak"
@@ -15,6 +17,4 @@ import (
 	_ "golang.org/x/time/rate"
 	_ "gonum.org/v1/gonum/blas/blas32"
 	_ "pgregory.net/rapid"
-	_ "github.com/Shopify/toxiproxy/v2"
-	_ "github.com/prometheus/client_golang/prometheus"
 )

@@ -1,0 +1,50 @@
+# murmur: the two set-up commands are `make demo` and `make test`.
+GO      ?= go
+GOFLAGS ?=
+export XDG_RUNTIME_DIR ?= $(CURDIR)/out/xdg
+DATA_PKGS := dataset-fashion-mnist fortunes
+
+.PHONY: demo test bench wasm fmt lint check deps soak fuzz murmur
+
+deps:
+	@scripts/debian-deps.sh $(DATA_PKGS)
+	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
+
+# Until the federation lands, the demo trains Fashion-MNIST centrally.
+demo: deps
+	$(GO) run ./examples/fashion -mode central -model mlp -epochs 3
+
+test: deps lint check
+	$(GO) test -timeout 25m ./...
+
+bench: deps
+	$(GO) run ./cmd/murmur bench
+
+murmur:
+	$(GO) build -o bin/murmur ./cmd/murmur
+
+wasm:
+
+fmt:
+	gofmt -w .
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+check:
+	$(GO) build ./...
+	GOOS=wasip1 GOARCH=wasm $(GO) build ./runtime/...
+	GOOS=js GOARCH=wasm $(GO) build ./runtime/...
+
+# Long runs, not part of `make test`.
+soak: deps
+	MURMUR_SOAK=1 $(GO) test -timeout 60m ./...
+
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
