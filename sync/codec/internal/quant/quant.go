@@ -1,0 +1,116 @@
+// Package quant holds the scalar number formats the codecs share: bfloat16,
+// bucketed symmetric quantization (stochastic, QSGD-style, or round to
+// nearest), and byte-plane shuffling that lets zstd see the redundant high
+// bytes of floats.
+package quant
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// BF16 rounds f to bfloat16 (round to nearest even; NaN stays NaN).
+func BF16(f float32) uint16 {
+	b := math.Float32bits(f)
+	if b&0x7fffffff > 0x7f800000 { // NaN: keep it quiet and non-zero
+		return uint16(b>>16) | 0x40
+	}
+	b += 0x7fff + (b>>16)&1
+	return uint16(b >> 16)
+}
+
+// FromBF16 widens a bfloat16 to float32 exactly.
+func FromBF16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// Finite reports whether f is neither NaN nor ±Inf.
+func Finite(f float32) bool { return math.Float32bits(f)&0x7f800000 != 0x7f800000 }
+
+// Levels returns L, the number of non-zero levels on each side of zero for
+// bits-bit codes: codes are 0..2L and decode to (code-L)/L * scale.
+func Levels(bits int) int { return 1<<(bits-1) - 1 }
+
+// Buckets returns how many buckets of size bucket cover n values.
+func Buckets(n, bucket int) int { return (n + bucket - 1) / bucket }
+
+// Quantize writes one code byte per value (bits in 2..8) into codes and one
+// max-abs scale per bucket into scales. With rng non-nil, rounding is
+// stochastic and unbiased (E[decode] = v, QSGD); with rng nil it is to the
+// nearest level (deterministic, so a sender can reproduce what a receiver
+// holds). Values must be finite.
+func Quantize(codes []byte, scales []float32, v []float32, bits, bucket int, rng *rand.Rand) {
+	L := float32(Levels(bits))
+	for b := 0; b*bucket < len(v); b++ {
+		lo, hi := b*bucket, min((b+1)*bucket, len(v))
+		var s float32
+		for _, x := range v[lo:hi] {
+			s = max(s, abs(x))
+		}
+		scales[b] = s
+		if s == 0 {
+			for i := lo; i < hi; i++ {
+				codes[i] = byte(L)
+			}
+			continue
+		}
+		k := L / s
+		if rng == nil {
+			for i := lo; i < hi; i++ {
+				q := float32(math.Floor(float64(v[i]*k + 0.5)))
+				codes[i] = byte(clampLevel(q, L) + L)
+			}
+			continue
+		}
+		for i := lo; i < hi; i++ {
+			y := v[i] * k // in [-L, L]
+			f := float32(math.Floor(float64(y)))
+			if rng.Float32() < y-f {
+				f++
+			}
+			codes[i] = byte(clampLevel(f, L) + L)
+		}
+	}
+}
+
+func clampLevel(q, L float32) float32 { return min(max(q, -L), L) }
+
+// Dequantize inverts Quantize: out[i] = (codes[i]-L)/L * scale of its bucket.
+// It reports the index of the first code above 2L, or -1.
+func Dequantize(out []float32, codes []byte, scales []float32, bits, bucket int) int {
+	L := Levels(bits)
+	for b := 0; b*bucket < len(out); b++ {
+		lo, hi := b*bucket, min((b+1)*bucket, len(out))
+		k := scales[b] / float32(L)
+		for i := lo; i < hi; i++ {
+			c := int(codes[i])
+			if c > 2*L {
+				return i
+			}
+			out[i] = float32(c-L) * k
+		}
+	}
+	return -1
+}
+
+// Shuffle writes the bytes of n w-byte little-endian words as w planes (all
+// first bytes, then all second bytes, ...). Floats' sign/exponent bytes are
+// highly redundant and compress well once grouped.
+func Shuffle(dst, src []byte, w int) {
+	n := len(src) / w
+	for i := 0; i < n; i++ {
+		for j := 0; j < w; j++ {
+			dst[j*n+i] = src[i*w+j]
+		}
+	}
+}
+
+// Unshuffle inverts Shuffle.
+func Unshuffle(dst, src []byte, w int) {
+	n := len(src) / w
+	for i := 0; i < n; i++ {
+		for j := 0; j < w; j++ {
+			dst[i*w+j] = src[j*n+i]
+		}
+	}
+}
+
+func abs(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }

@@ -1,0 +1,148 @@
+// Package topk selects the k largest-magnitude coordinates of a vector.
+//
+// A full selection over d values costs several passes; instead a random
+// sample estimates a threshold that about 2k values pass, one linear pass
+// collects those candidates, and an exact selection runs over the few
+// candidates only (Deep Gradient Compression's sampled threshold). The result
+// is the exact top-k (ties broken by lower index), whatever the sample says:
+// if too few pass, it falls back to a full selection.
+package topk
+
+import (
+	"math"
+	"slices"
+)
+
+const sampleSize = 4096
+
+// Select appends to idx the indices of the k entries of a with the largest
+// |a[i]|, in increasing index order, and returns it. a must not hold NaNs.
+func Select(idx []uint32, a []float32, k int) []uint32 {
+	d := len(a)
+	if k <= 0 {
+		return idx
+	}
+	if k >= d {
+		for i := range a {
+			idx = append(idx, uint32(i))
+		}
+		return idx
+	}
+	if d >= 8*sampleSize && k*16 <= d {
+		if t, ok := sampledThreshold(a, k); ok {
+			base := len(idx)
+			for i, x := range a {
+				if abs(x) >= t {
+					idx = append(idx, uint32(i))
+				}
+			}
+			if len(idx)-base >= k {
+				return exact(idx, base, a, k)
+			}
+			idx = idx[:base]
+		}
+	}
+	base := len(idx)
+	for i := range a {
+		idx = append(idx, uint32(i))
+	}
+	return exact(idx, base, a, k)
+}
+
+// exact keeps the k largest-magnitude of the candidates idx[base:] (in
+// increasing index order) and returns them, still in index order.
+func exact(idx []uint32, base int, a []float32, k int) []uint32 {
+	cand := idx[base:]
+	if len(cand) == k {
+		return idx
+	}
+	mags := make([]float32, len(cand))
+	for i, j := range cand {
+		mags[i] = abs(a[j])
+	}
+	t := kth(slices.Clone(mags), len(mags)-k) // k-th largest
+	// Everything strictly above t, then ties at t by index until k.
+	above := 0
+	for _, m := range mags {
+		if m > t {
+			above++
+		}
+	}
+	ties := k - above
+	out := cand[:0]
+	for i, j := range cand {
+		if m := mags[i]; m > t || (m == t && ties > 0) {
+			if m == t {
+				ties--
+			}
+			out = append(out, j)
+		}
+	}
+	return idx[:base+len(out)]
+}
+
+// sampledThreshold estimates a magnitude that about 2k of the d values reach.
+func sampledThreshold(a []float32, k int) (float32, bool) {
+	d := len(a)
+	s := make([]float32, sampleSize)
+	x := uint64(0x9E3779B97F4A7C15) ^ uint64(d)
+	for i := range s {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		s[i] = abs(a[(x>>32)*uint64(d)>>32])
+	}
+	want := int(math.Ceil(2 * float64(k) * sampleSize / float64(d))) // sample values above t
+	if want < 8 {
+		want = 8 // too few sampled: widen to keep the estimate stable
+	}
+	if want >= sampleSize {
+		return 0, false
+	}
+	t := kth(s, sampleSize-want)
+	return t, t > 0
+}
+
+// kth partially sorts v so v[n] is the value of rank n (0 = smallest) and
+// returns it (Hoare quickselect with median-of-three).
+func kth(v []float32, n int) float32 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if v[mid] < v[lo] {
+			v[mid], v[lo] = v[lo], v[mid]
+		}
+		if v[hi] < v[lo] {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[hi] < v[mid] {
+			v[hi], v[mid] = v[mid], v[hi]
+		}
+		p := v[mid]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < p {
+				i++
+			}
+			for v[j] > p {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case n <= j:
+			hi = j
+		case n >= i:
+			lo = i
+		default:
+			return v[n]
+		}
+	}
+	return v[n]
+}
+
+func abs(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }

@@ -1,0 +1,241 @@
+package codec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
+	"github.com/murmur-fl/murmur/sync/codec/internal/quant"
+	"github.com/murmur-fl/murmur/sync/codec/internal/zst"
+)
+
+// Download codecs ("float32", "bf16", "int8"), codec version 1:
+//
+//	flags:  bit 0: payload is zstd-compressed
+//	params: u64 version, u64 base version (0: a snapshot), u32 bucket
+//	        (int8 only, else 0)
+//	raw payload, for v = x (snapshot) or the delta against the base:
+//	  float32: the 4 bytes of each value, shuffled into byte planes when
+//	           zstd is on; a delta is the XOR of the IEEE bits (lossless)
+//	  bf16:    2 bytes per value (bf16 of x, or of x - base), planes as above
+//	  int8:    one float32 scale per bucket, then one code byte per value
+//	           (symmetric 8-bit levels, rounded to nearest: deterministic)
+
+const flagZstd = 1
+
+func dense(id ID) bool { return id == IDFloat32 || id == IDBF16 || id == IDInt8 }
+
+type denseParams struct {
+	version, base uint64
+	bucket        int
+}
+
+func parseDenseParams(h frame.Header) (denseParams, error) {
+	var p denseParams
+	if h.CodecVersion != 1 || h.Flags&^flagZstd != 0 {
+		return p, fmt.Errorf("%w: %s version %d flags %#x unsupported", ErrCorrupt, ID(h.Codec), h.CodecVersion, h.Flags)
+	}
+	r := frame.NewReader(h.Params)
+	p.version, p.base, p.bucket = r.U64(), r.U64(), int(r.U32())
+	if err := r.Err(); err != nil {
+		return p, err
+	}
+	if (ID(h.Codec) == IDInt8) != (p.bucket != 0) || p.bucket > 1<<20 {
+		return p, fmt.Errorf("%w: %s bucket %d invalid", ErrCorrupt, ID(h.Codec), p.bucket)
+	}
+	return p, nil
+}
+
+func rawDenseLen(id ID, d, bucket int) int {
+	switch id {
+	case IDFloat32:
+		return 4 * d
+	case IDBF16:
+		return 2 * d
+	default:
+		return 4*quant.Buckets(d, bucket) + d
+	}
+}
+
+// EncodeModel encodes model x at version for download. With base nil it is
+// a full snapshot (baseVersion must be 0); otherwise it is a delta against
+// base, the parameters of baseVersion (>= 1) that the device confirmed it
+// holds. Lossy deltas ("bf16", "int8") are small where the model moved
+// little; their rounding error is relative to the change, not the weights.
+// Callers send a snapshot when the device's version is unknown or too old.
+func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseVersion uint64) ([]byte, error) {
+	if !dense(e.id) {
+		return nil, fmt.Errorf("%w: codec %s does not encode models", ErrConfig, e.id)
+	}
+	if (base == nil) != (baseVersion == 0) {
+		return nil, fmt.Errorf("codec: a delta needs both a base and a base version >= 1 (got %d values, version %d)", len(base), baseVersion)
+	}
+	if base != nil && len(base) != len(x) {
+		return nil, fmt.Errorf("codec: base has %d values, model %d", len(base), len(x))
+	}
+	d := len(x)
+	for i, v := range x {
+		if !quant.Finite(v) {
+			return nil, fmt.Errorf("codec: model coordinate %d is %v", i, v)
+		}
+	}
+	bucket := 0
+	if e.id == IDInt8 {
+		bucket = e.cfg.bucket()
+	}
+	raw := growBytes(e.buf, rawDenseLen(e.id, d, bucket))
+	e.buf = raw
+	switch e.id {
+	case IDFloat32:
+		for i, v := range x {
+			b := math.Float32bits(v)
+			if base != nil {
+				b ^= math.Float32bits(base[i])
+			}
+			binary.LittleEndian.PutUint32(raw[4*i:], b)
+		}
+	case IDBF16:
+		for i, v := range x {
+			if base != nil {
+				v -= base[i]
+			}
+			binary.LittleEndian.PutUint16(raw[2*i:], quant.BF16(v))
+		}
+	case IDInt8:
+		v := x
+		if base != nil {
+			v = growF32(e.scratch, d)
+			e.scratch = v
+			for i := range v {
+				v[i] = x[i] - base[i]
+			}
+		}
+		nb := quant.Buckets(d, bucket)
+		scales := make([]float32, nb)
+		quant.Quantize(raw[4*nb:], scales, v, 8, bucket, nil)
+		for i, s := range scales {
+			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(s))
+		}
+	}
+	var flags uint16
+	payload := raw
+	if e.cfg.Zstd {
+		flags = flagZstd
+		if w := planeWidth(e.id); w > 1 {
+			sh := growBytes(e.buf2, len(raw))
+			e.buf2 = sh
+			quant.Shuffle(sh, raw, w)
+			raw = sh
+		}
+		payload = zst.Append(nil, raw)
+	}
+	params := appendU64(appendU64(nil, version), baseVersion)
+	params = appendU32(params, uint32(bucket))
+	h, err := e.header(params, d)
+	if err != nil {
+		return nil, err
+	}
+	h.Flags = flags
+	return frame.Append(make([]byte, 0, frame.Overhead(e.shapes)+len(params)+len(payload)), h, payload)
+}
+
+func planeWidth(id ID) int {
+	switch id {
+	case IDFloat32:
+		return 4
+	case IDBF16:
+		return 2
+	}
+	return 1
+}
+
+// DecodeModel decodes a download blob. A delta needs have, the parameters
+// of haveVersion; when the blob's base differs it returns ErrBaseMismatch
+// (ask for a snapshot). have is not modified. It returns the model and its
+// version.
+func DecodeModel(blob []byte, have []float32, haveVersion uint64, opts ...DecodeOption) ([]float32, uint64, error) {
+	h, payload, err := parse(blob, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !dense(ID(h.Codec)) {
+		return nil, 0, fmt.Errorf("%w: %s is not a model codec", ErrCorrupt, ID(h.Codec))
+	}
+	p, err := parseDenseParams(h)
+	if err != nil {
+		return nil, 0, err
+	}
+	var base []float32
+	if p.base != 0 {
+		if p.base != haveVersion || len(have) != int(h.Dim) {
+			return nil, 0, fmt.Errorf("%w: delta from version %d (%d values), caller holds version %d (%d values)",
+				ErrBaseMismatch, p.base, h.Dim, haveVersion, len(have))
+		}
+		base = have
+	}
+	out := make([]float32, h.Dim)
+	if err := decodeDense(out, h, p, payload, base, 1, false); err != nil {
+		return nil, 0, err
+	}
+	return out, p.version, nil
+}
+
+func decodeDense(dst []float32, h frame.Header, p denseParams, payload []byte, base []float32, w float32, add bool) error {
+	id := ID(h.Codec)
+	d := len(dst)
+	n := rawDenseLen(id, d, p.bucket)
+	raw := payload
+	if h.Flags&flagZstd != 0 {
+		z, err := zst.Decode(payload, n)
+		if err != nil {
+			return fmt.Errorf("%s payload: %w", id, err)
+		}
+		raw = z
+		if w := planeWidth(id); w > 1 {
+			un := make([]byte, n)
+			quant.Unshuffle(un, raw, w)
+			raw = un
+		}
+	} else if len(raw) != n {
+		return fmt.Errorf("%w: %s payload is %d bytes, want %d", ErrCorrupt, id, len(raw), n)
+	}
+	vals := dst
+	if add {
+		vals = make([]float32, d)
+	}
+	switch id {
+	case IDFloat32:
+		for i := range vals {
+			b := binary.LittleEndian.Uint32(raw[4*i:])
+			if base != nil {
+				b ^= math.Float32bits(base[i])
+			}
+			vals[i] = math.Float32frombits(b)
+		}
+	case IDBF16:
+		for i := range vals {
+			vals[i] = quant.FromBF16(binary.LittleEndian.Uint16(raw[2*i:]))
+		}
+	case IDInt8:
+		if err := decodeValues(vals, raw, 8, p.bucket); err != nil {
+			return err
+		}
+	}
+	if base != nil && id != IDFloat32 {
+		for i := range vals {
+			vals[i] += base[i]
+		}
+	}
+	for i, v := range vals {
+		if !quant.Finite(v) {
+			return fmt.Errorf("%w: decoded coordinate %d is %v", ErrCorrupt, i, v)
+		}
+	}
+	if add {
+		for i, v := range vals {
+			dst[i] += w * v
+		}
+	}
+	return nil
+}

@@ -1,0 +1,318 @@
+package codec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
+	"github.com/murmur-fl/murmur/sync/codec/internal/quant"
+	"github.com/murmur-fl/murmur/sync/codec/internal/topk"
+	"github.com/murmur-fl/murmur/sync/codec/internal/zst"
+)
+
+// "topk" payload (codec version 1):
+//
+//	params: u32 k, u8 bits, u32 bucket, u32 compressed index length,
+//	        u32 raw index length
+//	payload: zstd(indices), zstd(values)
+//	indices: k uvarints, the first index then each gap minus one (strictly
+//	         increasing indices < dim)
+//	values:  bits 32: k float32; bits 16: k bf16; bits 2..8: one float32
+//	         scale per bucket of values, then k code bytes (QSGD)
+//
+// "qsgd" payload: params u8 bits, u32 bucket; payload zstd(one float32
+// scale per bucket, then dim code bytes).
+
+func (c Config) topkBits() int {
+	if c.Bits == 0 {
+		return 32
+	}
+	return c.Bits
+}
+
+func (c Config) qsgdBits() int {
+	if c.Bits == 0 {
+		return 4
+	}
+	return c.Bits
+}
+
+// K returns how many coordinates "topk" keeps of a dim-long vector.
+func (c Config) K(dim int) int {
+	f := c.Fraction
+	if f == 0 {
+		f = 0.01
+	}
+	if dim == 0 {
+		return 0
+	}
+	return min(dim, max(1, int(math.Round(f*float64(dim)))))
+}
+
+func (e *Encoder) encodeUpdate(x []float32, r *Residual) ([]byte, error) {
+	d := len(x)
+	for i, v := range x {
+		if !quant.Finite(v) {
+			return nil, fmt.Errorf("codec: update coordinate %d is %v", i, v)
+		}
+	}
+	a := x // the vector to encode: x, or x + residual kept in r.v
+	if r != nil {
+		if len(r.v) == 0 {
+			r.v = make([]float32, d)
+		}
+		if len(r.v) != d {
+			return nil, fmt.Errorf("codec: residual has %d values but the update has %d (model changed? reset the residual)", len(r.v), d)
+		}
+		for i, v := range x {
+			if !quant.Finite(v + r.v[i]) {
+				return nil, fmt.Errorf("codec: update coordinate %d plus its residual overflows", i)
+			}
+		}
+		for i, v := range x {
+			r.v[i] += v
+		}
+		a = r.v
+	}
+	if e.id == IDQSGD {
+		return e.encodeQSGD(a, r != nil)
+	}
+	return e.encodeTopK(a, r != nil)
+}
+
+func (e *Encoder) encodeTopK(a []float32, feedback bool) ([]byte, error) {
+	d := len(a)
+	k := e.cfg.K(d)
+	bits, bucket := e.cfg.topkBits(), e.cfg.bucket()
+	e.idx = topk.Select(e.idx[:0], a, k)
+	idx := e.idx
+
+	ib := e.buf[:0]
+	prev := -1
+	for _, i := range idx {
+		ib = binary.AppendUvarint(ib, uint64(int(i)-prev-1))
+		prev = int(i)
+	}
+	e.buf = ib
+
+	vals := growF32(e.scratch, k)
+	e.scratch = vals
+	for j, i := range idx {
+		vals[j] = a[i]
+	}
+	vb := e.encodeValues(e.buf2[:0], vals, bits, bucket) // vals now hold what the receiver decodes
+	e.buf2 = vb
+	if feedback {
+		for j, i := range idx {
+			a[i] -= vals[j]
+		}
+	}
+
+	payload := zst.Append(nil, ib)
+	zi := len(payload)
+	payload = zst.Append(payload, vb)
+	params := appendU32(nil, uint32(k))
+	params = append(params, uint8(bits))
+	params = appendU32(params, uint32(bucket))
+	params = appendU32(params, uint32(zi))
+	params = appendU32(params, uint32(len(ib)))
+	h, err := e.header(params, d)
+	if err != nil {
+		return nil, err
+	}
+	return frame.Append(make([]byte, 0, frame.Overhead(e.shapes)+len(params)+len(payload)), h, payload)
+}
+
+// encodeValues appends the value section for vals and overwrites vals with
+// the values a decoder will reconstruct.
+func (e *Encoder) encodeValues(dst []byte, vals []float32, bits, bucket int) []byte {
+	switch bits {
+	case 32:
+		for _, v := range vals {
+			dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(v))
+		}
+	case 16:
+		for i, v := range vals {
+			h := quant.BF16(v)
+			dst = binary.LittleEndian.AppendUint16(dst, h)
+			vals[i] = quant.FromBF16(h)
+		}
+	default:
+		nb := quant.Buckets(len(vals), bucket)
+		scales := make([]float32, nb)
+		start := len(dst)
+		dst = append(dst, make([]byte, 4*nb+len(vals))...)
+		codes := dst[start+4*nb:]
+		quant.Quantize(codes, scales, vals, bits, bucket, e.rng)
+		for i, s := range scales {
+			binary.LittleEndian.PutUint32(dst[start+4*i:], math.Float32bits(s))
+		}
+		quant.Dequantize(vals, codes, scales, bits, bucket)
+	}
+	return dst
+}
+
+func (e *Encoder) encodeQSGD(a []float32, feedback bool) ([]byte, error) {
+	d := len(a)
+	bits, bucket := e.cfg.qsgdBits(), e.cfg.bucket()
+	vals := growF32(e.scratch, d)
+	e.scratch = vals
+	copy(vals, a)
+	vb := e.encodeValues(e.buf2[:0], vals, bits, bucket)
+	e.buf2 = vb
+	if feedback {
+		for i := range a {
+			a[i] -= vals[i]
+		}
+	}
+	payload := zst.Append(nil, vb)
+	params := append([]byte{uint8(bits)}, appendU32(nil, uint32(bucket))...)
+	h, err := e.header(params, d)
+	if err != nil {
+		return nil, err
+	}
+	return frame.Append(make([]byte, 0, frame.Overhead(e.shapes)+len(params)+len(payload)), h, payload)
+}
+
+// valuesLen is the raw size of a value section, or -1 for bad parameters.
+func valuesLen(n, bits, bucket int) int {
+	switch {
+	case bits == 32:
+		return 4 * n
+	case bits == 16:
+		return 2 * n
+	case bits >= 2 && bits <= 8 && bucket >= 1 && bucket <= 1<<20:
+		return 4*quant.Buckets(n, bucket) + n
+	}
+	return -1
+}
+
+// decodeValues decodes a value section of n values into out.
+func decodeValues(out []float32, raw []byte, bits, bucket int) error {
+	n := len(out)
+	switch bits {
+	case 32:
+		for i := range out {
+			v := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+			if !quant.Finite(v) {
+				return fmt.Errorf("%w: value %d is %v", ErrCorrupt, i, v)
+			}
+			out[i] = v
+		}
+	case 16:
+		for i := range out {
+			v := quant.FromBF16(binary.LittleEndian.Uint16(raw[2*i:]))
+			if !quant.Finite(v) {
+				return fmt.Errorf("%w: value %d is %v", ErrCorrupt, i, v)
+			}
+			out[i] = v
+		}
+	default:
+		nb := quant.Buckets(n, bucket)
+		scales := make([]float32, nb)
+		for i := range scales {
+			s := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+			if !quant.Finite(s) || s < 0 {
+				return fmt.Errorf("%w: scale %d is %v", ErrCorrupt, i, s)
+			}
+			scales[i] = s
+		}
+		if i := quant.Dequantize(out, raw[4*nb:], scales, bits, bucket); i >= 0 {
+			return fmt.Errorf("%w: code %d of value %d exceeds %d-bit levels", ErrCorrupt, raw[4*nb+i], i, bits)
+		}
+	}
+	return nil
+}
+
+func decodeTopK(dst []float32, h frame.Header, payload []byte, w float32, add bool) error {
+	if h.CodecVersion != 1 || h.Flags != 0 {
+		return fmt.Errorf("%w: topk version %d flags %#x unsupported", ErrCorrupt, h.CodecVersion, h.Flags)
+	}
+	p := frame.NewReader(h.Params)
+	k, bits, bucket, zi, rawIdx := int(p.U32()), int(p.U8()), int(p.U32()), int(p.U32()), int(p.U32())
+	if err := p.Err(); err != nil {
+		return err
+	}
+	d := len(dst)
+	if k > d {
+		return fmt.Errorf("%w: topk keeps %d of %d coordinates", ErrCorrupt, k, d)
+	}
+	vl := valuesLen(k, bits, bucket)
+	if vl < 0 {
+		return fmt.Errorf("%w: topk bits %d bucket %d unsupported", ErrCorrupt, bits, bucket)
+	}
+	if rawIdx < k || rawIdx > 5*k {
+		return fmt.Errorf("%w: index section of %d bytes cannot hold %d indices", ErrCorrupt, rawIdx, k)
+	}
+	if zi > len(payload) {
+		return fmt.Errorf("%w: index section length %d overruns the %d-byte payload", ErrCorrupt, zi, len(payload))
+	}
+	ib, err := zst.Decode(payload[:zi], rawIdx)
+	if err != nil {
+		return fmt.Errorf("topk indices: %w", err)
+	}
+	vb, err := zst.Decode(payload[zi:], vl)
+	if err != nil {
+		return fmt.Errorf("topk values: %w", err)
+	}
+	vals := make([]float32, k)
+	if err := decodeValues(vals, vb, bits, bucket); err != nil {
+		return err
+	}
+	// Validate every index before touching dst, so a bad blob changes nothing.
+	idx := make([]uint32, k)
+	pos, prev := 0, -1
+	for j := range idx {
+		g, n := binary.Uvarint(ib[pos:])
+		if n <= 0 || g >= uint64(d) || uint64(prev)+1+g >= uint64(d) {
+			return fmt.Errorf("%w: index %d is malformed or beyond dimension %d", ErrCorrupt, j, d)
+		}
+		pos += n
+		prev += 1 + int(g)
+		idx[j] = uint32(prev)
+	}
+	if pos != len(ib) {
+		return fmt.Errorf("%w: %d trailing bytes after %d indices", ErrCorrupt, len(ib)-pos, k)
+	}
+	if !add {
+		clear(dst)
+	}
+	for j, i := range idx {
+		dst[i] += w * vals[j]
+	}
+	return nil
+}
+
+func decodeQSGD(dst []float32, h frame.Header, payload []byte, w float32, add bool) error {
+	if h.CodecVersion != 1 || h.Flags != 0 {
+		return fmt.Errorf("%w: qsgd version %d flags %#x unsupported", ErrCorrupt, h.CodecVersion, h.Flags)
+	}
+	p := frame.NewReader(h.Params)
+	bits, bucket := int(p.U8()), int(p.U32())
+	if err := p.Err(); err != nil {
+		return err
+	}
+	if bits < 2 || bits > 8 {
+		return fmt.Errorf("%w: qsgd bits %d (want 2..8)", ErrCorrupt, bits)
+	}
+	vl := valuesLen(len(dst), bits, bucket)
+	if vl < 0 {
+		return fmt.Errorf("%w: qsgd bucket %d out of range", ErrCorrupt, bucket)
+	}
+	vb, err := zst.Decode(payload, vl)
+	if err != nil {
+		return fmt.Errorf("qsgd values: %w", err)
+	}
+	if !add {
+		return decodeValues(dst, vb, bits, bucket)
+	}
+	vals := make([]float32, len(dst))
+	if err := decodeValues(vals, vb, bits, bucket); err != nil {
+		return err
+	}
+	for i, v := range vals {
+		dst[i] += w * v
+	}
+	return nil
+}
