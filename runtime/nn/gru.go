@@ -1,0 +1,185 @@
+package nn
+
+import (
+	"math"
+
+	"github.com/murmur-fl/murmur/runtime/kernels"
+	"github.com/murmur-fl/murmur/runtime/tensor"
+)
+
+// gru is a single-layer GRU over [T, E] inputs with PyTorch's equations and
+// parameter layout (gate order r, z, n), starting from a zero state:
+//
+//	r = σ(W_ir x + b_ir + W_hr h + b_hr)
+//	z = σ(W_iz x + b_iz + W_hz h + b_hz)
+//	n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+//	h' = (1 − z) ⊙ n + z ⊙ h
+//
+// The input projections of all time steps are one GEMM; each step then
+// needs one N×3H×H GEMM. Rows of the batch-major [N, T, ·] buffers for a
+// fixed t are addressed with a leading dimension of T*width, so nothing is
+// transposed or copied. Output is every state [T, H], or the last [H].
+type gru struct {
+	t, e, h                int
+	last                   bool
+	out                    []int
+	wih, whh, bih, bhh     []float32
+	gwih, gwhh, gbih, gbhh []float32
+	x                      []float32
+	gi, hs, r, z, nn, hn   []float32 // saved for backward
+	gh, y                  []float32
+	dgi, dgh, dh, dhp, dx  []float32
+}
+
+func newGRU(t, e, h int, last bool) *gru {
+	g := &gru{t: t, e: e, h: h, last: last, out: []int{t, h}}
+	if last {
+		g.out = []int{h}
+	}
+	return g
+}
+
+func (g *gru) outShape() []int { return g.out }
+func (g *gru) params() []pinit {
+	k := uniformInit(float32(1 / math.Sqrt(float64(g.h))))
+	return []pinit{
+		{"weight_ih", []int{3 * g.h, g.e}, k},
+		{"weight_hh", []int{3 * g.h, g.h}, k},
+		{"bias_ih", []int{3 * g.h}, k},
+		{"bias_hh", []int{3 * g.h}, k},
+	}
+}
+func (g *gru) bind(p, gr [][]float32) {
+	g.wih, g.whh, g.bih, g.bhh = p[0], p[1], p[2], p[3]
+	g.gwih, g.gwhh, g.gbih, g.gbhh = gr[0], gr[1], gr[2], gr[3]
+}
+func (g *gru) reserve(n int, needDX bool) {
+	nth := n * g.t * g.h
+	g.gi = grow(g.gi, 3*nth)
+	g.hs = grow(g.hs, nth)
+	g.r = grow(g.r, nth)
+	g.z = grow(g.z, nth)
+	g.nn = grow(g.nn, nth)
+	g.hn = grow(g.hn, nth)
+	g.gh = grow(g.gh, 3*n*g.h)
+	if g.last {
+		g.y = grow(g.y, n*g.h)
+	}
+	g.dgi = grow(g.dgi, 3*nth)
+	g.dgh = grow(g.dgh, 3*n*g.h)
+	g.dh = grow(g.dh, n*g.h)
+	g.dhp = grow(g.dhp, n*g.h)
+	if needDX {
+		g.dx = grow(g.dx, n*g.t*g.e)
+	}
+}
+
+func (g *gru) forward(x []float32, n int, _ bool) []float32 {
+	T, E, H, H3 := g.t, g.e, g.h, 3*g.h
+	rows := n * T
+	g.x = x[:rows*E]
+	gi := g.gi[:rows*H3]
+	fillRows(gi, rows, g.bih)
+	kernels.Gemm(false, true, rows, H3, E, 1, g.x, E, g.wih, E, 1, gi, H3)
+	gh := g.gh[:n*H3]
+	for t := 0; t < T; t++ {
+		fillRows(gh, n, g.bhh)
+		if t > 0 {
+			kernels.Gemm(false, true, n, H3, H, 1, g.hs[(t-1)*H:], T*H, g.whh, H, 1, gh, H3)
+		}
+		for i := 0; i < n; i++ {
+			o := (i*T + t) * H
+			gir := gi[(i*T+t)*H3 : (i*T+t+1)*H3]
+			ghr := gh[i*H3 : (i+1)*H3]
+			r, z, nv, hn, hs := g.r[o:o+H], g.z[o:o+H], g.nn[o:o+H], g.hn[o:o+H], g.hs[o:o+H]
+			var hp []float32
+			if t > 0 {
+				hp = g.hs[o-H : o]
+			}
+			for j := 0; j < H; j++ {
+				rj := tensor.Sigmoid(gir[j] + ghr[j])
+				zj := tensor.Sigmoid(gir[H+j] + ghr[H+j])
+				hnj := ghr[2*H+j]
+				nj := tensor.Tanh(gir[2*H+j] + rj*hnj)
+				var hpj float32
+				if hp != nil {
+					hpj = hp[j]
+				}
+				r[j], z[j], hn[j], nv[j] = rj, zj, hnj, nj
+				hs[j] = (1-zj)*nj + zj*hpj
+			}
+		}
+	}
+	if !g.last {
+		return g.hs[:rows*H]
+	}
+	y := g.y[:n*H]
+	for i := 0; i < n; i++ {
+		copy(y[i*H:(i+1)*H], g.hs[(i*T+T-1)*H:])
+	}
+	return y
+}
+
+func (g *gru) backward(dy []float32, n int, needDX bool) []float32 {
+	T, E, H, H3 := g.t, g.e, g.h, 3*g.h
+	rows := n * T
+	dgi := g.dgi[:rows*H3]
+	dgh := g.dgh[:n*H3]
+	dh, dhp := g.dh[:n*H], g.dhp[:n*H]
+	clear(dh)
+	for t := T - 1; t >= 0; t-- {
+		for i := 0; i < n; i++ {
+			o := (i*T + t) * H
+			r, z, nv, hn := g.r[o:o+H], g.z[o:o+H], g.nn[o:o+H], g.hn[o:o+H]
+			dhi := dh[i*H : (i+1)*H]
+			var dyi []float32
+			switch {
+			case !g.last:
+				dyi = dy[o : o+H]
+			case t == T-1:
+				dyi = dy[i*H : (i+1)*H]
+			}
+			var hp []float32
+			if t > 0 {
+				hp = g.hs[o-H : o]
+			}
+			dgir := dgi[(i*T+t)*H3 : (i*T+t+1)*H3]
+			dghr := dgh[i*H3 : (i+1)*H3]
+			dhpi := dhp[i*H : (i+1)*H]
+			for j := 0; j < H; j++ {
+				d := dhi[j]
+				if dyi != nil {
+					d += dyi[j]
+				}
+				var hpj float32
+				if hp != nil {
+					hpj = hp[j]
+				}
+				zj, nj, rj := z[j], nv[j], r[j]
+				dn := d * (1 - zj)
+				dz := d * (hpj - nj)
+				dnp := dn * (1 - nj*nj)
+				drp := dnp * hn[j] * rj * (1 - rj)
+				dzp := dz * zj * (1 - zj)
+				dgir[j], dgir[H+j], dgir[2*H+j] = drp, dzp, dnp
+				dghr[j], dghr[H+j], dghr[2*H+j] = drp, dzp, dnp*rj
+				dhpi[j] = d * zj
+			}
+		}
+		colSums(g.gbhh, dgh, n)
+		if t > 0 {
+			hprev := g.hs[(t-1)*H:]
+			kernels.Gemm(true, false, H3, H, n, 1, dgh, H3, hprev, T*H, 1, g.gwhh, H)
+			kernels.Gemm(false, false, n, H, H3, 1, dgh, H3, g.whh, H, 1, dhp, H)
+		}
+		dh, dhp = dhp, dh
+	}
+	kernels.Gemm(true, false, H3, E, rows, 1, dgi, H3, g.x, E, 1, g.gwih, E)
+	colSums(g.gbih, dgi, rows)
+	if !needDX {
+		return nil
+	}
+	dx := g.dx[:rows*E]
+	kernels.Gemm(false, false, rows, E, H3, 1, dgi, H3, g.wih, E, 0, dx, E)
+	return dx
+}

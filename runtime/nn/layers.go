@@ -1,0 +1,276 @@
+package nn
+
+import (
+	"math"
+
+	"github.com/murmur-fl/murmur/runtime/kernels"
+	"github.com/murmur-fl/murmur/runtime/tensor"
+)
+
+// layer is one stage of a Model. Buffers are owned by the layer and sized
+// by reserve for the largest batch seen, so steady-state steps allocate
+// nothing. forward's result stays valid until the next forward; backward
+// accumulates parameter gradients and returns the input gradient (nil when
+// needDX is false).
+type layer interface {
+	outShape() []int
+	params() []pinit
+	bind(p, g [][]float32)
+	reserve(n int, needDX bool)
+	forward(x []float32, n int, train bool) []float32
+	backward(dy []float32, n int, needDX bool) []float32
+}
+
+// pinit describes one parameter tensor and how to initialize it.
+type pinit struct {
+	name  string // suffix: "weight", "bias", ...
+	shape []int
+	init  func(r *tensor.RNG, w []float32)
+}
+
+func zeroInit(*tensor.RNG, []float32) {}
+
+func uniformInit(limit float32) func(*tensor.RNG, []float32) {
+	return func(r *tensor.RNG, w []float32) { r.Uniform(w, -limit, limit) }
+}
+
+// glorot is Glorot/Xavier uniform: U(-a, a), a = sqrt(6/(fanIn+fanOut)).
+func glorot(fanIn, fanOut int) func(*tensor.RNG, []float32) {
+	return uniformInit(float32(math.Sqrt(6 / float64(fanIn+fanOut))))
+}
+
+// grow returns buf resliced to n, reallocating only when it is too small.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+func prod(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// addRows adds b to every row of the r×len(b) matrix y.
+func fillRows(y []float32, rows int, b []float32) {
+	c := len(b)
+	for r := 0; r < rows; r++ {
+		copy(y[r*c:(r+1)*c], b)
+	}
+}
+
+// colSums adds the column sums of the rows×len(g) matrix dy into g.
+func colSums(g []float32, dy []float32, rows int) {
+	c := len(g)
+	for r := 0; r < rows; r++ {
+		row := dy[r*c : (r+1)*c]
+		for j, v := range row {
+			g[j] += v
+		}
+	}
+}
+
+// ---- dense ----
+
+// dense computes y = x W^T + b over the last axis. W is [units, in]
+// (PyTorch's Linear layout), b is [units].
+type dense struct {
+	in, units, rpe int // rpe: rows per example (product of leading axes)
+	out            []int
+	w, b, gw, gb   []float32
+	x, y, dx       []float32
+}
+
+func newDense(inShape []int, units int) *dense {
+	out := append(append([]int(nil), inShape[:len(inShape)-1]...), units)
+	in := inShape[len(inShape)-1]
+	return &dense{in: in, units: units, rpe: prod(inShape) / in, out: out}
+}
+
+func (d *dense) outShape() []int { return d.out }
+func (d *dense) params() []pinit {
+	return []pinit{
+		{"weight", []int{d.units, d.in}, glorot(d.in, d.units)},
+		{"bias", []int{d.units}, zeroInit},
+	}
+}
+func (d *dense) bind(p, g [][]float32) { d.w, d.b, d.gw, d.gb = p[0], p[1], g[0], g[1] }
+func (d *dense) reserve(n int, needDX bool) {
+	d.y = grow(d.y, n*d.rpe*d.units)
+	if needDX {
+		d.dx = grow(d.dx, n*d.rpe*d.in)
+	}
+}
+func (d *dense) forward(x []float32, n int, _ bool) []float32 {
+	rows := n * d.rpe
+	d.x = x[:rows*d.in]
+	y := d.y[:rows*d.units]
+	fillRows(y, rows, d.b)
+	kernels.Gemm(false, true, rows, d.units, d.in, 1, d.x, d.in, d.w, d.in, 1, y, d.units)
+	return y
+}
+func (d *dense) backward(dy []float32, n int, needDX bool) []float32 {
+	rows := n * d.rpe
+	kernels.Gemm(true, false, d.units, d.in, rows, 1, dy, d.units, d.x, d.in, 1, d.gw, d.in)
+	colSums(d.gb, dy, rows)
+	if !needDX {
+		return nil
+	}
+	dx := d.dx[:rows*d.in]
+	kernels.Gemm(false, false, rows, d.in, d.units, 1, dy, d.units, d.w, d.in, 0, dx, d.in)
+	return dx
+}
+
+// ---- elementwise activations ----
+
+type actKind int
+
+const (
+	actReLU actKind = iota
+	actTanh
+	actSigmoid
+)
+
+// activation stores its output and differentiates through it.
+type activation struct {
+	kind  actKind
+	shape []int
+	size  int
+	y, dx []float32
+}
+
+func (a *activation) outShape() []int       { return a.shape }
+func (a *activation) params() []pinit       { return nil }
+func (a *activation) bind(_, _ [][]float32) {}
+func (a *activation) reserve(n int, needDX bool) {
+	a.y = grow(a.y, n*a.size)
+	if needDX {
+		a.dx = grow(a.dx, n*a.size)
+	}
+}
+func (a *activation) forward(x []float32, n int, _ bool) []float32 {
+	x = x[:n*a.size]
+	y := a.y[:len(x)]
+	switch a.kind {
+	case actReLU:
+		for i, v := range x {
+			if v > 0 {
+				y[i] = v
+			} else {
+				y[i] = 0
+			}
+		}
+	case actTanh:
+		for i, v := range x {
+			y[i] = tensor.Tanh(v)
+		}
+	case actSigmoid:
+		for i, v := range x {
+			y[i] = tensor.Sigmoid(v)
+		}
+	}
+	return y
+}
+func (a *activation) backward(dy []float32, n int, needDX bool) []float32 {
+	if !needDX {
+		return nil
+	}
+	y := a.y[:n*a.size]
+	dx := a.dx[:len(y)]
+	dy = dy[:len(y)]
+	switch a.kind {
+	case actReLU:
+		for i, v := range y {
+			if v > 0 {
+				dx[i] = dy[i]
+			} else {
+				dx[i] = 0
+			}
+		}
+	case actTanh:
+		for i, v := range y {
+			dx[i] = dy[i] * (1 - v*v)
+		}
+	case actSigmoid:
+		for i, v := range y {
+			dx[i] = dy[i] * v * (1 - v)
+		}
+	}
+	return dx
+}
+
+// ---- flatten ----
+
+type flatten struct{ out []int }
+
+func (f *flatten) outShape() []int                              { return f.out }
+func (f *flatten) params() []pinit                              { return nil }
+func (f *flatten) bind(_, _ [][]float32)                        {}
+func (f *flatten) reserve(int, bool)                            {}
+func (f *flatten) forward(x []float32, _ int, _ bool) []float32 { return x }
+func (f *flatten) backward(dy []float32, _ int, needDX bool) []float32 {
+	if !needDX {
+		return nil
+	}
+	return dy
+}
+
+// ---- dropout ----
+
+// dropout zeroes each element with probability rate during training and
+// scales survivors by 1/(1-rate) (inverted dropout), so evaluation is the
+// identity. Its random stream is the model's, seeded from the build seed.
+type dropout struct {
+	rate  float32
+	shape []int
+	size  int
+	rng   *tensor.RNG
+	mask  []float32
+	y, dx []float32
+}
+
+func (d *dropout) outShape() []int       { return d.shape }
+func (d *dropout) params() []pinit       { return nil }
+func (d *dropout) bind(_, _ [][]float32) {}
+func (d *dropout) reserve(n int, needDX bool) {
+	d.mask = grow(d.mask, n*d.size)
+	d.y = grow(d.y, n*d.size)
+	if needDX {
+		d.dx = grow(d.dx, n*d.size)
+	}
+}
+func (d *dropout) forward(x []float32, n int, train bool) []float32 {
+	x = x[:n*d.size]
+	if !train || d.rate == 0 {
+		return x
+	}
+	keep := 1 / (1 - d.rate)
+	m, y := d.mask[:len(x)], d.y[:len(x)]
+	for i, v := range x {
+		if d.rng.Float32() >= d.rate {
+			m[i] = keep
+		} else {
+			m[i] = 0
+		}
+		y[i] = v * m[i]
+	}
+	return y
+}
+func (d *dropout) backward(dy []float32, n int, needDX bool) []float32 {
+	if !needDX {
+		return nil
+	}
+	if d.rate == 0 {
+		return dy
+	}
+	m := d.mask[:n*d.size]
+	dx := d.dx[:len(m)]
+	for i, v := range m {
+		dx[i] = dy[i] * v
+	}
+	return dx
+}
