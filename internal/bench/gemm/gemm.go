@@ -1,0 +1,113 @@
+// Package gemm is the `murmur bench gemm` suite: GEMM throughput in GFLOP/s
+// for every accelerator backend, with gonum's pure-Go Sgemm as an anchor.
+// Rows are "gemm/<size>/<backend>" for square size×size×size products.
+package gemm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/murmur-fl/murmur/host/accel"
+	"github.com/murmur-fl/murmur/internal/bench"
+	"github.com/murmur-fl/murmur/runtime/kernels"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+func init() {
+	bench.Register(bench.Suite{
+		Name: "gemm",
+		Doc:  "GEMM GFLOP/s at 128, 256, 1024 per backend (go, gonum anchor, native on all cores and on one)",
+		Run:  run,
+	})
+}
+
+// Gonum adapts gonum's blas32 Sgemm (pure Go with SSE axpy kernels on amd64)
+// to kernels.Backend; it is a benchmark anchor, not a registered backend.
+type Gonum struct{}
+
+// Name implements kernels.Backend.
+func (Gonum) Name() string { return "gonum" }
+
+// Gemm implements kernels.Backend.
+func (Gonum) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	kernels.CheckGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if transA {
+		ta = blas.Trans
+	}
+	if transB {
+		tb = blas.Trans
+	}
+	gonum.Implementation{}.Sgemm(ta, tb, m, n, k, alpha, a, max(1, lda), b, max(1, ldb), beta, c, max(1, ldc))
+}
+
+type variant struct {
+	name string
+	b    kernels.Backend
+}
+
+func variants() []variant {
+	vs := []variant{}
+	for _, b := range accel.Backends() {
+		vs = append(vs, variant{b.Name(), b})
+		if b.Name() == "go" {
+			vs = append(vs, variant{"gonum", Gonum{}})
+		}
+	}
+	if _, ok := accel.Lookup("native"); ok {
+		vs = append(vs, variant{"native-1t", accel.Native{Threads: 1}})
+	}
+	return vs
+}
+
+func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
+	sizes := []int{128, 256, 1024}
+	runs, budget := 15, 2*time.Second
+	if cfg.Quick {
+		sizes = []int{64}
+		runs, budget = 3, 50*time.Millisecond
+	}
+	for _, n := range sizes {
+		a, b, c := fill(n*n, 1), fill(n*n, 2), make([]float32, n*n)
+		flops := 2 * float64(n) * float64(n) * float64(n)
+		for _, v := range variants() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r, bud := runs, budget
+			if v.name == "go" || v.name == "gonum" {
+				// The slow ones: fewer repetitions at 1024 keep the suite short.
+				if n >= 1024 && !cfg.Quick {
+					r, bud = 5, time.Second
+				}
+			}
+			st := bench.Time(r, bud, func() {
+				v.b.Gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+			})
+			ex := st.Extra(flops / 1e9)
+			ex["n"] = n
+			if nb, ok := v.b.(accel.Native); ok {
+				ex["kernel"] = nb.Kernel()
+			}
+			res := bench.Result{Bench: fmt.Sprintf("gemm/%d/%s", n, v.name), Value: st.Rate(flops / 1e9), Unit: "GFLOP/s", Extra: ex}
+			fmt.Fprintf(cfg.Log, "%s: %.2f GFLOP/s (median of %d)\n", res.Bench, res.Value, st.Runs)
+			emit(res)
+		}
+	}
+	return nil
+}
+
+func fill(n int, seed uint32) []float32 {
+	s := make([]float32, n)
+	x := seed
+	for i := range s {
+		x = x*1664525 + 1013904223
+		s[i] = float32(x>>8)/float32(1<<24) - 0.5
+	}
+	return s
+}
