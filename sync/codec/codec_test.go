@@ -72,9 +72,9 @@ func TestConfigJSONAndValidate(t *testing.T) {
 		{Codec: "topk", Bits: 12},
 		{Codec: "topk", Fraction: 1.5},
 		{Codec: "qsgd", Bits: 1},
-		{Codec: "secure", Clip: 1, MaxClients: 10},                   // no seed
-		{Codec: "secure", Seed: make([]byte, 32), MaxClients: 10},    // no clip
-		{Codec: "sketch", Clip: 1, Seed: make([]byte, 32)},           // no clients
+		{Codec: "secure", Clip: 1, MaxClients: 10},                // no seed
+		{Codec: "secure", Seed: make([]byte, 32), MaxClients: 10}, // no clip
+		{Codec: "sketch", Clip: 1, Seed: make([]byte, 32)},        // no clients
 		{Codec: "int8", Bucket: -1},
 	} {
 		if err := bad.Validate(); !errors.Is(err, ErrConfig) {

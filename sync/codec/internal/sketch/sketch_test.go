@@ -1,0 +1,68 @@
+package sketch
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// Linearity over Z_2^B: sketch(a) + sketch(b) == sketch(a + b) exactly, for
+// random moduli (including 64 bits) and values that wrap.
+func TestLinearModular(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, B := range []int{3, 17, 33, 64} {
+		mask := ^uint64(0)
+		if B < 64 {
+			mask = 1<<B - 1
+		}
+		const d = 5000
+		s := New([]byte("seed"), 5, 97, d)
+		a, b, ab := make([]uint64, d), make([]uint64, d), make([]uint64, d)
+		for i := range a {
+			a[i], b[i] = r.Uint64()&mask, r.Uint64()&mask
+			ab[i] = (a[i] + b[i]) & mask
+		}
+		ta, tb, tab := make([]uint64, s.Len()), make([]uint64, s.Len()), make([]uint64, s.Len())
+		s.AddInt(ta, a, mask)
+		s.AddInt(tb, b, mask)
+		s.AddInt(tab, ab, mask)
+		for i := range ta {
+			if (ta[i]+tb[i])&mask != tab[i] {
+				t.Fatalf("B=%d counter %d: %d + %d != %d (mod 2^B)", B, i, ta[i], tb[i], tab[i])
+			}
+		}
+		if slices.Equal(ta, tb) {
+			t.Fatal("sketches of different vectors are equal: hashing is broken")
+		}
+	}
+}
+
+// Heavy hitters are recovered: a few large coordinates over small noise are
+// estimated within the noise level and rank on top.
+func TestRecoversHeavyHitters(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	const d = 100000
+	s := New([]byte("round 7"), 5, 2000, d)
+	x := make([]float32, d)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * 0.01)
+	}
+	heavy := map[int]float32{}
+	for len(heavy) < 50 {
+		i := r.IntN(d)
+		heavy[i] = float32((r.Float64() + 1) * 10 * float64(1-2*r.IntN(2)))
+		x[i] = heavy[i]
+	}
+	table := make([]float32, s.Len())
+	s.AddFloat(table, x, 1)
+	est := make([]float32, d)
+	s.Estimate(est, table)
+	for i, v := range heavy {
+		if d := est[i] - v; d > 0.5 || d < -0.5 {
+			t.Fatalf("coord %d: estimate %g, true %g", i, est[i], v)
+		}
+	}
+	if got := s.MaxLoad(); got < d/2000 || got > 3*d/2000 {
+		t.Fatalf("max load %d implausible for %d values in 2000 columns", got, d)
+	}
+}

@@ -1,0 +1,355 @@
+package codec
+
+import (
+	crand "crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"math"
+	"math/bits"
+	"math/rand/v2"
+
+	"github.com/murmur-fl/murmur/secagg/encode"
+	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
+	"github.com/murmur-fl/murmur/sync/codec/internal/sketch"
+	"github.com/murmur-fl/murmur/sync/codec/internal/topk"
+)
+
+// Secure is the upload path under secure aggregation, where the server only
+// ever sees a modular sum, so every step must be linear with parameters
+// shared by the round (Config, including its seed):
+//
+//	"secure": clip the whole update to Config.Clip (L2), keep the round's
+//	  shared subsample of coordinates (one per stratum of about 1/Fraction
+//	  coordinates, picked from the seed; with Rotate the count is rounded
+//	  to the nearest power of two, the rotation's size), then secagg/encode: optional
+//	  seeded Hadamard rotation, stochastic rounding to Bits bits into
+//	  Z_2^B, and the weight coordinate. The server scales each summed
+//	  coordinate by its stratum size, an unbiased estimate of the sum.
+//	"sketch": clip, quantize the whole update with secagg/encode (no
+//	  rotation), and count-sketch the integers mod 2^B into Rows × Cols
+//	  counters. ModBits defaults to the least B for which no counter of a
+//	  sum of MaxClients sketches can wrap. The server unsketches the sum and
+//	  keeps the TopK largest coordinates.
+//
+// Encode gives the vector in Z_2^B that secagg masks; Pack and Unpack frame
+// the masked vector bit-packed at exactly B bits; DecodeSum turns the
+// unmasked modular sum back into Σ weight·update. A Secure is safe for
+// concurrent use.
+type Secure struct {
+	id  ID
+	cfg Config
+	dim int
+
+	// "secure": chosen coordinates (increasing) and their stratum sizes;
+	// nil when every coordinate is kept.
+	sub    []uint32
+	strata []uint32
+
+	enc *encode.Encoder // over the kept coordinates ("secure") or all ("sketch")
+	sk  *sketch.Sketch
+	tab *encode.Encoder // "sketch": decodes the summed counter table
+}
+
+// NewSecure prepares the secure codec of cfg for updates of dim values.
+func NewSecure(cfg Config, dim int) (*Secure, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	id, _ := cfg.ID()
+	if id != IDSecure && id != IDSketch {
+		return nil, fmt.Errorf("%w: codec %q is not a secure-aggregation codec (use NewEncoder)", ErrConfig, cfg.Codec)
+	}
+	if dim < 1 || dim > math.MaxUint32 {
+		return nil, fmt.Errorf("%w: dimension %d out of range", ErrConfig, dim)
+	}
+	if cfg.Bits == 0 {
+		cfg.Bits = 8
+	}
+	s := &Secure{id: id, cfg: cfg, dim: dim}
+	p := encode.Params{
+		Bits: cfg.Bits, MaxClients: cfg.MaxClients, ModBits: cfg.ModBits,
+		ClipNorm: cfg.Clip, Range: cfg.Range, MaxWeight: cfg.MaxWeight,
+	}
+	copy(p.Seed[:], cfg.Seed)
+	var err error
+	switch id {
+	case IDSecure:
+		kept := dim
+		if f := cfg.Fraction; f != 0 && f < 1 {
+			m := max(1, int(math.Ceil(f*float64(dim))))
+			if cfg.Rotate {
+				// The rotation pads to a power of two; keep exactly one
+				// (the nearest, geometrically) instead of sending padding.
+				lo := 1 << (bits.Len(uint(m)) - 1)
+				if m > lo && float64(m)*float64(m) > float64(lo)*float64(2*lo) {
+					lo *= 2
+				}
+				m = min(lo, dim)
+			}
+			s.sub, s.strata = subsample(cfg.Seed, dim, m)
+			kept = len(s.sub)
+		}
+		p.Dim, p.Rotate = kept, cfg.Rotate
+		if s.enc, err = encode.New(p); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+	case IDSketch:
+		if cfg.Rotate || (cfg.Fraction != 0 && cfg.Fraction != 1) {
+			return nil, fmt.Errorf("%w: sketch takes neither rotation nor subsampling (the server must find coordinates)", ErrConfig)
+		}
+		rows, cols := cfg.Rows, cfg.Cols
+		if rows == 0 {
+			rows = 5
+		}
+		if cols == 0 {
+			cols = max(64, dim/100)
+		}
+		if int64(rows)*int64(cols) > int64(dim)*4 || rows*cols < 1 {
+			return nil, fmt.Errorf("%w: a %d×%d sketch of %d values is larger than it is useful", ErrConfig, rows, cols, dim)
+		}
+		s.cfg.Rows, s.cfg.Cols = rows, cols
+		if s.cfg.TopK == 0 {
+			s.cfg.TopK = max(1, cols/2)
+		}
+		if s.cfg.TopK > dim {
+			return nil, fmt.Errorf("%w: topk %d exceeds dimension %d", ErrConfig, s.cfg.TopK, dim)
+		}
+		s.sk = sketch.New(cfg.Seed, rows, cols, dim)
+		need := s.sketchModBits(p)
+		switch {
+		case cfg.ModBits == 0:
+			p.ModBits = need
+		case cfg.ModBits < need:
+			return nil, fmt.Errorf("%w: mod_bits %d can wrap; a %d×%d sketch of %d clients needs %d", ErrConfig, cfg.ModBits, rows, cols, cfg.MaxClients, need)
+		}
+		if p.ModBits > 64 {
+			return nil, fmt.Errorf("%w: the sketch needs %d modulus bits (> 64); lower bits or range, or add columns", ErrConfig, p.ModBits)
+		}
+		p.Dim = dim
+		if s.enc, err = encode.New(p); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		p.Dim = s.sk.Len()
+		if s.tab, err = encode.New(p); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+	}
+	return s, nil
+}
+
+// sketchModBits is the least B such that n sketches never wrap a counter:
+// one client's counter is a signed sum of at most L (the max load) codes
+// with Σ|q_i| <= Σ|u_i| + L <= sqrt(L)·||u|| + L, where ||u|| <= C·M/R is
+// the clipped update in quantization steps (M = 2^(b−1)−1); n of them must
+// stay below 2^(B−1).
+func (s *Secure) sketchModBits(p encode.Params) int {
+	R := p.Range
+	if R == 0 {
+		R = p.ClipNorm
+	}
+	M := float64(int64(1)<<(p.Bits-1) - 1)
+	L := float64(s.sk.MaxLoad())
+	perClient := math.Sqrt(L)*math.Min(p.ClipNorm*M/R, M*math.Sqrt(L)) + L
+	total := float64(p.MaxClients) * math.Ceil(perClient)
+	need := 1 + int(math.Ceil(math.Log2(total+1)))
+	return max(need, encode.MinModBits(p.Bits, p.MaxClients))
+}
+
+// subsample picks one coordinate per stratum: stratum j is
+// [floor(j·d/m), floor((j+1)·d/m)), the pick is uniform within it from a
+// ChaCha8 stream keyed by SHA-256("murmur/codec/subsample/v1" || seed).
+// Each coordinate is kept with probability 1/size of its stratum, so
+// scaling by the size makes the estimate unbiased.
+func subsample(seed []byte, d, m int) ([]uint32, []uint32) {
+	key := sha256.Sum256(append([]byte("murmur/codec/subsample/v1"), seed...))
+	r := rand.New(rand.NewChaCha8(key))
+	idx, size := make([]uint32, m), make([]uint32, m)
+	for j := range idx {
+		lo := uint64(j) * uint64(d) / uint64(m)
+		hi := uint64(j+1) * uint64(d) / uint64(m)
+		idx[j] = uint32(lo + r.Uint64N(hi-lo))
+		size[j] = uint32(hi - lo)
+	}
+	return idx, size
+}
+
+// Config returns the configuration with defaults filled in.
+func (s *Secure) Config() Config { return s.cfg }
+
+// Len is the number of Z_2^B elements one device contributes.
+func (s *Secure) Len() int {
+	if s.id == IDSketch {
+		return s.tab.Len()
+	}
+	return s.enc.Len()
+}
+
+// ModBits is B: vectors are summed mod 2^B and packed at B bits.
+func (s *Secure) ModBits() int { return s.enc.Params().ModBits }
+
+// Coordinates returns the coordinates the round's subsample keeps (nil when
+// all are kept).
+func (s *Secure) Coordinates() []uint32 { return s.sub }
+
+// Encode maps update x (dim values) with weight w (0..MaxWeight, such as the
+// device's example count) into dst, Len() elements of Z_2^B ready for
+// masking. Rounding randomness comes from rng (nil: crypto-seeded).
+func (s *Secure) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([]uint64, error) {
+	if len(x) != s.dim {
+		return nil, fmt.Errorf("codec: update has %d values, the round's codec expects %d", len(x), s.dim)
+	}
+	if rng == nil {
+		var seed [32]byte
+		if _, err := crand.Read(seed[:]); err != nil {
+			return nil, fmt.Errorf("codec: seeding the rounding source: %w", err)
+		}
+		rng = rand.NewChaCha8(seed)
+	}
+	// Clip the whole update first, so the clip does not depend on which
+	// coordinates the subsample kept.
+	var ss float64
+	for i, v := range x {
+		if v-v != 0 {
+			return nil, fmt.Errorf("codec: update coordinate %d is %v", i, v)
+		}
+		ss += float64(v) * float64(v)
+	}
+	scale := float32(1)
+	if n := math.Sqrt(ss); n > s.cfg.Clip {
+		scale = float32(s.cfg.Clip / n)
+	}
+	v := x
+	if s.sub != nil || scale != 1 {
+		n := s.dim
+		if s.sub != nil {
+			n = len(s.sub)
+		}
+		v = make([]float32, n)
+		if s.sub != nil {
+			for j, i := range s.sub {
+				v[j] = x[i] * scale
+			}
+		} else {
+			for i := range v {
+				v[i] = x[i] * scale
+			}
+		}
+	}
+	if s.id == IDSecure {
+		out, err := s.enc.Encode(dst, v, w, rng)
+		if err != nil {
+			return nil, fmt.Errorf("codec: %w", err)
+		}
+		return out, nil
+	}
+	q, err := s.enc.Encode(nil, v, w, rng)
+	if err != nil {
+		return nil, fmt.Errorf("codec: %w", err)
+	}
+	n := s.sk.Len()
+	if cap(dst) < n+1 {
+		dst = make([]uint64, n+1)
+	}
+	dst = dst[:n+1]
+	clear(dst)
+	s.sk.AddInt(dst[:n], q[:s.dim], modMask(s.ModBits()))
+	dst[n] = q[s.dim] // the weight coordinate
+	return dst, nil
+}
+
+func modMask(b int) uint64 {
+	if b >= 64 {
+		return math.MaxUint64
+	}
+	return 1<<uint(b) - 1
+}
+
+// "secure" and "sketch" blobs (codec version 1): seed field = the round
+// seed's fingerprint; params: u8 bits, u8 mod bits, u32 element count; the
+// payload is the (masked) vector bit-packed at mod bits (encode.Pack).
+
+func (s *Secure) params() []byte {
+	return appendU32([]byte{uint8(s.enc.Params().Bits), uint8(s.ModBits())}, uint32(s.Len()))
+}
+
+// Pack frames a (masked) vector of Len() elements as a blob.
+func (s *Secure) Pack(v []uint64) ([]byte, error) {
+	if len(v) != s.Len() {
+		return nil, fmt.Errorf("codec: vector has %d elements, want %d", len(v), s.Len())
+	}
+	payload := encode.Pack(nil, v, s.ModBits())
+	h := &frame.Header{Codec: uint8(s.id), CodecVersion: 1, Dim: uint32(s.dim), Seed: seedID(s.cfg.Seed), Params: s.params()}
+	return frame.Append(make([]byte, 0, frame.Overhead(nil)+len(h.Params)+len(payload)), h, payload)
+}
+
+// Unpack validates a blob against this round's codec and returns its
+// vector. A blob for another codec, dimension, seed or parameters is
+// rejected, so the aggregate never mixes rounds.
+func (s *Secure) Unpack(blob []byte) ([]uint64, error) {
+	h, payload, err := frame.Parse(blob, uint32(s.dim))
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case ID(h.Codec) != s.id:
+		return nil, fmt.Errorf("%w: blob is %s, the round uses %s", ErrCorrupt, ID(h.Codec), s.id)
+	case h.CodecVersion != 1 || h.Flags != 0:
+		return nil, fmt.Errorf("%w: %s version %d flags %#x unsupported", ErrCorrupt, s.id, h.CodecVersion, h.Flags)
+	case int(h.Dim) != s.dim:
+		return nil, fmt.Errorf("%w: blob has dimension %d, the round %d", ErrCorrupt, h.Dim, s.dim)
+	case h.Seed != seedID(s.cfg.Seed):
+		return nil, fmt.Errorf("%w: blob was encoded with another round's seed", ErrCorrupt)
+	case string(h.Params) != string(s.params()):
+		return nil, fmt.Errorf("%w: blob parameters %x differ from the round's %x", ErrCorrupt, h.Params, s.params())
+	}
+	v, err := encode.Unpack(nil, payload, s.Len(), s.ModBits())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return v, nil
+}
+
+// DecodeSum decodes the unmasked modular sum of Len() elements into the
+// estimate of Σ_j w_j·clip(x_j)/MaxWeight·MaxWeight (dim values; for
+// "sketch", only the TopK recovered coordinates are non-zero) and the total
+// weight Σ_j w_j. Divide by the total weight for the weighted mean.
+func (s *Secure) DecodeSum(sum []uint64) ([]float32, uint64, error) {
+	if len(sum) != s.Len() {
+		return nil, 0, fmt.Errorf("codec: sum has %d elements, want %d", len(sum), s.Len())
+	}
+	if s.id == IDSketch {
+		table, tw, err := s.tab.DecodeSum(sum)
+		if err != nil {
+			return nil, 0, fmt.Errorf("codec: %w", err)
+		}
+		out := make([]float32, s.dim)
+		s.sk.Estimate(out, table)
+		keepTop(out, s.cfg.TopK)
+		return out, tw, nil
+	}
+	v, tw, err := s.enc.DecodeSum(sum)
+	if err != nil {
+		return nil, 0, fmt.Errorf("codec: %w", err)
+	}
+	if s.sub == nil {
+		return v, tw, nil
+	}
+	out := make([]float32, s.dim)
+	for j, i := range s.sub {
+		out[i] = v[j] * float32(s.strata[j])
+	}
+	return out, tw, nil
+}
+
+// keepTop zeroes all but the k largest-magnitude entries of v.
+func keepTop(v []float32, k int) {
+	idx := topk.Select(nil, v, k)
+	j := 0
+	for i := range v {
+		if j < len(idx) && int(idx[j]) == i {
+			j++
+			continue
+		}
+		v[i] = 0
+	}
+}

@@ -1,0 +1,255 @@
+package codec
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/murmur-fl/murmur/secagg/encode"
+)
+
+func seed32(b byte) []byte {
+	s := make([]byte, 32)
+	s[0] = b
+	return s
+}
+
+func mustSecure(t testing.TB, cfg Config, d int) *Secure {
+	t.Helper()
+	s, err := NewSecure(cfg, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// secureRound runs n devices through encode -> mask -> pack -> unpack ->
+// sum -> unmask -> DecodeSum, with pairwise masks that cancel in the sum
+// (what secagg does, reduced to its arithmetic), and returns the decoded sum.
+func secureRound(t testing.TB, s *Secure, xs [][]float32, r *rand.Rand) ([]float32, uint64) {
+	t.Helper()
+	B := s.ModBits()
+	mask := modMask(B)
+	n := len(xs)
+	masks := make([][]uint64, n)
+	for i := range masks {
+		masks[i] = make([]uint64, s.Len())
+	}
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			for k := range masks[i] {
+				m := r.Uint64() & mask
+				masks[i][k] = (masks[i][k] + m) & mask
+				masks[j][k] = (masks[j][k] - m) & mask
+			}
+		}
+	}
+	sum := make([]uint64, s.Len())
+	for i, x := range xs {
+		v, err := s.Encode(nil, x, 1, rand.NewPCG(uint64(i), 99))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v) != s.Len() {
+			t.Fatalf("encoding has %d elements, Len says %d", len(v), s.Len())
+		}
+		encode.AddMod(v, masks[i], B)
+		blob, err := s.Pack(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := encode.PackedLen(s.Len(), B); len(blob) > want+64 {
+			t.Fatalf("blob of %d bytes, more than %d packed bytes plus the frame", len(blob), want)
+		}
+		got, err := s.Unpack(blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		encode.AddMod(sum, got, B)
+	}
+	out, tw, err := s.DecodeSum(sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, tw
+}
+
+func TestSecureSumNoSubsample(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const d, n = 3000, 20
+	for _, rot := range []bool{false, true} {
+		s := mustSecure(t, Config{Codec: "secure", Bits: 12, Clip: 10, Range: 0.5, MaxClients: n, Rotate: rot, Seed: seed32(1)}, d)
+		xs := make([][]float32, n)
+		want := make([]float32, d)
+		for i := range xs {
+			xs[i] = heavyTailed(r, d, 0.01)
+			for k, v := range xs[i] {
+				want[k] += v
+			}
+		}
+		got, tw := secureRound(t, s, xs, r)
+		if tw != n {
+			t.Fatalf("total weight %d, want %d", tw, n)
+		}
+		if e := relErr(got, want); e > 0.05 {
+			t.Fatalf("rotate=%v: relative error of the sum %.3g", rot, e)
+		}
+	}
+}
+
+// With shared subsampling the decoded sum is an unbiased estimate: averaged
+// over rounds (seeds) it approaches the true sum, while one round alone is
+// far from it.
+func TestSecureSubsampleUnbiased(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const d, rounds = 400, 600
+	x := heavyTailed(r, d, 0.1)
+	avg := make([]float32, d)
+	var one []float32
+	for round := 0; round < rounds; round++ {
+		seed := seed32(byte(round))
+		seed[1] = byte(round >> 8)
+		s := mustSecure(t, Config{Codec: "secure", Bits: 16, Clip: 1e3, MaxClients: 1, Fraction: 0.1, Seed: seed, Range: 20}, d)
+		if len(s.Coordinates()) != 40 {
+			t.Fatalf("kept %d coordinates, want 40", len(s.Coordinates()))
+		}
+		got, _ := secureRound(t, s, [][]float32{x}, r)
+		for i := range avg {
+			avg[i] += got[i] / rounds
+		}
+		one = got
+	}
+	e1, eAvg := relErr(one, x), relErr(avg, x)
+	t.Logf("one round: %.3f, mean of %d rounds: %.3f", e1, rounds, eAvg)
+	// Each coordinate is kept with probability 1/10 and scaled by 10: the
+	// mean of R rounds has relative error about sqrt(9/R) = 0.12.
+	if eAvg > 0.2 || e1 < 2 {
+		t.Fatalf("subsampling estimate: one round %.3f (want > 2), average %.3f (want < 0.2)", e1, eAvg)
+	}
+}
+
+// Rotation spreads a heavy-tailed vector's energy, so the same bits cover a
+// much smaller range: lower quantization error (each codec given the range
+// its vector actually needs, so nothing is clamped).
+func TestRotationHelpsHeavyTails(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const d = 4096
+	x := heavyTailed(r, d, 1)
+	x[17] = 200 // an outlier
+	var maxAbs float64
+	for _, v := range x {
+		maxAbs = max(maxAbs, math.Abs(float64(v)))
+	}
+	nrm := norm(x)
+	errs := map[bool]float64{}
+	for _, rot := range []bool{false, true} {
+		R := maxAbs
+		if rot {
+			R = 6 * nrm / math.Sqrt(d) // rotated coordinates are ~N(0, |x|²/d)
+		}
+		s := mustSecure(t, Config{Codec: "secure", Bits: 6, Clip: 2 * nrm, Range: R, MaxClients: 1, Rotate: rot, Seed: seed32(9)}, d)
+		got, _ := secureRound(t, s, [][]float32{x}, r)
+		errs[rot] = relErr(got, x)
+	}
+	t.Logf("6-bit relative error: plain %.4f, rotated %.4f", errs[false], errs[true])
+	if errs[true] > errs[false]/3 {
+		t.Fatalf("rotation did not cut the error 3x: plain %.4f, rotated %.4f", errs[false], errs[true])
+	}
+}
+
+func TestSketchSecureRecovers(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const d, n = 50000, 10
+	// Columns must well exceed the heavy hitters (here 100x), or a light
+	// coordinate whose buckets mostly hold heavy ones looks heavy.
+	cfg := Config{Codec: "sketch", Bits: 12, Clip: 100, Range: 10, MaxClients: n, Rows: 5, Cols: 2000, TopK: 20, Seed: seed32(3)}
+	s := mustSecure(t, cfg, d)
+	heavy := r.Perm(d)[:20]
+	xs := make([][]float32, n)
+	want := make([]float32, d)
+	for i := range xs {
+		xs[i] = make([]float32, d)
+		for k := range xs[i] {
+			xs[i][k] = float32(r.NormFloat64() * 1e-3)
+		}
+		for _, k := range heavy {
+			xs[i][k] = float32(1 + r.Float64())
+		}
+		for k, v := range xs[i] {
+			want[k] += v
+		}
+	}
+	got, tw := secureRound(t, s, xs, r)
+	if tw != n {
+		t.Fatalf("total weight %d", tw)
+	}
+	for _, k := range heavy {
+		if math.Abs(float64(got[k]-want[k])) > 0.1 {
+			t.Fatalf("heavy coordinate %d: recovered %g, true %g", k, got[k], want[k])
+		}
+	}
+	nz := 0
+	for _, v := range got {
+		if v != 0 {
+			nz++
+		}
+	}
+	if nz != 20 {
+		t.Fatalf("%d coordinates recovered, want TopK=20", nz)
+	}
+	t.Logf("sketch: %d counters for %d values, B=%d, upload %.1fx smaller than float32", s.Len(), d, s.ModBits(),
+		float64(4*d)/float64(encode.PackedLen(s.Len(), s.ModBits())))
+}
+
+func TestSecureRejectsForeignBlobs(t *testing.T) {
+	base := Config{Codec: "secure", Bits: 8, Clip: 1, MaxClients: 10, Seed: seed32(1)}
+	s := mustSecure(t, base, 100)
+	v, err := s.Encode(nil, make([]float32, 100), 1, rand.NewPCG(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, _ := s.Pack(v)
+	other := base
+	other.Seed = seed32(2)
+	bits := base
+	bits.Bits = 9
+	for name, c := range map[string]struct {
+		cfg Config
+		d   int
+	}{"seed": {other, 100}, "bits": {bits, 100}, "dim": {base, 101}} {
+		o := mustSecure(t, c.cfg, c.d)
+		if _, err := o.Unpack(blob); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("blob with another %s accepted: %v", name, err)
+		}
+	}
+	if _, err := Decode(blob); err == nil {
+		t.Error("Decode of a masked blob must fail with a pointer to Secure")
+	}
+	sk := mustSecure(t, Config{Codec: "sketch", Bits: 8, Clip: 1, MaxClients: 10, Seed: seed32(1), Cols: 64}, 100)
+	if _, err := sk.Unpack(blob); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("secure blob accepted as sketch: %v", err)
+	}
+	if _, err := NewSecure(Config{Codec: "sketch", Bits: 8, Clip: 1, MaxClients: 10, Seed: seed32(1), ModBits: 9, Cols: 64}, 100); !errors.Is(err, ErrConfig) {
+		t.Errorf("a sketch modulus that can wrap was accepted: %v", err)
+	}
+}
+
+// Secure upload size: at b=8, n=1000, 10% subsample: the issue's >= 16x.
+func TestSecureRatio(t *testing.T) {
+	const d = 1 << 20
+	s := mustSecure(t, Config{Codec: "secure", Bits: 8, Clip: 1, MaxClients: 1000, Fraction: 0.1, Rotate: false, Seed: seed32(1)}, d)
+	v, err := s.Encode(nil, make([]float32, d), 1, rand.NewPCG(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := s.Pack(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ratio := float64(4*d) / float64(len(blob))
+	t.Logf("secure b=8 n=1000 fraction=0.1: B=%d, %d bytes, %.1fx", s.ModBits(), len(blob), ratio)
+	if ratio < 16 {
+		t.Fatalf("ratio %.1fx < 16x", ratio)
+	}
+}
