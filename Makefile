@@ -23,7 +23,10 @@ bench: deps
 murmur:
 	$(GO) build -o bin/murmur ./cmd/murmur
 
+CORE := wasm/core/core.wasm
 wasm:
+	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $(CORE) ./wasm/core
+	@echo "$(CORE): $$(stat -c %s $(CORE)) bytes, sha256 $$(sha256sum $(CORE) | cut -d' ' -f1)"
 
 fmt:
 	gofmt -w .
@@ -36,6 +39,7 @@ check:
 	$(GO) build ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./runtime/...
 	GOOS=js GOARCH=wasm $(GO) build ./runtime/...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/core
 
 # Long runs, not part of `make test`.
 soak: deps

@@ -426,17 +426,24 @@ func b2u(b bool) uint64 {
 	return 0
 }
 
-// tailBuffer keeps the last max bytes written: what the guest printed on
-// stderr, used to explain a failure.
+// tailBuffer keeps what the guest printed on stderr, to explain a failure:
+// the first head bytes (Go prints "fatal error: out of memory" or
+// "panic: ..." first, then goroutine dumps) and the last max bytes.
 type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+	mu   sync.Mutex
+	max  int
+	head []byte
+	buf  []byte
 }
+
+const headBytes = 1024
 
 func (t *tailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if room := headBytes - len(t.head); room > 0 {
+		t.head = append(t.head, p[:min(room, len(p))]...)
+	}
 	t.buf = append(t.buf, p...)
 	if len(t.buf) > t.max {
 		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
@@ -444,14 +451,16 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// String returns the first lines the guest printed (the cause).
 func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(t.buf)
+	lines := strings.SplitN(string(t.head), "\n", 4)
+	return strings.Join(lines[:min(3, len(lines))], "\n")
 }
 
 func (t *tailBuffer) Reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.buf = t.buf[:0]
+	t.head, t.buf = t.head[:0], t.buf[:0]
 }
