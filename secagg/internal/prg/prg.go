@@ -1,0 +1,163 @@
+// Package prg expands a 32-byte seed into a mask vector in Z_2^B. Two
+// keystreams are implemented so they can be measured side by side (natively
+// and in wasm); SecAgg uses AES (see secagg/SPEC.md for the numbers).
+package prg
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/binary"
+	"unsafe"
+
+	"golang.org/x/crypto/chacha20"
+)
+
+// Kind selects the keystream.
+type Kind uint8
+
+const (
+	AES256CTR Kind = iota // AES-256-CTR, key = seed, IV = 0
+	ChaCha20              // ChaCha20 (RFC 8439), key = seed, nonce = 0, counter from 0
+)
+
+const chunk = 16 << 10 // keystream bytes generated per step
+
+// stream returns the keystream for seed, starting at byte offset off
+// (a multiple of 64).
+func stream(k Kind, seed *[32]byte, off int) cipher.Stream {
+	switch k {
+	case ChaCha20:
+		s, err := chacha20.NewUnauthenticatedCipher(seed[:], make([]byte, 12))
+		if err != nil {
+			panic(err) // key and nonce sizes are fixed above
+		}
+		s.SetCounter(uint32(off / 64))
+		return s
+	default:
+		b, err := aes.NewCipher(seed[:])
+		if err != nil {
+			panic(err)
+		}
+		iv := make([]byte, aes.BlockSize)
+		binary.BigEndian.PutUint64(iv[8:], uint64(off/aes.BlockSize))
+		return cipher.NewCTR(b, iv)
+	}
+}
+
+// Width is the keystream bytes per element: 4 when bits <= 32, else 8.
+func Width(bits int) int {
+	if bits <= 32 {
+		return 4
+	}
+	return 8
+}
+
+// Term is one mask to add (or subtract) in ApplyAll.
+type Term struct {
+	Seed [32]byte
+	Sub  bool
+}
+
+// Apply adds (sub=false) or subtracts (sub=true) the mask expanded from seed
+// to dst, mod 2^bits. Element i of the mask is the little-endian uint32
+// (bits <= 32) or uint64 (bits > 32) at keystream offset i·Width(bits),
+// reduced mod 2^bits.
+func Apply(k Kind, dst []uint64, seed *[32]byte, bits int, sub bool) {
+	ApplyAll(k, dst, []Term{{Seed: *seed, Sub: sub}}, bits)
+}
+
+// ApplyAll applies every term to dst, mod 2^bits. It walks dst in small
+// blocks and applies all terms to a block while it is in cache, which is
+// what makes 30 masks over a million elements cheap.
+func ApplyAll(k Kind, dst []uint64, terms []Term, bits int) {
+	ApplyAt(k, dst, 0, terms, bits)
+}
+
+// Align is the granularity of start in ApplyAt.
+const Align = 16
+
+// ApplyAt is ApplyAll for the part of the mask that starts at element
+// start (a multiple of Align), so a long vector can be split among
+// goroutines.
+func ApplyAt(k Kind, dst []uint64, start int, terms []Term, bits int) {
+	if len(terms) == 0 {
+		return
+	}
+	if start%Align != 0 {
+		panic("prg: ApplyAt start not a multiple of Align")
+	}
+	w := Width(bits)
+	ss := make([]cipher.Stream, len(terms))
+	for i := range terms {
+		ss[i] = stream(k, &terms[i].Seed, start*w)
+	}
+	m := ^uint64(0)
+	if bits < 64 {
+		m = 1<<uint(bits) - 1
+	}
+	var buf [chunk / 8]uint64 // 8-byte aligned so it can be read as words
+	bb := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), chunk)
+	per := chunk / w
+	for off := 0; off < len(dst); off += per {
+		d := dst[off:min(off+per, len(dst))]
+		b := bb[:len(d)*w]
+		for t, s := range ss {
+			clear(b)
+			s.XORKeyStream(b, b)
+			add(d, b, buf[:], w, terms[t].Sub)
+		}
+		// Arithmetic wraps mod 2^64, a multiple of 2^bits: reduce once.
+		if m != ^uint64(0) {
+			for i := range d {
+				d[i] &= m
+			}
+		}
+	}
+}
+
+func add(d []uint64, b []byte, words []uint64, w int, sub bool) {
+	switch {
+	case w == 4 && littleEndian:
+		ks := unsafe.Slice((*uint32)(unsafe.Pointer(&words[0])), len(d))
+		if sub {
+			for i, x := range ks {
+				d[i] -= uint64(x)
+			}
+		} else {
+			for i, x := range ks {
+				d[i] += uint64(x)
+			}
+		}
+	case w == 8 && littleEndian:
+		ks := words[:len(d)]
+		if sub {
+			for i, x := range ks {
+				d[i] -= x
+			}
+		} else {
+			for i, x := range ks {
+				d[i] += x
+			}
+		}
+	default:
+		for i := range d {
+			var x uint64
+			if w == 4 {
+				x = uint64(binary.LittleEndian.Uint32(b[4*i:]))
+			} else {
+				x = binary.LittleEndian.Uint64(b[8*i:])
+			}
+			if sub {
+				x = -x
+			}
+			d[i] += x
+		}
+	}
+}
+
+// littleEndian reports whether the host stores words little-endian, so the
+// keystream bytes can be read as words in place.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()

@@ -1,0 +1,87 @@
+package secagg
+
+import (
+	"math/rand/v2"
+	"os"
+	"testing"
+)
+
+func params(n, length, bits int, round uint64) Params {
+	k, th := DefaultGraph(n)
+	return Params{RoundID: round, N: n, Threshold: th, Degree: k, ModBits: bits, Len: length}
+}
+
+func TestNoDropout(t *testing.T) {
+	for _, n := range []int{2, 3, 5, 14, 40} {
+		p := params(n, 33, 26, uint64(n))
+		r := rand.New(rand.NewPCG(uint64(n), 1))
+		if !checkRound(t, p, randInputs(r, p), drops{}) {
+			t.Fatalf("n=%d: round without dropout aborted", n)
+		}
+	}
+}
+
+// Dropout at a single stage, for each stage, with a graph large enough to
+// absorb it: the result must be the exact sum of the survivors.
+func TestDropoutEachStage(t *testing.T) {
+	for stage := 0; stage < 5; stage++ {
+		p := params(60, 20, 40, 100+uint64(stage))
+		r := rand.New(rand.NewPCG(uint64(stage), 2))
+		var d drops
+		d[stage] = map[ClientID]bool{3: true, 17: true, 45: true}
+		if !checkRound(t, p, randInputs(r, p), d) {
+			t.Fatalf("stage %d: round aborted", stage)
+		}
+	}
+}
+
+// Random n in 3..200, random drop sets at every stage, random inputs: the
+// result is exact or the round aborts exactly when the oracle says so.
+func TestRandomRounds(t *testing.T) {
+	trials, maxN := 14, 200
+	if os.Getenv("MURMUR_SOAK") == "1" {
+		trials = 200
+	}
+	r := rand.New(rand.NewPCG(2026, 4))
+	succ, abort := 0, 0
+	for trial := range trials {
+		n := 3 + r.IntN(maxN-2)
+		if trial < 2 {
+			n = 3 + trial
+		}
+		bits := []int{8, 20, 32, 33, 64}[r.IntN(5)]
+		p := params(n, 1+r.IntN(40), bits, uint64(trial))
+		var rate [5]float64
+		for k := range rate {
+			rate[k] = r.Float64() * 0.08
+		}
+		if checkRound(t, p, randInputs(r, p), randDrops(r, n, rate)) {
+			succ++
+		} else {
+			abort++
+		}
+	}
+	t.Logf("%d rounds succeeded, %d aborted as predicted", succ, abort)
+	if succ == 0 || abort == 0 {
+		t.Errorf("want both outcomes exercised: %d succeeded, %d aborted", succ, abort)
+	}
+}
+
+func TestBelowThresholdAborts(t *testing.T) {
+	p := params(10, 5, 20, 7) // complete graph, T = 5
+	r := rand.New(rand.NewPCG(1, 1))
+	var d drops
+	d[2] = map[ClientID]bool{1: true, 2: true, 3: true, 4: true, 5: true} // 5 of 10 drop before masked input
+	rd := newRound(t, p, randInputs(r, p))
+	_, _, err := rd.run(d)
+	if err == nil {
+		t.Fatal("round below threshold succeeded")
+	}
+	t.Logf("abort: %v", err)
+	if rd.srv.Stage() != StageAborted || rd.srv.Err() == nil {
+		t.Fatalf("server stage %v after abort", rd.srv.Stage())
+	}
+	if _, _, err := rd.srv.Result(); err == nil {
+		t.Fatal("Result after abort returned no error")
+	}
+}
