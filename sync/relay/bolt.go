@@ -135,7 +135,9 @@ func endRound(tx *bolt.Tx, n uint64) error {
 	if v := m.Get(kRound); v != nil {
 		var r RoundState
 		if json.Unmarshal(v, &r) == nil && r.Number == n {
-			if err := m.Delete(kRound); err != nil {
+			r.Closed = true
+			v, _ := json.Marshal(r)
+			if err := m.Put(kRound, v); err != nil {
 				return err
 			}
 		}

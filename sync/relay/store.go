@@ -23,7 +23,8 @@ type Store interface {
 	// Blob returns a stored model blob by content hash.
 	Blob(h wire.Hash) ([]byte, error)
 
-	// SaveRound records the open round; LoadRound returns it.
+	// SaveRound records the open round; LoadRound returns the last round
+	// recorded (open, or Closed once committed or abandoned).
 	SaveRound(r RoundState) error
 	LoadRound() (r RoundState, ok bool, err error)
 	// AbandonRound closes round n without a model and deletes its uploads.
@@ -62,6 +63,9 @@ type RoundState struct {
 	StartedMs    int64         `json:"started_ms"`
 	DeadlineMs   int64         `json:"deadline_ms"`
 	Participants []Participant `json:"participants"`
+	// Closed is set when the round committed or was abandoned; the record
+	// stays so that round numbers are never reused.
+	Closed bool `json:"closed,omitempty"`
 }
 
 // Participant is one selected device.
@@ -134,7 +138,7 @@ func (s *memStore) Commit(m Committed) error {
 
 func (s *memStore) endRound(n uint64) {
 	if s.round != nil && s.round.Number == n {
-		s.round = nil
+		s.round.Closed = true
 	}
 	delete(s.uploads, n)
 }

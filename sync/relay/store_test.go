@@ -83,8 +83,8 @@ func testStore(t *testing.T, open func() Store, reopen func(Store) Store) {
 			t.Fatal(err)
 		}
 	}
-	if _, ok, _ := s.LoadRound(); ok {
-		t.Fatal("round still open after commit")
+	if r, ok, _ := s.LoadRound(); !ok || !r.Closed || r.Number != 1 {
+		t.Fatalf("round record after commit: %+v %v, want round 1 closed", r, ok)
 	}
 	if ups, _ := s.Uploads(1); len(ups) != 0 {
 		t.Fatalf("uploads of a committed round kept: %d", len(ups))

@@ -1,0 +1,294 @@
+// Package relay is the murmur relay: the server devices connect to over
+// WebSockets. It runs rounds (select with over-selection, configure,
+// collect, aggregate, commit or abandon), accepts resumable chunked uploads
+// and serves resumable downloads, persists everything acknowledged in a
+// Store, and exposes /healthz, /metrics and content-addressed blobs over
+// HTTP. The protocol is specified in sync/PROTOCOL.md.
+package relay
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+
+	"github.com/murmur-fl/murmur/sync/wire"
+)
+
+// Relay is one relay server. Create it with New, serve it with Serve or
+// Handler, stop it with Shutdown.
+type Relay struct {
+	cfg   Config
+	log   *slog.Logger
+	store Store
+	m     *metrics
+
+	mu       sync.Mutex
+	devices  map[string]*device
+	live     int
+	model    Committed
+	opt      ServerOptimizer
+	round    *round // the open round, nil between rounds
+	blobs    map[wire.Hash][]byte
+	closing  bool
+	kick     chan struct{} // wakes the round loop when devices arrive
+	conns    map[*conn]struct{}
+	lastEvt  *RoundEvent
+	finished bool // Round.Rounds reached
+
+	lastRound                  uint64 // last round number started
+	upTotal, downTotal         atomic.Int64
+	bytesBaseUp, bytesBaseDown int64
+
+	ctx      context.Context
+	cancel   context.CancelFunc
+	loopDone chan struct{}
+	handlers sync.WaitGroup
+	srvMu    sync.Mutex
+	srv      *http.Server
+}
+
+// device is what the relay knows of one device across connections.
+type device struct {
+	id          string
+	caps        wire.Capabilities
+	sessionID   wire.ID16
+	resumeToken wire.ID16
+	conn        *conn
+	lastSeen    time.Time
+	queue       []queued // messages for the device while it is away
+	limiter     *rate.Limiter
+}
+
+type queued struct {
+	round uint64
+	msg   wire.Message
+}
+
+const maxQueue = 256
+
+// New opens a relay: it loads the latest committed model (committing
+// InitialParams as version 1 on a fresh store), recovers an open round,
+// and starts the round loop.
+func New(cfg Config) (*Relay, error) {
+	cfg.withDefaults()
+	if cfg.Auth == nil {
+		return nil, errors.New("relay: Config.Auth is required")
+	}
+	r := &Relay{cfg: cfg, log: cfg.Logger.With("component", "relay"), store: cfg.Store, m: newMetrics(),
+		devices: map[string]*device{}, blobs: map[wire.Hash][]byte{}, kick: make(chan struct{}, 1),
+		conns: map[*conn]struct{}{}, loopDone: make(chan struct{})}
+	m, ok, err := r.store.Latest()
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if len(cfg.InitialParams) == 0 {
+			return nil, errors.New("relay: the store holds no model and Config.InitialParams is empty")
+		}
+		m = r.makeModel(1, 0, append([]float32(nil), cfg.InitialParams...), nil)
+		if err := r.store.Commit(m); err != nil {
+			return nil, fmt.Errorf("relay: commit initial model: %w", err)
+		}
+	}
+	r.model = m
+	if r.opt, err = NewOptimizer(cfg.Optimizer, len(m.Params)); err != nil {
+		return nil, err
+	}
+	if err := r.opt.UnmarshalBinary(m.OptState); err != nil {
+		return nil, err
+	}
+	if _, err := NewRule(cfg.Rule, 1); err != nil {
+		return nil, err
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	go r.loop()
+	return r, nil
+}
+
+func (r *Relay) makeModel(version, round uint64, params []float32, opt []byte) Committed {
+	blob := r.cfg.EncodeModel(params)
+	return Committed{Version: version, Round: round, Hash: sha256.Sum256(blob), Blob: blob, Params: params, OptState: opt}
+}
+
+// AddBlob makes b downloadable by its SHA-256 (the training core module,
+// for instance) over HTTP and Fetch, and returns the hash.
+func (r *Relay) AddBlob(b []byte) wire.Hash {
+	h := wire.Hash(sha256.Sum256(b))
+	r.mu.Lock()
+	r.blobs[h] = b
+	r.mu.Unlock()
+	return h
+}
+
+// Model returns the latest committed model (do not modify Params).
+func (r *Relay) Model() Committed {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.model
+}
+
+// Status is a snapshot for dashboards.
+type Status struct {
+	Round        uint64         `json:"round"`
+	Stage        string         `json:"stage"` // "selecting", "collecting", "idle", "finished"
+	Sessions     int            `json:"sessions"`
+	ByPlatform   map[string]int `json:"by_platform"`
+	Selected     int            `json:"selected"`
+	Reported     int            `json:"reported"`
+	ModelVersion uint64         `json:"model_version"`
+	ModelHash    string         `json:"model_hash"`
+	Last         *RoundEvent    `json:"last,omitempty"`
+}
+
+// Status returns the relay's current state.
+func (r *Relay) Status() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Status{Sessions: r.live, ByPlatform: map[string]int{}, ModelVersion: r.model.Version,
+		ModelHash: r.model.Hash.String(), Stage: "selecting", Last: r.lastEvt}
+	for _, d := range r.devices {
+		if d.conn != nil {
+			s.ByPlatform[d.caps.Platform]++
+		}
+	}
+	if r.finished {
+		s.Stage = "finished"
+	}
+	if rd := r.round; rd != nil {
+		rd.mu.Lock()
+		s.Round, s.Stage, s.Selected, s.Reported = rd.state.Number, "collecting", len(rd.parts), rd.reported
+		rd.mu.Unlock()
+	}
+	return s
+}
+
+// Handler returns the relay's HTTP handler: /ws (devices), /v1/blobs/{sha256}
+// (models and the core module, immutable and cacheable), /v1/model (latest
+// model metadata), /healthz and /metrics.
+func (r *Relay) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws", r.serveWS)
+	mux.HandleFunc("GET /v1/blobs/{hash}", r.serveBlob)
+	mux.HandleFunc("GET /v1/model", r.serveModel)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		r.mu.Lock()
+		closing := r.closing
+		r.mu.Unlock()
+		if closing {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(r.m.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// Serve serves Handler on ln until Shutdown.
+func (r *Relay) Serve(ln net.Listener) error {
+	srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	r.srvMu.Lock()
+	r.srv = srv
+	r.srvMu.Unlock()
+	err := srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting devices, tells connected ones to come back
+// later, stops the round loop (an open round stays in the store and is
+// resumed by the next relay on the same store), and closes the store.
+func (r *Relay) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closing = true
+	conns := make([]*conn, 0, len(r.conns))
+	for c := range r.conns {
+		conns = append(conns, c)
+	}
+	r.mu.Unlock()
+	r.cancel()
+	<-r.loopDone
+	r.srvMu.Lock()
+	srv := r.srv
+	r.srvMu.Unlock()
+	var err error
+	if srv != nil {
+		err = srv.Shutdown(ctx)
+	}
+	for _, c := range conns {
+		go c.fail(&wire.Error{Code: wire.CodeShutdown, Message: "relay shutting down"},
+			&wire.RetryLater{MinMs: 1000, MaxMs: 5000, Reason: "shutdown"})
+	}
+	done := make(chan struct{})
+	go func() { r.handlers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		for _, c := range conns {
+			c.ws.CloseNow()
+		}
+		<-done
+		err = errors.Join(err, ctx.Err())
+	}
+	return errors.Join(err, r.store.Close())
+}
+
+func (r *Relay) serveBlob(w http.ResponseWriter, req *http.Request) {
+	var h wire.Hash
+	if n, err := fmt.Sscanf(req.PathValue("hash"), "%64x", &h); n != 1 || err != nil || len(req.PathValue("hash")) != 64 {
+		http.Error(w, "bad hash: want 64 hex digits", http.StatusBadRequest)
+		return
+	}
+	b, err := r.blob(h)
+	if err != nil {
+		http.Error(w, "unknown blob", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Header().Set("ETag", `"`+h.String()+`"`)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	http.ServeContent(w, req, "", time.Time{}, bytesReader(b))
+}
+
+func (r *Relay) serveModel(w http.ResponseWriter, _ *http.Request) {
+	m := r.Model()
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"version":%d,"round":%d,"hash":"%v","size":%d}`+"\n", m.Version, m.Round, m.Hash, len(m.Blob))
+}
+
+func (r *Relay) blob(h wire.Hash) ([]byte, error) {
+	r.mu.Lock()
+	b, ok := r.blobs[h]
+	if !ok && h == r.model.Hash {
+		b, ok = r.model.Blob, true
+	}
+	r.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	return r.store.Blob(h)
+}
+
+func newID() wire.ID16 {
+	var id wire.ID16
+	rand.Read(id[:])
+	return id
+}
