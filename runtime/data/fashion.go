@@ -236,12 +236,18 @@ func ReadFashionBaselines(path string) (*FashionBaselines, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseFashionBaselines(raw, path)
+}
+
+// ParseFashionBaselines parses the contents of a baselines.json file; name
+// is used in errors.
+func ParseFashionBaselines(raw []byte, name string) (*FashionBaselines, error) {
 	var b FashionBaselines
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	if len(b.Classifiers) == 0 {
-		return nil, fmt.Errorf("%s: no \"classifiers\" entries", path)
+		return nil, fmt.Errorf("%s: no \"classifiers\" entries", name)
 	}
 	return &b, nil
 }
