@@ -51,6 +51,7 @@ type Client struct {
 
 	sid    [32]byte
 	keys   map[ClientID]PublicKeys // listed neighbours
+	encSh  map[ClientID][]byte     // X25519 share-channel secrets with them
 	held   map[ClientID]heldShares // neighbours whose shares we hold (their U2 membership)
 	surv   []byte                  // the SurvivorList we signed
 	survIn map[ClientID]bool
@@ -207,12 +208,14 @@ func (c *Client) onKeyList(m *KeyList, raw []byte) ([]byte, error) {
 	dr := newDealer(rs, c.p.Threshold, c.r)
 	db := newDealer(rs, c.p.Threshold, c.b)
 	out := &ShareKeys{RoundID: c.p.RoundID, From: c.id}
+	encSh := map[ClientID][]byte{}
 	for _, j := range sortedKeys(keys) {
 		pk := keys[j]
 		shared, err := ecdhWith(c.encSK, pk.Enc, j)
 		if err != nil {
 			return nil, err
 		}
+		encSh[j] = shared
 		a, nonce, ad := shareAEAD(&sid, shared, c.id, j)
 		pt := make([]byte, 0, 72)
 		pt = putID(putID(pt, c.id), j)
@@ -222,7 +225,7 @@ func (c *Client) onKeyList(m *KeyList, raw []byte) ([]byte, error) {
 		a.Seal(e.Ciphertext[:0], nonce, pt, ad)
 		out.Shares = append(out.Shares, e)
 	}
-	c.sid, c.keys = sid, keys
+	c.sid, c.keys, c.encSh = sid, keys, encSh
 	return out.MarshalBinary()
 }
 
@@ -237,11 +240,7 @@ func (c *Client) onShares(m *SharesFor) ([]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: share from client %d, which is not a listed neighbour of %d", ErrMalformed, s.Peer, c.id)
 		}
-		shared, err := ecdhWith(c.encSK, pk.Enc, s.Peer)
-		if err != nil {
-			return nil, err
-		}
-		a, nonce, ad := shareAEAD(&c.sid, shared, s.Peer, c.id)
+		a, nonce, ad := shareAEAD(&c.sid, c.encSh[s.Peer], s.Peer, c.id)
 		pt, err := a.Open(nil, nonce, s.Ciphertext[:], ad)
 		if err != nil {
 			return nil, fmt.Errorf("%w: share from client %d does not decrypt for this session", ErrSession, s.Peer)

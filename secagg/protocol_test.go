@@ -25,10 +25,10 @@ func TestNoDropout(t *testing.T) {
 // absorb it: the result must be the exact sum of the survivors.
 func TestDropoutEachStage(t *testing.T) {
 	for stage := 0; stage < 5; stage++ {
-		p := params(60, 20, 40, 100+uint64(stage))
+		p := params(30, 20, 40, 100+uint64(stage))
 		r := rand.New(rand.NewPCG(uint64(stage), 2))
 		var d drops
-		d[stage] = map[ClientID]bool{3: true, 17: true, 45: true}
+		d[stage] = map[ClientID]bool{3: true, 17: true, 25: true}
 		if !checkRound(t, p, randInputs(r, p), d) {
 			t.Fatalf("stage %d: round aborted", stage)
 		}
@@ -38,7 +38,7 @@ func TestDropoutEachStage(t *testing.T) {
 // Random n in 3..200, random drop sets at every stage, random inputs: the
 // result is exact or the round aborts exactly when the oracle says so.
 func TestRandomRounds(t *testing.T) {
-	trials, maxN := 14, 200
+	trials, maxN := 12, 200
 	if os.Getenv("MURMUR_SOAK") == "1" {
 		trials = 200
 	}
