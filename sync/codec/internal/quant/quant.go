@@ -39,6 +39,8 @@ func Buckets(n, bucket int) int { return (n + bucket - 1) / bucket }
 // holds). Values must be finite.
 func Quantize(codes []byte, scales []float32, v []float32, bits, bucket int, rng *rand.Rand) {
 	L := float32(Levels(bits))
+	top := int32(2 * Levels(bits))
+	var rbits uint64 // random bits left over from the last draw
 	for b := 0; b*bucket < len(v); b++ {
 		lo, hi := b*bucket, min((b+1)*bucket, len(v))
 		var s float32
@@ -53,25 +55,32 @@ func Quantize(codes []byte, scales []float32, v []float32, bits, bucket int, rng
 			continue
 		}
 		k := L / s
+		cs := codes[lo:hi]
 		if rng == nil {
-			for i := lo; i < hi; i++ {
-				q := float32(math.Floor(float64(v[i]*k + 0.5)))
-				codes[i] = byte(clampLevel(q, L) + L)
+			for i, x := range v[lo:hi] {
+				// x·k + L is in [0, 2L]: truncation is floor.
+				c := int32(x*k + L + 0.5)
+				cs[i] = byte(min(max(c, 0), top))
 			}
 			continue
 		}
-		for i := lo; i < hi; i++ {
-			y := v[i] * k // in [-L, L]
-			f := float32(math.Floor(float64(y)))
-			if rng.Float32() < y-f {
-				f++
+		for i, x := range v[lo:hi] {
+			y := x*k + L
+			c := int32(y)
+			// Round up with probability y − c, from 32 random bits
+			// (two draws per Uint64): E[code] = y.
+			if i&1 == 0 {
+				rbits = rng.Uint64()
+			} else {
+				rbits >>= 32
 			}
-			codes[i] = byte(clampLevel(f, L) + L)
+			if float32(uint32(rbits))*0x1p-32 < y-float32(c) {
+				c++
+			}
+			cs[i] = byte(min(max(c, 0), top))
 		}
 	}
 }
-
-func clampLevel(q, L float32) float32 { return min(max(q, -L), L) }
 
 // Dequantize inverts Quantize: out[i] = (codes[i]-L)/L * scale of its bucket.
 // It reports the index of the first code above 2L, or -1.
@@ -96,9 +105,23 @@ func Dequantize(out []float32, codes []byte, scales []float32, bits, bucket int)
 // highly redundant and compress well once grouped.
 func Shuffle(dst, src []byte, w int) {
 	n := len(src) / w
-	for i := 0; i < n; i++ {
-		for j := 0; j < w; j++ {
-			dst[j*n+i] = src[i*w+j]
+	switch w {
+	case 2:
+		p0, p1 := dst[:n], dst[n:2*n]
+		for i := range p0 {
+			p0[i], p1[i] = src[2*i], src[2*i+1]
+		}
+	case 4:
+		p0, p1, p2, p3 := dst[:n], dst[n:2*n], dst[2*n:3*n], dst[3*n:4*n]
+		for i := range p0 {
+			s := src[4*i : 4*i+4]
+			p0[i], p1[i], p2[i], p3[i] = s[0], s[1], s[2], s[3]
+		}
+	default:
+		for i := 0; i < n; i++ {
+			for j := 0; j < w; j++ {
+				dst[j*n+i] = src[i*w+j]
+			}
 		}
 	}
 }
@@ -106,9 +129,23 @@ func Shuffle(dst, src []byte, w int) {
 // Unshuffle inverts Shuffle.
 func Unshuffle(dst, src []byte, w int) {
 	n := len(src) / w
-	for i := 0; i < n; i++ {
-		for j := 0; j < w; j++ {
-			dst[i*w+j] = src[j*n+i]
+	switch w {
+	case 2:
+		p0, p1 := src[:n], src[n:2*n]
+		for i := range p0 {
+			dst[2*i], dst[2*i+1] = p0[i], p1[i]
+		}
+	case 4:
+		p0, p1, p2, p3 := src[:n], src[n:2*n], src[2*n:3*n], src[3*n:4*n]
+		for i := range p0 {
+			d := dst[4*i : 4*i+4]
+			d[0], d[1], d[2], d[3] = p0[i], p1[i], p2[i], p3[i]
+		}
+	default:
+		for i := 0; i < n; i++ {
+			for j := 0; j < w; j++ {
+				dst[i*w+j] = src[j*n+i]
+			}
 		}
 	}
 }
