@@ -18,7 +18,9 @@ func benchEncode(b *testing.B, cfg Config, d int) {
 	}
 }
 
-func BenchmarkEncodeQSGD4(b *testing.B)  { benchEncode(b, Config{Codec: "qsgd", Bits: 4}, 1<<19) }
-func BenchmarkEncodeTopK1(b *testing.B)  { benchEncode(b, Config{Codec: "topk", Bits: 4, Fraction: 0.01}, 1<<19) }
-func BenchmarkEncodeBF16Z(b *testing.B)  { benchEncode(b, Config{Codec: "bf16", Zstd: true}, 1<<19) }
-func BenchmarkEncodeInt8Z(b *testing.B)  { benchEncode(b, Config{Codec: "int8", Zstd: true}, 1<<19) }
+func BenchmarkEncodeQSGD4(b *testing.B) { benchEncode(b, Config{Codec: "qsgd", Bits: 4}, 1<<19) }
+func BenchmarkEncodeTopK1(b *testing.B) {
+	benchEncode(b, Config{Codec: "topk", Bits: 4, Fraction: 0.01}, 1<<19)
+}
+func BenchmarkEncodeBF16Z(b *testing.B) { benchEncode(b, Config{Codec: "bf16", Zstd: true}, 1<<19) }
+func BenchmarkEncodeInt8Z(b *testing.B) { benchEncode(b, Config{Codec: "int8", Zstd: true}, 1<<19) }
