@@ -48,7 +48,7 @@ func TestBuiltinInitKnownAnswer(t *testing.T) {
 		hash string
 	}{
 		"mlp": {101770, "eeebaa14ece6e0d7"},
-		"cnn": {28938, "665c6a9dbc056510"},
+		"cnn": {105866, "62ca05e1a6d082d0"},
 		"gru": {460496, "f35b87a698b9d677"},
 	}
 	for _, name := range BuiltinNames() {

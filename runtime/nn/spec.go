@@ -118,7 +118,10 @@ func (s Spec) Layout() ([]Param, error) {
 // Builtin returns one of the named built-in specs:
 //
 //	"mlp"  784-128-10 with ReLU (Fashion-MNIST, flat input [784])
-//	"cnn"  conv5x5x16-relu-pool2-conv5x5x32-relu-pool2-dense10, input [1,28,28]
+//	"cnn"  conv3x3x16-relu-pool2-conv3x3x32-relu-pool2-dense64-relu-dense10,
+//	       input [1,28,28]; about 1.1M multiply-adds per example forward, so
+//	       it trains on two CPU cores in minutes and reaches >= 90% on
+//	       Fashion-MNIST
 //	"gru"  embedding 64, GRU hidden 128, vocab 2000, sequence 32, next-word
 //	       prediction at every position (seq_xent)
 func Builtin(name string) (Spec, error) {
@@ -129,9 +132,9 @@ func Builtin(name string) (Spec, error) {
 		}}, nil
 	case "cnn":
 		return Spec{Name: "cnn", Input: []int{1, 28, 28}, Loss: "softmax_xent", Layers: []LayerSpec{
-			{Type: "conv2d", Filters: 16, Kernel: 5, Pad: 2}, {Type: "relu"}, {Type: "maxpool2d", Kernel: 2},
-			{Type: "conv2d", Filters: 32, Kernel: 5, Pad: 2}, {Type: "relu"}, {Type: "maxpool2d", Kernel: 2},
-			{Type: "flatten"}, {Type: "dense", Units: 10},
+			{Type: "conv2d", Filters: 16, Kernel: 3, Pad: 1}, {Type: "relu"}, {Type: "maxpool2d", Kernel: 2},
+			{Type: "conv2d", Filters: 32, Kernel: 3, Pad: 1}, {Type: "relu"}, {Type: "maxpool2d", Kernel: 2},
+			{Type: "flatten"}, {Type: "dense", Units: 64}, {Type: "relu"}, {Type: "dense", Units: 10},
 		}}, nil
 	case "gru":
 		return Spec{Name: "gru", Input: []int{32}, Loss: "seq_xent", Layers: []LayerSpec{

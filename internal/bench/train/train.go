@@ -1,0 +1,193 @@
+// Package train is the `murmur bench train` suite: training throughput in
+// examples/s for the built-in models, rows "train/<case>/<variant>".
+//
+// The native variant (this package) trains runtime/nn models on synthetic
+// data in one goroutine with the current kernels backend. Other variants
+// (the wasm core, offload backends, anchors) register themselves with
+// AddVariant from their own packages and reuse Cases, SpecFor and Batches,
+// so every variant trains the same model on the same data and is measured
+// by the same loop, side by side in one run.
+package train
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/murmur-fl/murmur/internal/bench"
+	"github.com/murmur-fl/murmur/runtime/nn"
+	"github.com/murmur-fl/murmur/runtime/optim"
+	"github.com/murmur-fl/murmur/runtime/tensor"
+)
+
+func init() {
+	bench.Register(bench.Suite{
+		Name: "train",
+		Doc:  "training examples/s: MLP b32/b128, CNN b64, GRU b32 (native, plus registered variants)",
+		Run:  run,
+	})
+}
+
+// Case is one benchmarked training configuration.
+type Case struct {
+	Name  string // "mlp-b128"
+	Model string // nn.Builtin name
+	Batch int
+}
+
+// Cases are the DESIGN.md rows, in output order.
+func Cases() []Case {
+	return []Case{
+		{"mlp-b32", "mlp", 32},
+		{"mlp-b128", "mlp", 128},
+		{"cnn-b64", "cnn", 64},
+		{"gru-b32", "gru", 32},
+	}
+}
+
+// Seed is the model seed every variant uses.
+const Seed = 1
+
+// Optimizer is the optimizer every variant uses (SGD with momentum: its
+// cost is small next to the model's and the same everywhere).
+var Optimizer = optim.Config{Name: "sgd", LR: 0.01, Momentum: 0.9}
+
+// SpecFor returns the model spec of c.
+func SpecFor(c Case) (nn.Spec, error) { return nn.Builtin(c.Model) }
+
+// Batches returns count synthetic batches of n examples for m: inputs
+// uniform in [0,1) (or uniform tokens), uniform labels, from seed.
+func Batches(m *nn.Model, n, count int, seed uint64) []nn.Batch {
+	r := tensor.NewRNG(seed)
+	out := make([]nn.Batch, count)
+	for k := range out {
+		b := nn.Batch{N: n, Labels: make([]int32, n*m.LabelsPerExample())}
+		if m.TokenInput() {
+			b.Tokens = make([]int32, n*m.InputSize())
+			for i := range b.Tokens {
+				// The vocabulary is the output size for next-token models.
+				b.Tokens[i] = int32(r.Intn(m.Classes()))
+			}
+		} else {
+			b.X = make([]float32, n*m.InputSize())
+			r.Uniform(b.X, 0, 1)
+		}
+		for i := range b.Labels {
+			b.Labels[i] = int32(r.Intn(m.Classes()))
+		}
+		out[k] = b
+	}
+	return out
+}
+
+// Variant is a way of training a Case. New prepares it and returns step,
+// which runs one training step on the next synthetic batch, and done,
+// which releases resources; an error skips the variant for that case (the
+// reason is logged).
+type Variant struct {
+	Name string
+	New  func(c Case) (step func() error, done func(), err error)
+}
+
+var (
+	mu       sync.Mutex
+	variants = []Variant{{Name: "native", New: newNative}}
+)
+
+// AddVariant registers v to run after the native variant (call from init).
+func AddVariant(v Variant) {
+	mu.Lock()
+	defer mu.Unlock()
+	variants = append(variants, v)
+}
+
+// newNative trains with runtime/nn directly, in this goroutine.
+func newNative(c Case) (func() error, func(), error) {
+	s, err := SpecFor(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := nn.Build(s, Seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := optim.New(Optimizer, len(m.Params()))
+	if err != nil {
+		return nil, nil, err
+	}
+	bs := Batches(m, c.Batch, 4, 2)
+	i := 0
+	step := func() error {
+		_, err := m.Step(bs[i%len(bs)], o)
+		i++
+		return err
+	}
+	return step, func() {}, nil
+}
+
+func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
+	mu.Lock()
+	vs := append([]Variant(nil), variants...)
+	mu.Unlock()
+	runs, budget, target := 9, 3*time.Second, 250*time.Millisecond
+	if cfg.Quick {
+		runs, budget, target = 3, 50*time.Millisecond, 5*time.Millisecond
+	}
+	for _, c := range Cases() {
+		if cfg.Quick {
+			// Same models, tiny batches: the smoke test checks the plumbing,
+			// not the numbers (the row's "batch" key says what ran).
+			c.Batch = min(c.Batch, 4)
+		}
+		for _, v := range vs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r, err := Measure(v, c, runs, budget, target)
+			if err != nil {
+				fmt.Fprintf(cfg.Log, "train/%s/%s: skipped: %v\n", c.Name, v.Name, err)
+				continue
+			}
+			emit(r)
+		}
+	}
+	return nil
+}
+
+// Measure times variant v on case c: each run is as many steps as fill
+// about target (at least one), repeated per bench.Time; the value is
+// examples/s at the median run.
+func Measure(v Variant, c Case, runs int, budget, target time.Duration) (bench.Result, error) {
+	step, done, err := v.New(c)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	defer done()
+	// Calibrate: one warm-up step, then size runs to the target duration.
+	t0 := time.Now()
+	if err := step(); err != nil {
+		return bench.Result{}, err
+	}
+	per := time.Since(t0)
+	steps := max(1, int(target/max(per, time.Microsecond)))
+	var stepErr error
+	st := bench.Time(runs, budget, func() {
+		for i := 0; i < steps && stepErr == nil; i++ {
+			stepErr = step()
+		}
+	})
+	if stepErr != nil {
+		return bench.Result{}, stepErr
+	}
+	work := float64(steps * c.Batch)
+	extra := st.Extra(work)
+	extra["batch"] = c.Batch
+	extra["steps_per_run"] = steps
+	return bench.Result{
+		Bench: fmt.Sprintf("train/%s/%s", c.Name, v.Name),
+		Value: st.Rate(work),
+		Unit:  "examples/s",
+		Extra: extra,
+	}, nil
+}

@@ -1,0 +1,56 @@
+package train
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/murmur-fl/murmur/internal/bench"
+)
+
+func TestQuickRun(t *testing.T) {
+	s, ok := bench.Lookup("train")
+	if !ok {
+		t.Fatal("train suite not registered")
+	}
+	var rows []bench.Result
+	if err := s.Run(context.Background(), bench.Config{Quick: true, Log: io.Discard}, func(r bench.Result) { rows = append(rows, r) }); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, c := range Cases() {
+		want["train/"+c.Name+"/native"] = true
+	}
+	for _, r := range rows {
+		if !strings.HasPrefix(r.Bench, "train/") || r.Unit != "examples/s" || !(r.Value > 0) {
+			t.Errorf("bad row %+v", r)
+		}
+		delete(want, r.Bench)
+	}
+	if len(want) > 0 {
+		t.Fatalf("missing rows: %v (got %v)", want, rows)
+	}
+}
+
+// BenchmarkStep profiles one training step per case:
+// go test ./internal/bench/train -run XXX -bench Step/mlp-b128 -cpuprofile cpu.out
+func BenchmarkStep(b *testing.B) {
+	for _, c := range Cases() {
+		b.Run(c.Name, func(b *testing.B) {
+			step, done, err := newNative(c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer done()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := step(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*c.Batch)/b.Elapsed().Seconds(), "examples/s")
+		})
+	}
+}
