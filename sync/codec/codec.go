@@ -118,6 +118,13 @@ type Config struct {
 	ModBits    int     `json:"mod_bits,omitempty"`    // B (default: the least that never wraps)
 	Seed       []byte  `json:"seed,omitempty"`        // the round's 32-byte shared seed
 
+	// Feedback ("secure" with Fraction < 1): devices send the kept
+	// coordinates unscaled and keep the rest in a Residual for later rounds
+	// (rand-k with error feedback) instead of the server scaling each kept
+	// coordinate by its stratum size (unbiased, but with about 1/Fraction
+	// times the variance). Use Secure.EncodeFeedback.
+	Feedback bool `json:"feedback,omitempty"`
+
 	// Count sketch (sketch): Rows (default 5) × Cols (default 1% of the
 	// dimension, at least 64) counters; TopK coordinates are recovered
 	// (default Cols/2).

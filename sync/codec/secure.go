@@ -94,8 +94,8 @@ func NewSecure(cfg Config, dim int) (*Secure, error) {
 			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 		}
 	case IDSketch:
-		if cfg.Rotate || (cfg.Fraction != 0 && cfg.Fraction != 1) {
-			return nil, fmt.Errorf("%w: sketch takes neither rotation nor subsampling (the server must find coordinates)", ErrConfig)
+		if cfg.Rotate || cfg.Feedback || (cfg.Fraction != 0 && cfg.Fraction != 1) {
+			return nil, fmt.Errorf("%w: sketch takes no rotation, subsampling or feedback (the server must find coordinates)", ErrConfig)
 		}
 		rows, cols := cfg.Rows, cfg.Cols
 		if rows == 0 {
@@ -191,17 +191,67 @@ func (s *Secure) ModBits() int { return s.enc.Params().ModBits }
 // all are kept).
 func (s *Secure) Coordinates() []uint32 { return s.sub }
 
+// EncodeFeedback is Encode with error feedback (Config.Feedback): it
+// encodes x plus the residual r and leaves in r what was not sent (the
+// coordinates outside this round's subsample, and what clipping removed).
+// Stochastic rounding error is not fed back: it is unbiased already.
+func (s *Secure) EncodeFeedback(dst []uint64, x []float32, w uint64, rng rand.Source, r *Residual) ([]uint64, error) {
+	if !s.cfg.Feedback {
+		return nil, fmt.Errorf("%w: EncodeFeedback needs a config with feedback", ErrConfig)
+	}
+	if r == nil {
+		return nil, fmt.Errorf("codec: EncodeFeedback needs a residual")
+	}
+	if len(x) != s.dim {
+		return nil, fmt.Errorf("codec: update has %d values, the round's codec expects %d", len(x), s.dim)
+	}
+	if len(r.v) == 0 {
+		r.v = make([]float32, s.dim)
+	}
+	if len(r.v) != s.dim {
+		return nil, fmt.Errorf("codec: residual has %d values but the update has %d (model changed? reset the residual)", len(r.v), s.dim)
+	}
+	a := make([]float32, s.dim)
+	for i, v := range x {
+		a[i] = v + r.v[i]
+	}
+	out, scale, err := s.encode(dst, a, w, rng)
+	if err != nil {
+		return nil, err
+	}
+	copy(r.v, a)
+	if s.sub == nil {
+		for i := range r.v {
+			r.v[i] -= a[i] * scale
+		}
+		return out, nil
+	}
+	for _, i := range s.sub {
+		r.v[i] -= a[i] * scale
+	}
+	return out, nil
+}
+
 // Encode maps update x (dim values) with weight w (0..MaxWeight, such as the
 // device's example count) into dst, Len() elements of Z_2^B ready for
 // masking. Rounding randomness comes from rng (nil: crypto-seeded).
 func (s *Secure) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([]uint64, error) {
+	if s.cfg.Feedback {
+		return nil, fmt.Errorf("%w: a config with feedback needs EncodeFeedback (and a residual)", ErrConfig)
+	}
+	out, _, err := s.encode(dst, x, w, rng)
+	return out, err
+}
+
+// encode returns the encoding and the clip scale applied to x.
+func (s *Secure) encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([]uint64, float32, error) {
 	if len(x) != s.dim {
-		return nil, fmt.Errorf("codec: update has %d values, the round's codec expects %d", len(x), s.dim)
+		return nil, 0, fmt.Errorf("codec: update has %d values, the round's codec expects %d", len(x), s.dim)
 	}
 	if rng == nil {
 		var seed [32]byte
 		if _, err := crand.Read(seed[:]); err != nil {
-			return nil, fmt.Errorf("codec: seeding the rounding source: %w", err)
+			return nil, 0, fmt.Errorf("codec: seeding the rounding source: %w", err)
 		}
 		rng = rand.NewChaCha8(seed)
 	}
@@ -210,7 +260,7 @@ func (s *Secure) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([
 	var ss float64
 	for i, v := range x {
 		if v-v != 0 {
-			return nil, fmt.Errorf("codec: update coordinate %d is %v", i, v)
+			return nil, 0, fmt.Errorf("codec: update coordinate %d is %v", i, v)
 		}
 		ss += float64(v) * float64(v)
 	}
@@ -238,13 +288,13 @@ func (s *Secure) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([
 	if s.id == IDSecure {
 		out, err := s.enc.Encode(dst, v, w, rng)
 		if err != nil {
-			return nil, fmt.Errorf("codec: %w", err)
+			return nil, 0, fmt.Errorf("codec: %w", err)
 		}
-		return out, nil
+		return out, scale, nil
 	}
 	q, err := s.enc.Encode(nil, v, w, rng)
 	if err != nil {
-		return nil, fmt.Errorf("codec: %w", err)
+		return nil, 0, fmt.Errorf("codec: %w", err)
 	}
 	n := s.sk.Len()
 	if cap(dst) < n+1 {
@@ -254,7 +304,7 @@ func (s *Secure) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([
 	clear(dst)
 	s.sk.AddInt(dst[:n], q[:s.dim], modMask(s.ModBits()))
 	dst[n] = q[s.dim] // the weight coordinate
-	return dst, nil
+	return dst, scale, nil
 }
 
 func modMask(b int) uint64 {
@@ -265,11 +315,16 @@ func modMask(b int) uint64 {
 }
 
 // "secure" and "sketch" blobs (codec version 1): seed field = the round
-// seed's fingerprint; params: u8 bits, u8 mod bits, u32 element count; the
+// seed's fingerprint; params: u8 bits, u8 mod bits, u8 feedback (0 or 1:
+// the server must not scale by stratum sizes), u32 element count; the
 // payload is the (masked) vector bit-packed at mod bits (encode.Pack).
 
 func (s *Secure) params() []byte {
-	return appendU32([]byte{uint8(s.enc.Params().Bits), uint8(s.ModBits())}, uint32(s.Len()))
+	var fb uint8
+	if s.cfg.Feedback {
+		fb = 1
+	}
+	return appendU32([]byte{uint8(s.enc.Params().Bits), uint8(s.ModBits()), fb}, uint32(s.Len()))
 }
 
 // Pack frames a (masked) vector of Len() elements as a blob.
@@ -336,7 +391,11 @@ func (s *Secure) DecodeSum(sum []uint64) ([]float32, uint64, error) {
 	}
 	out := make([]float32, s.dim)
 	for j, i := range s.sub {
-		out[i] = v[j] * float32(s.strata[j])
+		if s.cfg.Feedback {
+			out[i] = v[j]
+		} else {
+			out[i] = v[j] * float32(s.strata[j])
+		}
 	}
 	return out, tw, nil
 }

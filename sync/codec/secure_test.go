@@ -253,3 +253,52 @@ func TestSecureRatio(t *testing.T) {
 		t.Fatalf("ratio %.1fx < 16x", ratio)
 	}
 }
+
+// Shared subsampling with error feedback: over rounds (a fresh seed each)
+// the sum of what was sent approaches the sum of the updates, the gap being
+// the residual; the unbiased (scaled) variant is much noisier.
+func TestSecureFeedbackConverges(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const d, rounds = 2000, 200
+	mean := heavyTailed(r, d, 1e-3)
+	var res Residual
+	dense, sumFB, sumUB := make([]float32, d), make([]float32, d), make([]float32, d)
+	for round := 0; round < rounds; round++ {
+		x := make([]float32, d)
+		for i := range x {
+			x[i] = mean[i] + float32(r.NormFloat64()*1e-4)
+			dense[i] += x[i]
+		}
+		seed := seed32(byte(round))
+		base := Config{Codec: "secure", Bits: 16, Clip: 100, Range: 0.5, MaxClients: 1, Fraction: 0.1, Seed: seed}
+		fb := base
+		fb.Feedback = true
+		sf, su := mustSecure(t, fb, d), mustSecure(t, base, d)
+		if _, err := sf.Encode(nil, x, 1, nil); !errors.Is(err, ErrConfig) {
+			t.Fatalf("Encode with a feedback config: %v", err)
+		}
+		v, err := sf.EncodeFeedback(nil, x, 1, rand.NewPCG(uint64(round), 1), &res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := sf.DecodeSum(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ub, _ := secureRound(t, su, [][]float32{x}, r)
+		for i := range got {
+			sumFB[i] += got[i]
+			sumUB[i] += ub[i]
+		}
+	}
+	eFB, eUB := relErr(sumFB, dense), relErr(sumUB, dense)
+	t.Logf("accumulated relative error after %d rounds at 10%%: feedback %.3f, unbiased scaling %.3f", rounds, eFB, eUB)
+	if eFB > 0.15 || eFB > eUB/2 {
+		t.Fatalf("feedback did not converge: %.3f (unbiased: %.3f)", eFB, eUB)
+	}
+	for i := range dense {
+		if g := dense[i] - sumFB[i] - res.v[i]; math.Abs(float64(g)) > 1e-4 {
+			t.Fatalf("coord %d: dense %g - sent %g != residual %g", i, dense[i], sumFB[i], res.v[i])
+		}
+	}
+}
