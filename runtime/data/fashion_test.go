@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -95,18 +96,43 @@ func TestFashionMNISTDirEnv(t *testing.T) {
 	}
 }
 
-func realFashion(t *testing.T) *FashionMNIST {
+var realFashionOnce struct {
+	sync.Once
+	fm          *FashionMNIST
+	dir         string
+	err, dirErr error
+}
+
+// realFashion loads the installed Fashion-MNIST once per test binary.
+func realFashion(t testing.TB) *FashionMNIST {
 	t.Helper()
-	t.Setenv("MURMUR_FASHION_DIR", os.Getenv("MURMUR_FASHION_DIR"))
+	o := &realFashionOnce
+	o.Do(func() {
+		o.dir, o.dirErr = FashionMNISTDir()
+		if o.dirErr == nil {
+			o.fm, o.err = LoadFashionMNIST(o.dir)
+		}
+	})
+	if o.dirErr != nil {
+		t.Skipf("real Fashion-MNIST absent (%v); install it with `apt-get install -y dataset-fashion-mnist`", o.dirErr)
+	}
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	return o.fm
+}
+
+func BenchmarkLoadFashionMNIST(b *testing.B) {
 	dir, err := FashionMNISTDir()
 	if err != nil {
-		t.Skipf("real Fashion-MNIST absent (%v); install it with `apt-get install -y dataset-fashion-mnist`", err)
+		b.Skipf("real Fashion-MNIST absent (%v); install it with `apt-get install -y dataset-fashion-mnist`", err)
 	}
-	fm, err := LoadFashionMNIST(dir)
-	if err != nil {
-		t.Fatal(err)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := LoadFashionMNIST(dir); err != nil {
+			b.Fatal(err)
+		}
 	}
-	return fm
 }
 
 func TestRealFashionMNIST(t *testing.T) {
