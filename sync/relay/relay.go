@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -252,9 +253,11 @@ func (r *Relay) Shutdown(ctx context.Context) error {
 
 func (r *Relay) serveBlob(w http.ResponseWriter, req *http.Request) {
 	var h wire.Hash
-	if n, err := fmt.Sscanf(req.PathValue("hash"), "%64x", &h); n != 1 || err != nil || len(req.PathValue("hash")) != 64 {
+	if b, err := hex.DecodeString(req.PathValue("hash")); err != nil || len(b) != len(h) {
 		http.Error(w, "bad hash: want 64 hex digits", http.StatusBadRequest)
 		return
+	} else {
+		copy(h[:], b)
 	}
 	b, err := r.blob(h)
 	if err != nil {
