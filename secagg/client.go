@@ -379,7 +379,9 @@ func RestoreClient(b []byte) (*Client, error) {
 	p.RoundID = binary.LittleEndian.Uint64(r.bytes(8, "round"))
 	p.N, p.Threshold, p.Degree = int(r.u32("N")), int(r.u32("T")), int(r.u32("K"))
 	p.ModBits, p.Len = int(r.u32("B")), int(r.u32("Len"))
-	r.u32("pad")
+	if r.u32("pad") != 0 {
+		return nil, bad("nonzero padding after params")
+	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
