@@ -365,7 +365,7 @@ func (s *Secure) Unpack(blob []byte) ([]uint64, error) {
 }
 
 // DecodeSum decodes the unmasked modular sum of Len() elements into the
-// estimate of Σ_j w_j·clip(x_j)/MaxWeight·MaxWeight (dim values; for
+// estimate of Σ_j w_j·clip(x_j) (dim values; for
 // "sketch", only the TopK recovered coordinates are non-zero) and the total
 // weight Σ_j w_j. Divide by the total weight for the weighted mean.
 func (s *Secure) DecodeSum(sum []uint64) ([]float32, uint64, error) {

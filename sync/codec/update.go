@@ -101,7 +101,7 @@ func (e *Encoder) encodeTopK(a []float32, feedback bool) ([]byte, error) {
 	for j, i := range idx {
 		vals[j] = a[i]
 	}
-	vb := e.encodeValues(e.buf2[:0], vals, bits, bucket) // vals now hold what the receiver decodes
+	vb := e.encodeValues(e.buf2[:0], vals, bits, bucket, feedback) // vals now hold what the receiver decodes
 	e.buf2 = vb
 	if feedback {
 		for j, i := range idx {
@@ -124,9 +124,9 @@ func (e *Encoder) encodeTopK(a []float32, feedback bool) ([]byte, error) {
 	return frame.Append(make([]byte, 0, frame.Overhead(e.shapes)+len(params)+len(payload)), h, payload)
 }
 
-// encodeValues appends the value section for vals and overwrites vals with
-// the values a decoder will reconstruct.
-func (e *Encoder) encodeValues(dst []byte, vals []float32, bits, bucket int) []byte {
+// encodeValues appends the value section for vals and, when recon is set,
+// overwrites vals with the values a decoder will reconstruct.
+func (e *Encoder) encodeValues(dst []byte, vals []float32, bits, bucket int, recon bool) []byte {
 	switch bits {
 	case 32:
 		for _, v := range vals {
@@ -136,7 +136,9 @@ func (e *Encoder) encodeValues(dst []byte, vals []float32, bits, bucket int) []b
 		for i, v := range vals {
 			h := quant.BF16(v)
 			dst = binary.LittleEndian.AppendUint16(dst, h)
-			vals[i] = quant.FromBF16(h)
+			if recon {
+				vals[i] = quant.FromBF16(h)
+			}
 		}
 	default:
 		nb := quant.Buckets(len(vals), bucket)
@@ -148,7 +150,9 @@ func (e *Encoder) encodeValues(dst []byte, vals []float32, bits, bucket int) []b
 		for i, s := range scales {
 			binary.LittleEndian.PutUint32(dst[start+4*i:], math.Float32bits(s))
 		}
-		quant.Dequantize(vals, codes, scales, bits, bucket)
+		if recon {
+			quant.Dequantize(vals, codes, scales, bits, bucket)
+		}
 	}
 	return dst
 }
@@ -156,10 +160,13 @@ func (e *Encoder) encodeValues(dst []byte, vals []float32, bits, bucket int) []b
 func (e *Encoder) encodeQSGD(a []float32, feedback bool) ([]byte, error) {
 	d := len(a)
 	bits, bucket := e.cfg.qsgdBits(), e.cfg.bucket()
-	vals := growF32(e.scratch, d)
-	e.scratch = vals
-	copy(vals, a)
-	vb := e.encodeValues(e.buf2[:0], vals, bits, bucket)
+	vals := a
+	if feedback {
+		vals = growF32(e.scratch, d)
+		e.scratch = vals
+		copy(vals, a)
+	}
+	vb := e.encodeValues(e.buf2[:0], vals, bits, bucket, feedback)
 	e.buf2 = vb
 	if feedback {
 		for i := range a {
