@@ -36,7 +36,8 @@ type Trainer interface {
 
 // Dataset is a device's local examples. Dense models use X (N × input
 // size, batch-major); token models use Tokens (N × sequence length).
-// Labels holds one class (or next-word) id per example.
+// Labels holds the targets: one class id per example, or for sequence
+// models one next-word id per position (N × sequence length, -1 ignored).
 type Dataset struct {
 	X      []float32
 	Tokens []int32

@@ -125,9 +125,6 @@ func (c *Core) SetData(ctx context.Context, slot int, d agent.Dataset) error {
 	if slot < 0 || slot > 1 {
 		return fmt.Errorf("wasmcore: SetData: slot %d (want 0 or 1)", slot)
 	}
-	if len(d.Labels) != d.N {
-		return fmt.Errorf("wasmcore: SetData: %d labels for %d examples", len(d.Labels), d.N)
-	}
 	c.freeSlot(ctx, slot)
 	xp, err := c.putF32(ctx, d.X)
 	if err != nil {
