@@ -4,7 +4,9 @@
 //   - "go": kernels.Portable, the pure-Go reference (bit-identical to the
 //     in-guest kernels of the wasm core);
 //   - "native": Native, an AVX2+FMA assembly GEMM on amd64 spread over the
-//     cores (see README.md for why), with a portable fallback elsewhere.
+//     cores (see README.md for why), with a portable fallback elsewhere;
+//   - "exact": Exact, vectorized but bit-identical to "go" (no FMA, same
+//     summation order), for offload that must not change training results.
 //
 // The wasm host answers the core's GEMM import with one of these; it has
 // float32 views of guest memory and untrusted shapes, so it should call
@@ -22,7 +24,7 @@ import (
 
 var (
 	regMu    sync.Mutex
-	registry = []kernels.Backend{kernels.Portable{}, Native{}}
+	registry = []kernels.Backend{kernels.Portable{}, Native{}, Exact{}}
 )
 
 // Backends returns the available backends, the reference ("go") first.

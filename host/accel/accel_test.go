@@ -2,6 +2,9 @@ package accel
 
 import (
 	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/murmur-fl/murmur/runtime/kernels"
@@ -67,5 +70,34 @@ func TestGemmChecked(t *testing.T) {
 	t.Logf("short a: %v", err)
 	if err := Gemm(nil, false, false, 1, 1, 1, 1, a, 1, a, 1, 0, c, 1); err == nil {
 		t.Fatal("nil backend accepted")
+	}
+}
+
+func TestConformanceExact(t *testing.T)         { kerneltest.Run(t, mustLookup(t, "exact")) }
+func TestConformanceExactFallback(t *testing.T) { kerneltest.Run(t, Exact{generic: true}) }
+
+// Exact must match the portable backend bit for bit, on the shared digest
+// and on MLP-shaped products, with any thread count.
+func TestExactBitIdentical(t *testing.T) {
+	t.Logf("exact micro-kernel: %s", Exact{}.Kernel())
+	want := kerneltest.Digest(kernels.Portable{})
+	for _, e := range []Exact{{}, {Threads: 1}, {Threads: 3}, {generic: true}} {
+		if got := kerneltest.Digest(e); got != want {
+			t.Fatalf("Exact%+v digest %s, Portable %s", e, got, want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, s := range [][3]int{{128, 128, 784}, {784, 128, 128}, {128, 10, 128}, {1, 1000, 3}} {
+		for _, tr := range [][2]bool{{false, true}, {true, false}, {false, false}, {true, true}} {
+			c := kerneltest.NewCase(rng, tr[0], tr[1], s[0], s[1], s[2], 1, 1, 1)
+			x, y := slices.Clone(c.C), slices.Clone(c.C)
+			kernels.Portable{}.Gemm(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, c.A, c.LDA, c.B, c.LDB, c.Beta, x, c.LDC)
+			Exact{}.Gemm(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, c.A, c.LDA, c.B, c.LDB, c.Beta, y, c.LDC)
+			for i := range x {
+				if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
+					t.Fatalf("%v: element %d: exact %g, portable %g", c, i, y[i], x[i])
+				}
+			}
+		}
 	}
 }

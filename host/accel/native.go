@@ -88,11 +88,20 @@ func (nb Native) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float
 		portableRows(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	blocked(micro, threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// blocked is the GotoBLAS loop nest around a micro-kernel: for each nc-wide
+// block of columns and kc-deep block of k (in increasing order, so each C
+// element sums its k-blocks in a fixed order), pack op(B) once, then let
+// each worker pack its rows of op(A) and run the micro-kernel over tiles.
+// m, n, k > 0 and alpha != 0 (callers handle the degenerate cases).
+func blocked(mk microKernel, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if beta != 0 && beta != 1 {
 		kernels.ScaleC(m, n, beta, c, ldc)
 		beta = 1
 	}
-	mr, nr := micro.mr, micro.nr
+	mr, nr := mk.mr, mk.nr
 	// Split the rows of C into one contiguous, mr-aligned range per worker.
 	rowsPer := roundUp((m+threads-1)/threads, mr)
 	threads = (m + rowsPer - 1) / rowsPer
@@ -127,10 +136,10 @@ func (nb Native) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float
 							ci := (i0+ir)*ldc + j0 + jr
 							if mv == mr && nv == nr {
 								_ = c[ci+(mr-1)*ldc+nr-1] // the kernel writes this tile
-								micro.run(kb, &apan[0], &bpan[0], &c[ci], ldc, alpha, accumulate)
+								mk.run(kb, &apan[0], &bpan[0], &c[ci], ldc, alpha, accumulate)
 								continue
 							}
-							micro.run(kb, &apan[0], &bpan[0], &tile[0], nr, alpha, 0)
+							mk.run(kb, &apan[0], &bpan[0], &tile[0], nr, alpha, 0)
 							for r := 0; r < mv; r++ {
 								dst := c[ci+r*ldc : ci+r*ldc+nv]
 								src := tile[r*nr : r*nr+nv]
