@@ -377,6 +377,20 @@ func (r *Relay) finish(rd *round) {
 		r.model = m
 	}
 	r.round = nil
+	// Remember what was counted so that a device whose final ack was lost
+	// learns it was counted (two rounds back is enough: tasks move on).
+	for id, n := range r.recent {
+		if n+2 <= rd.state.Number {
+			delete(r.recent, id)
+		}
+	}
+	rd.mu.Lock()
+	for _, p := range rd.parts {
+		if p.reported {
+			r.recent[p.UploadID] = rd.state.Number
+		}
+	}
+	rd.mu.Unlock()
 	cur := r.model
 	r.mu.Unlock()
 	if committed && r.cfg.OnCommit != nil {

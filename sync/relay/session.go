@@ -357,8 +357,14 @@ func (r *Relay) handle(c *conn, m wire.Message) bool {
 func (r *Relay) withRound(c *conn, n uint64, ref wire.ID16, f func(*round)) {
 	r.mu.Lock()
 	rd := r.round
+	_, counted := r.recent[ref]
 	r.mu.Unlock()
 	if rd == nil || (n != 0 && n != rd.state.Number) {
+		if counted && !ref.IsZero() {
+			// Counted in a round that has ended; the ack was lost in a cut.
+			c.send(&wire.UploadAck{UploadID: ref, Done: true})
+			return
+		}
 		c.reply(wire.CodeWrongRound, ref, 0, "no such open round")
 		return
 	}
