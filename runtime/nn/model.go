@@ -16,6 +16,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/murmur-fl/murmur/runtime/optim"
 	"github.com/murmur-fl/murmur/runtime/tensor"
@@ -35,6 +36,11 @@ type Batch struct {
 
 // ErrBatch is wrapped by every error about a malformed batch.
 var ErrBatch = errors.New("nn: bad batch")
+
+// ErrNonFinite is returned by Step when the loss is NaN or infinite; the
+// parameters are left unchanged, so a diverging device never applies (or
+// uploads) a poisoned update.
+var ErrNonFinite = errors.New("nn: loss is not finite")
 
 // MaxBatch bounds the batch size (buffers grow to the largest batch seen).
 const MaxBatch = 1 << 16
@@ -271,11 +277,15 @@ func (m *Model) Gradients(b Batch) (float32, error) {
 }
 
 // Step computes gradients on b and applies one update of o; it returns the
-// mean loss before the update.
+// mean loss before the update. A non-finite loss returns ErrNonFinite and
+// leaves the parameters (and o) untouched.
 func (m *Model) Step(b Batch, o *optim.Optimizer) (float32, error) {
 	loss, err := m.Gradients(b)
 	if err != nil {
 		return 0, err
+	}
+	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		return loss, fmt.Errorf("%w (%v); parameters not updated", ErrNonFinite, loss)
 	}
 	if err := o.Step(m.params, m.grads); err != nil {
 		return 0, err

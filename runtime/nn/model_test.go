@@ -314,3 +314,17 @@ func TestEvaluateTop3(t *testing.T) {
 		t.Fatalf("Add: %+v", sum)
 	}
 }
+
+func TestStepRefusesNonFinite(t *testing.T) {
+	m := mustBuild(t, builtin(t, "mlp"), 1)
+	o, _ := optim.New(optim.Config{LR: 0.1}, len(m.Params()))
+	b := randBatch(m, 2, 1)
+	b.X[3] = float32(math.Inf(1))
+	before := hashParams(m.Params())
+	if _, err := m.Step(b, o); !errors.Is(err, ErrNonFinite) {
+		t.Fatalf("err = %v, want ErrNonFinite", err)
+	}
+	if hashParams(m.Params()) != before || o.Steps() != 0 {
+		t.Fatal("parameters or optimizer changed after a non-finite loss")
+	}
+}
