@@ -58,14 +58,16 @@ func Quantize(codes []byte, scales []float32, v []float32, bits, bucket int, rng
 		cs := codes[lo:hi]
 		if rng == nil {
 			for i, x := range v[lo:hi] {
-				// x·k + L is in [0, 2L]: truncation is floor.
-				c := int32(x*k + L + 0.5)
+				// x·k + L is in [0, 2L]: truncation is floor. The
+				// conversion forbids a fused multiply-add, so every
+				// GOARCH picks the same code.
+				c := int32(float32(x*k) + L + 0.5)
 				cs[i] = byte(min(max(c, 0), top))
 			}
 			continue
 		}
 		for i, x := range v[lo:hi] {
-			y := x*k + L
+			y := float32(x*k) + L
 			c := int32(y)
 			// Round up with probability y − c, from 32 random bits
 			// (two draws per Uint64): E[code] = y.
