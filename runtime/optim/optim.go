@@ -29,6 +29,10 @@ type Config struct {
 	Eps   float32 `json:"eps,omitempty"`
 	// WeightDecay adds WeightDecay*w to the gradient (coupled L2).
 	WeightDecay float32 `json:"weight_decay,omitempty"`
+	// ClipNorm, when > 0, rescales the data gradient so its L2 norm is at
+	// most ClipNorm (before weight decay and the proximal term), which keeps
+	// recurrent models from blowing up on a bad batch.
+	ClipNorm float32 `json:"clip_norm,omitempty"`
 	// ProxMu is FedProx's mu: the local objective gains mu/2*||w - w_global||^2,
 	// so the gradient gains mu*(w - w_global), pulling local training toward
 	// the round's global parameters (set with SetCenter). 0 disables it.
@@ -69,6 +73,7 @@ func (c Config) withDefaults() (Config, error) {
 		bad("eps", c.Eps, c.Eps > 0),
 		bad("weight_decay", c.WeightDecay, c.WeightDecay >= 0),
 		bad("prox_mu", c.ProxMu, c.ProxMu >= 0),
+		bad("clip_norm", c.ClipNorm, c.ClipNorm >= 0),
 	} {
 		if e != nil {
 			return c, e
@@ -165,12 +170,24 @@ func (o *Optimizer) advance() {
 }
 
 // Step applies one update: params -= f(grads). grads is modified in place
-// when weight decay or the proximal term are active (they are added to it).
+// when clipping, weight decay or the proximal term are active.
 func (o *Optimizer) Step(params, grads []float32) error {
 	if len(params) != o.n || len(grads) != o.n {
 		return fmt.Errorf("optim: step with %d params and %d grads, want %d", len(params), len(grads), o.n)
 	}
 	c := &o.cfg
+	if cn := c.ClipNorm; cn > 0 {
+		var ss float64
+		for _, g := range grads {
+			ss += float64(g) * float64(g)
+		}
+		if norm := math.Sqrt(ss); norm > float64(cn) {
+			k := float32(float64(cn) / norm)
+			for i := range grads {
+				grads[i] *= k
+			}
+		}
+	}
 	if wd := c.WeightDecay; wd > 0 {
 		for i, w := range params {
 			grads[i] += wd * w

@@ -158,3 +158,23 @@ func TestConfigJSON(t *testing.T) {
 		t.Fatalf("defaults not filled: %+v", o.Config())
 	}
 }
+
+func TestClipNorm(t *testing.T) {
+	o, err := New(Config{LR: 1, ClipNorm: 1}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, g := []float32{0, 0}, []float32{3, 4} // norm 5 -> scaled to 1
+	o.Step(p, g)
+	if math.Abs(float64(p[0]+0.6)) > 1e-6 || math.Abs(float64(p[1]+0.8)) > 1e-6 {
+		t.Fatalf("clipped step gave %v, want [-0.6 -0.8]", p)
+	}
+	p, g = []float32{0, 0}, []float32{0.3, 0.4} // below the bound: unchanged
+	o.Step(p, g)
+	if p[0] != -0.3 || p[1] != -0.4 {
+		t.Fatalf("unclipped step gave %v", p)
+	}
+	if _, err := New(Config{LR: 1, ClipNorm: -1}, 1); !errors.Is(err, ErrConfig) {
+		t.Fatalf("negative clip_norm: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/murmur-fl/murmur/internal/bench"
+	"github.com/murmur-fl/murmur/runtime/kernels"
 	"github.com/murmur-fl/murmur/runtime/nn"
 	"github.com/murmur-fl/murmur/runtime/optim"
 	"github.com/murmur-fl/murmur/runtime/tensor"
@@ -148,6 +149,9 @@ func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 			if err != nil {
 				fmt.Fprintf(cfg.Log, "train/%s/%s: skipped: %v\n", c.Name, v.Name, err)
 				continue
+			}
+			if v.Name == "native" {
+				r.Extra["kernels"] = kernels.Current().Name()
 			}
 			emit(r)
 		}
