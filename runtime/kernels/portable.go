@@ -204,8 +204,9 @@ func checkMat(name, ldName string, s []float32, rows, cols, ld int) {
 	if rows == 0 || cols == 0 {
 		return
 	}
-	if need := (rows-1)*ld + cols; len(s) < need {
-		panic(fmt.Sprintf("kernels: Gemm: len(%s)=%d, need at least %d for %dx%d with %s=%d", name, len(s), need, rows, cols, ldName, ld))
+	// (rows-1)*ld + cols, without overflowing int for absurd shapes.
+	if rows-1 > (len(s)-cols)/ld || len(s) < cols {
+		panic(fmt.Sprintf("kernels: Gemm: len(%s)=%d is too short for %dx%d with %s=%d", name, len(s), rows, cols, ldName, ld))
 	}
 }
 

@@ -118,7 +118,7 @@ func Check(b kernels.Backend, c Case) error {
 	}
 	want, tol := c.Reference()
 	for i := 0; i < c.M; i++ {
-		for j := 0; j < c.LDC; j++ {
+		for j := 0; j < c.LDC && i*c.LDC+j < len(c.C); j++ {
 			idx := i*c.LDC + j
 			if j >= c.N {
 				if math.Float32bits(got[idx]) != math.Float32bits(c.C[idx]) {
