@@ -47,8 +47,8 @@ type Relay struct {
 	lastEvt  *RoundEvent
 	finished bool // Round.Rounds reached
 
-	recent                     map[wire.ID16]uint64 // counted upload ids of recent rounds
-	lastRound                  uint64               // last round number started
+	recent                     map[wire.ID16]countedUpload // counted uploads of recent rounds
+	lastRound                  uint64                      // last round number started
 	upTotal, downTotal         atomic.Int64
 	bytesBaseUp, bytesBaseDown int64
 
@@ -79,6 +79,12 @@ type queued struct {
 
 const maxQueue = 256
 
+type countedUpload struct {
+	round uint64
+	size  uint64
+	crc   uint32
+}
+
 // New opens a relay: it loads the latest committed model (committing
 // InitialParams as version 1 on a fresh store), recovers an open round,
 // and starts the round loop.
@@ -89,7 +95,7 @@ func New(cfg Config) (*Relay, error) {
 	}
 	r := &Relay{cfg: cfg, log: cfg.Logger.With("component", "relay"), store: cfg.Store, m: newMetrics(),
 		devices: map[string]*device{}, blobs: map[wire.Hash][]byte{}, kick: make(chan struct{}, 1),
-		conns: map[*conn]struct{}{}, recent: map[wire.ID16]uint64{}, loopDone: make(chan struct{})}
+		conns: map[*conn]struct{}{}, recent: map[wire.ID16]countedUpload{}, loopDone: make(chan struct{})}
 	m, ok, err := r.store.Latest()
 	if err != nil {
 		return nil, err

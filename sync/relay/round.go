@@ -45,6 +45,8 @@ type part struct {
 	reported bool
 	rejected bool
 	seen     bool // connected at some point during the round
+	size     uint64
+	crc      uint32
 }
 
 // loop runs rounds until the relay shuts down.
@@ -379,15 +381,15 @@ func (r *Relay) finish(rd *round) {
 	r.round = nil
 	// Remember what was counted so that a device whose final ack was lost
 	// learns it was counted (two rounds back is enough: tasks move on).
-	for id, n := range r.recent {
-		if n+2 <= rd.state.Number {
+	for id, cu := range r.recent {
+		if cu.round+2 <= rd.state.Number {
 			delete(r.recent, id)
 		}
 	}
 	rd.mu.Lock()
 	for _, p := range rd.parts {
 		if p.reported {
-			r.recent[p.UploadID] = rd.state.Number
+			r.recent[p.UploadID] = countedUpload{rd.state.Number, p.size, p.crc}
 		}
 	}
 	rd.mu.Unlock()
@@ -460,6 +462,10 @@ func (rd *round) begin(c *conn, m *wire.UploadBegin) {
 	}
 	if p.reported {
 		rd.mu.Unlock()
+		if u, _, err := rd.r.store.Upload(rd.state.Number, m.UploadID, false); err == nil && (u.Size != m.Size || u.CRC != m.CRC) {
+			c.reply(wire.CodeDuplicate, m.UploadID, u.Size, "an update for this round is already counted")
+			return
+		}
 		c.send(&wire.UploadAck{UploadID: m.UploadID, Offset: m.Size, Done: true})
 		return
 	}
@@ -601,7 +607,7 @@ func (rd *round) complete(c *conn, p *part, u UploadMeta) {
 		rd.stageSeen[p.Index] = true
 		rd.signalStage()
 	}
-	p.reported = true
+	p.reported, p.size, p.crc = true, u.Size, u.CRC
 	rd.reported++
 	c.send(&wire.UploadAck{UploadID: u.ID, Offset: u.Size, Done: true})
 	rd.checkAllIn()

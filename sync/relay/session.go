@@ -334,11 +334,11 @@ func (r *Relay) handle(c *conn, m wire.Message) bool {
 	case *wire.Fetch:
 		r.startFetch(c, m)
 	case *wire.UploadBegin:
-		r.withRound(c, m.Round, m.UploadID, func(rd *round) { rd.begin(c, m) })
+		r.withRound(c, m.Round, m.UploadID, m, func(rd *round) { rd.begin(c, m) })
 	case *wire.UploadChunk:
-		r.withRound(c, 0, m.UploadID, func(rd *round) { rd.chunk(c, m) })
+		r.withRound(c, 0, m.UploadID, m, func(rd *round) { rd.chunk(c, m) })
 	case *wire.Stage:
-		r.withRound(c, m.Round, wire.ID16{}, func(rd *round) { rd.stageMsg(c, m) })
+		r.withRound(c, m.Round, wire.ID16{}, m, func(rd *round) { rd.stageMsg(c, m) })
 	case *wire.Bye:
 		r.mu.Lock()
 		c.dev.sessionID = wire.ID16{} // no resume after a goodbye
@@ -354,12 +354,16 @@ func (r *Relay) handle(c *conn, m wire.Message) bool {
 
 // withRound runs f on the open round if the message is for it (round 0:
 // any round, for messages that carry only an upload id).
-func (r *Relay) withRound(c *conn, n uint64, ref wire.ID16, f func(*round)) {
+func (r *Relay) withRound(c *conn, n uint64, ref wire.ID16, m wire.Message, f func(*round)) {
 	r.mu.Lock()
 	rd := r.round
-	_, counted := r.recent[ref]
+	rec, counted := r.recent[ref]
 	r.mu.Unlock()
 	if rd == nil || (n != 0 && n != rd.state.Number) {
+		if b, ok := m.(*wire.UploadBegin); ok && counted && (b.Size != rec.size || b.CRC != rec.crc) {
+			c.reply(wire.CodeDuplicate, ref, rec.size, "an update for this round is already counted")
+			return
+		}
 		if counted && !ref.IsZero() {
 			// Counted in a round that has ended; the ack was lost in a cut.
 			c.send(&wire.UploadAck{UploadID: ref, Done: true})
