@@ -3,21 +3,31 @@ GO      ?= go
 GOFLAGS ?=
 export XDG_RUNTIME_DIR ?= $(CURDIR)/out/xdg
 DATA_PKGS := dataset-fashion-mnist fortunes
+TEST_PKGS := chromium
 
-.PHONY: demo test bench wasm fmt lint check deps soak fuzz murmur
+.PHONY: demo test bench wasm fmt lint check deps test-deps bench-deps soak fuzz murmur
 
 deps:
 	@scripts/debian-deps.sh $(DATA_PKGS)
 	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
 
+# Browser tests: Debian's chromium driven by playwright-core from npm.
+test-deps: deps
+	@scripts/debian-deps.sh $(TEST_PKGS)
+	@scripts/npm-deps.sh internal/e2e
+
+# The TensorFlow.js anchor of `murmur bench train`.
+bench-deps: deps
+	@scripts/npm-deps.sh internal/bench/tfjs
+
 # Until the federation lands, the demo trains Fashion-MNIST centrally.
 demo: deps
 	$(GO) run ./examples/fashion -mode central -model mlp -epochs 3
 
-test: deps lint check
+test: test-deps lint check
 	$(GO) test -timeout 25m ./...
 
-bench: deps
+bench: bench-deps
 	$(GO) run ./cmd/murmur bench
 
 murmur:
