@@ -191,12 +191,38 @@ func packPanels(dst, s []float32, ld int, kMajor bool, p0, kb, x0, w, pw int) {
 			}
 			continue
 		}
+		if cols == 6 && pw == 6 {
+			pack6(panel, s, ld, (x0+xr)*ld+p0, kb)
+			continue
+		}
+		// Gather pw source rows at a time so writes stay sequential.
+		var rows [16][]float32
 		for x := 0; x < cols; x++ {
 			off := (x0+xr+x)*ld + p0
-			for p, v := range s[off : off+kb] {
-				panel[p*pw+x] = v
+			rows[x] = s[off : off+kb]
+		}
+		for p := 0; p < kb; p++ {
+			d := panel[p*pw : p*pw+cols]
+			for x := range d {
+				d[x] = rows[x][p]
 			}
 		}
+	}
+}
+
+// pack6 interleaves six source rows of length kb (row stride ld, starting at
+// off) into panel[p*6+x].
+func pack6(panel, s []float32, ld, off, kb int) {
+	r0 := s[off : off+kb]
+	r1 := s[off+ld : off+ld+kb]
+	r2 := s[off+2*ld : off+2*ld+kb]
+	r3 := s[off+3*ld : off+3*ld+kb]
+	r4 := s[off+4*ld : off+4*ld+kb]
+	r5 := s[off+5*ld : off+5*ld+kb]
+	panel = panel[:6*kb]
+	for p := range r0 {
+		d := panel[p*6 : p*6+6 : p*6+6]
+		d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 	}
 }
 
