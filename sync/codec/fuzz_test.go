@@ -133,6 +133,26 @@ func FuzzSecureUnpack(f *testing.F) {
 	})
 }
 
+func FuzzSketchState(f *testing.F) {
+	s := fuzzSketch(f)
+	f.Fuzz(func(t *testing.T, blob []byte) {
+		for _, b := range [][]byte{blob, reseal(blob)} {
+			st, _ := s.NewSketchState()
+			if err := st.UnmarshalBinary(b); err != nil {
+				continue
+			}
+			again, err := st.MarshalBinary()
+			if err != nil || !bytes.Equal(again, b) {
+				t.Fatalf("UnmarshalBinary accepted a state that MarshalBinary does not reproduce: %v", err)
+			}
+		}
+	})
+}
+
+func fuzzSketch(t testing.TB) *Secure {
+	return mustSecure(t, Config{Codec: "sketch", Bits: 5, Clip: 1, MaxClients: 8, Rows: 2, Cols: 8, Seed: seed32(4)}, 40)
+}
+
 func fuzzSecure(t testing.TB) *Secure {
 	return mustSecure(t, Config{Codec: "secure", Bits: 5, Clip: 1, MaxClients: 8, Fraction: 0.5, Seed: seed32(4)}, 37)
 }
@@ -200,4 +220,12 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	b, _ := s.Pack(v)
 	write("FuzzSecureUnpack", 0, b)
 	write("FuzzSecureUnpack", 1, b[:len(b)-5])
+	sk := fuzzSketch(t)
+	st, _ := sk.NewSketchState()
+	v, _ = sk.Encode(nil, x[:40], 1, rand.NewPCG(3, 3))
+	if _, err := st.Add(v, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := st.MarshalBinary()
+	write("FuzzSketchState", 0, sb)
 }

@@ -302,3 +302,86 @@ func TestSecureFeedbackConverges(t *testing.T) {
 		}
 	}
 }
+
+// FetchSGD's server-side error accumulation: the signal has 300 heavy
+// coordinates but each round extracts only TopK = 100, so unsketching each
+// round alone keeps sending the same largest ones, while the state rotates
+// through all of them. Invariant: sketch(Σ extracted) + state == Σ sums.
+// The state survives a marshal round trip.
+func TestSketchStateAccumulates(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	const d, rounds, n = 20000, 40, 4
+	cfg := Config{Codec: "sketch", Bits: 12, Clip: 100, Range: 0.05, MaxClients: n, Rows: 5, Cols: 2000, TopK: 100, Seed: seed32(8)}
+	s := mustSecure(t, cfg, d)
+	st, err := s.NewSketchState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean := make([]float32, d)
+	for _, i := range r.Perm(d)[:300] {
+		mean[i] = float32((0.5 + r.Float64()/2) * 1e-2 * float64(1-2*r.IntN(2)))
+	}
+	dense, acc, alone := make([]float32, d), make([]float32, d), make([]float32, d)
+	sums := make([]float32, s.sk.Len()) // Σ of the decoded counter sums
+	for round := 0; round < rounds; round++ {
+		sum := make([]uint64, s.Len())
+		for j := 0; j < n; j++ {
+			x := make([]float32, d)
+			for i := range x {
+				x[i] = mean[i] + float32(r.NormFloat64()*1e-4)
+				dense[i] += x[i]
+			}
+			v, err := s.Encode(nil, x, 1, rand.NewPCG(uint64(round), uint64(j)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			encode.AddMod(sum, v, s.ModBits())
+		}
+		if tw, err := st.Add(sum, 1); err != nil || tw != n {
+			t.Fatalf("Add: weight %d, %v", tw, err)
+		}
+		tab, _, _ := s.tab.DecodeSum(sum)
+		for i, v := range tab {
+			sums[i] += v
+		}
+		if round == rounds/2 {
+			b, err := st.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			st2, _ := s.NewSketchState()
+			if err := st2.UnmarshalBinary(b); err != nil {
+				t.Fatal(err)
+			}
+			st = st2
+		}
+		for i, v := range st.Extract() {
+			acc[i] += v
+		}
+		one, _, err := s.DecodeSum(sum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range one {
+			alone[i] += v
+		}
+	}
+	eAcc, eAlone := relErr(acc, dense), relErr(alone, dense)
+	t.Logf("after %d rounds: accumulated state %.3f, per-round unsketch %.3f", rounds, eAcc, eAlone)
+	if eAcc > 0.25 || eAcc > eAlone/2 {
+		t.Fatalf("error accumulation did not help: %.3f vs %.3f", eAcc, eAlone)
+	}
+	check := make([]float32, s.sk.Len())
+	s.sk.AddFloat(check, acc, 1)
+	for i := range check {
+		if diff := check[i] + st.table[i] - sums[i]; math.Abs(float64(diff)) > 1e-3*(math.Abs(float64(sums[i]))+1e-2) {
+			t.Fatalf("counter %d: sketch(extracted) %g + state %g != Σ sums %g", i, check[i], st.table[i], sums[i])
+		}
+	}
+	var other SketchState
+	other.s, other.table = mustSecure(t, Config{Codec: "sketch", Bits: 12, Clip: 100, Range: 0.05, MaxClients: n, Rows: 5, Cols: 2000, TopK: 100, Seed: seed32(9)}, d), make([]float32, 10000)
+	b, _ := st.MarshalBinary()
+	if err := other.UnmarshalBinary(b); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("state of another sketch accepted: %v", err)
+	}
+}
