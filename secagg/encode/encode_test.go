@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -341,4 +342,28 @@ func FuzzUnpack(f *testing.F) {
 			t.Fatalf("repack differs: % x vs % x", again, src)
 		}
 	})
+}
+
+func BenchmarkPack(b *testing.B) {
+	for _, bits := range []int{20, 26, 32, 40} {
+		b.Run(fmt.Sprintf("bits=%d", bits), func(b *testing.B) {
+			v := make([]uint64, 1<<20)
+			for i := range v {
+				v[i] = uint64(i) * 0x9E3779B97F4A7C15 & modMask(bits)
+			}
+			buf := make([]byte, 0, PackedLen(len(v), bits))
+			b.SetBytes(int64(len(v)))
+			for b.Loop() {
+				buf = Pack(buf[:0], v, bits)
+			}
+		})
+		b.Run(fmt.Sprintf("unpack/bits=%d", bits), func(b *testing.B) {
+			v := make([]uint64, 1<<20)
+			p := Pack(nil, v, bits)
+			b.SetBytes(int64(len(v)))
+			for b.Loop() {
+				v, _ = Unpack(v, p, len(v), bits)
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package encode
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -21,7 +22,6 @@ func Pack(dst []byte, v []uint64, bits int) []byte {
 	if bits < 1 || bits > 64 {
 		panic(fmt.Sprintf("encode: Pack bits %d out of range 1..64", bits))
 	}
-	m := modMask(bits)
 	start := len(dst)
 	n := PackedLen(len(v), bits)
 	if cap(dst)-start < n {
@@ -30,50 +30,78 @@ func Pack(dst []byte, v []uint64, bits int) []byte {
 		dst = nd
 	}
 	dst = dst[:start+n]
-	out := dst[start:]
-	if bits%8 == 0 {
-		nb := bits / 8
-		for i, x := range v {
-			o := out[i*nb : i*nb+nb]
-			for k := range o {
-				o[k] = byte(x >> (8 * uint(k)))
-			}
+	w := bitWriter{out: dst[start:]}
+	if bits <= 32 {
+		m := modMask(bits)
+		for _, x := range v {
+			w.put(x&m, bits)
 		}
-		return dst
-	}
-	var acc uint64 // pending bits, LSB first
-	nacc := 0      // how many pending bits
-	j := 0
-	for _, x := range v {
-		x &= m
-		acc |= x << uint(nacc)
-		if nacc+bits >= 64 {
-			// acc is full: flush 8 bytes, keep the high part of x.
-			for k := 0; k < 8; k++ {
-				out[j] = byte(acc >> (8 * uint(k)))
-				j++
-			}
-			used := 64 - nacc
-			if used == 64 {
-				acc = 0
-			} else {
-				acc = x >> uint(used)
-			}
-			nacc = nacc + bits - 64
-		} else {
-			nacc += bits
-		}
-		for nacc >= 8 {
-			out[j] = byte(acc)
-			j++
-			acc >>= 8
-			nacc -= 8
+	} else {
+		m := modMask(bits - 32)
+		for _, x := range v {
+			w.put(x&0xFFFFFFFF, 32)
+			w.put(x>>32&m, bits-32)
 		}
 	}
-	if nacc > 0 {
-		out[j] = byte(acc)
-	}
+	w.flush()
 	return dst
+}
+
+// bitWriter appends pieces of at most 32 bits, LSB first, 4 bytes at a time.
+type bitWriter struct {
+	out []byte
+	j   int
+	acc uint64 // pending bits
+	n   int    // how many (< 32 between calls)
+}
+
+func (w *bitWriter) put(x uint64, k int) {
+	w.acc |= x << uint(w.n)
+	w.n += k
+	if w.n >= 32 {
+		binary.LittleEndian.PutUint32(w.out[w.j:], uint32(w.acc))
+		w.j += 4
+		w.acc >>= 32
+		w.n -= 32
+	}
+}
+
+func (w *bitWriter) flush() {
+	for w.n > 0 {
+		w.out[w.j] = byte(w.acc)
+		w.j++
+		w.acc >>= 8
+		w.n -= 8
+	}
+}
+
+// bitReader takes pieces of at most 32 bits; the caller has checked the
+// length, so the bytes are there.
+type bitReader struct {
+	src []byte
+	j   int
+	acc uint64
+	n   int
+}
+
+func (r *bitReader) get(k int) uint64 {
+	if r.n < k {
+		if r.j+4 <= len(r.src) {
+			r.acc |= uint64(binary.LittleEndian.Uint32(r.src[r.j:])) << uint(r.n)
+			r.j += 4
+			r.n += 32
+		} else {
+			for r.n < k {
+				r.acc |= uint64(r.src[r.j]) << uint(r.n)
+				r.j++
+				r.n += 8
+			}
+		}
+	}
+	v := r.acc & (1<<uint(k) - 1)
+	r.acc >>= uint(k)
+	r.n -= k
+	return v
 }
 
 // Unpack decodes n elements of bits (1..64) bits each from src into dst
@@ -93,41 +121,16 @@ func Unpack(dst []uint64, src []byte, n, bits int) ([]uint64, error) {
 		return nil, fmt.Errorf("%w: nonzero padding bits in the last byte", ErrPacked)
 	}
 	dst = grow(dst, n)
-	m := modMask(bits)
-	if bits%8 == 0 {
-		nb := bits / 8
+	rd := bitReader{src: src}
+	if bits <= 32 {
 		for i := range dst {
-			var x uint64
-			for k, b := range src[i*nb : i*nb+nb] {
-				x |= uint64(b) << (8 * uint(k))
-			}
-			dst[i] = x
+			dst[i] = rd.get(bits)
 		}
-		return dst, nil
-	}
-	var acc uint64
-	nacc := 0
-	j := 0
-	for i := range dst {
-		for nacc < bits && nacc <= 56 {
-			acc |= uint64(src[j]) << uint(nacc)
-			j++
-			nacc += 8
+	} else {
+		for i := range dst {
+			lo := rd.get(32)
+			dst[i] = lo | rd.get(bits-32)<<32
 		}
-		if nacc >= bits {
-			dst[i] = acc & m
-			acc >>= uint(bits)
-			nacc -= bits
-			continue
-		}
-		// bits > nacc > 56: take the low part from acc, the rest from the next byte.
-		b := uint64(src[j])
-		j++
-		x := acc | b<<uint(nacc)
-		dst[i] = x & m
-		used := bits - nacc // bits of b consumed
-		acc = b >> uint(used)
-		nacc = 8 - used
 	}
 	return dst, nil
 }
