@@ -22,6 +22,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -77,6 +78,35 @@ func DefaultGraph(n int) (k, t int) {
 	default:
 		return 30, 17
 	}
+}
+
+// GraphFor returns a neighbour degree K and threshold T for n clients of
+// which a fraction dropout may vanish at a stage: T as in DefaultGraph,
+// and K raised (in steps of 2) until the expected number of clients left
+// with fewer than T live neighbours, n·P[Binomial(K, 1−dropout) < T], is
+// below 1/1000, so random dropout at that rate rarely aborts the round.
+func GraphFor(n int, dropout float64) (k, t int) {
+	k, t = DefaultGraph(n)
+	if k >= n-1 || dropout <= 0 {
+		return k, t
+	}
+	for k < n-1 && float64(n)*binomialBelow(k, 1-dropout, t) > 1e-3 {
+		k += 2
+	}
+	return min(k, n-1), t
+}
+
+// binomialBelow returns P[X < t] for X ~ Binomial(k, q).
+func binomialBelow(k int, q float64, t int) float64 {
+	var sum float64
+	c := 1.0 // C(k, i)
+	for i := 0; i < t && i <= k; i++ {
+		if i > 0 {
+			c = c * float64(k-i+1) / float64(i)
+		}
+		sum += c * math.Pow(q, float64(i)) * math.Pow(1-q, float64(k-i))
+	}
+	return sum
 }
 
 // Validate reports the first problem with p.

@@ -1,6 +1,7 @@
 package secagg
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -84,4 +85,18 @@ func TestBelowThresholdAborts(t *testing.T) {
 	if _, _, err := rd.srv.Result(); err == nil {
 		t.Fatal("Result after abort returned no error")
 	}
+}
+
+func TestGraphFor(t *testing.T) {
+	if k, th := GraphFor(1000, 0.05); k != 30 || th != 17 {
+		t.Errorf("GraphFor(1000, 5%%) = %d, %d; want the reference 30, 17", k, th)
+	}
+	k, th := GraphFor(1000, 0.3)
+	if k <= 30 || k%2 != 0 || th != 17 {
+		t.Errorf("GraphFor(1000, 30%%) = %d, %d; want an even K > 30 and T 17", k, th)
+	}
+	if k, _ := GraphFor(10, 0.3); k != 9 {
+		t.Errorf("GraphFor(10, 30%%) K = %d, want the complete graph", k)
+	}
+	t.Logf("GraphFor(1000, 0.3) = %d, %d; GraphFor(100, 0.3) = %v", k, th, fmt.Sprint(GraphFor(100, 0.3)))
 }
