@@ -10,7 +10,7 @@ import (
 )
 
 func commands() []*cli.Command {
-	return []*cli.Command{benchCmd(), versionCmd()}
+	return []*cli.Command{benchCmd(), simulateCmd(), versionCmd()}
 }
 
 func main() {

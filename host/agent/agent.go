@@ -1,0 +1,288 @@
+package agent
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/murmur-fl/murmur/sync/client"
+	"github.com/murmur-fl/murmur/sync/codec"
+	"github.com/murmur-fl/murmur/sync/relay"
+	"github.com/murmur-fl/murmur/sync/wire"
+)
+
+// Config configures an Agent.
+type Config struct {
+	// Client is the device's connection to the relay. Required.
+	Client *client.Client
+	// Trainer runs the training core. Required.
+	Trainer Trainer
+	// Data is the device's local training data. Required.
+	Data Dataset
+	// Seed makes the device's training reproducible (model init, shuffles).
+	Seed uint64
+	// State keeps the agent's training checkpoints and error-feedback
+	// residual across restarts (usually the client's Storage). Default: the
+	// checkpoints live only in memory.
+	State client.Storage
+	// CheckpointEvery is how many local steps run between checkpoints.
+	// Default 25.
+	CheckpointEvery int
+	// OnEvent, if set, hears what the agent does (for progress displays).
+	OnEvent func(Event)
+	// Interrupt, if set, is asked before each chunk of local steps and
+	// before uploading; returning true abandons the round, as a device
+	// unplugged from its charger would (the simulator's dropouts).
+	Interrupt func(round uint64, phase string) bool
+}
+
+// Event reports one step of the device loop.
+type Event struct {
+	Round uint64
+	Phase string // "task", "download", "train", "upload", "done", "dropped"
+	Steps int    // local steps done so far in this round
+	Of    int    // local steps planned
+	Loss  float32
+	Err   error
+}
+
+// ErrInterrupted is returned by RunRound when Config.Interrupt abandoned it.
+var ErrInterrupted = errors.New("agent: round interrupted on the device")
+
+// Agent is a device taking part in federated rounds.
+type Agent struct {
+	cfg      Config
+	spec     []byte
+	global   []float32
+	version  uint64
+	residual codec.Residual
+	update   []float32
+}
+
+// New validates cfg and returns an Agent.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Client == nil || cfg.Trainer == nil {
+		return nil, errors.New("agent: Config.Client and Config.Trainer are required")
+	}
+	if cfg.Data.N == 0 {
+		return nil, errors.New("agent: the device has no local data")
+	}
+	if cfg.State == nil {
+		cfg.State = client.MemStorage()
+	}
+	if cfg.CheckpointEvery <= 0 {
+		cfg.CheckpointEvery = 25
+	}
+	a := &Agent{cfg: cfg}
+	if b, err := cfg.State.Get("agent-residual"); err == nil {
+		if err := a.residual.UnmarshalBinary(b); err != nil {
+			return nil, fmt.Errorf("agent: saved error-feedback residual: %w", err)
+		}
+	}
+	return a, nil
+}
+
+func (a *Agent) emit(e Event) {
+	if a.cfg.OnEvent != nil {
+		a.cfg.OnEvent(e)
+	}
+}
+
+// Run takes part in rounds until ctx ends: it waits for a task, runs it,
+// and waits for the next. A round that fails on the device is reported
+// through OnEvent and the agent goes on with the next one.
+func (a *Agent) Run(ctx context.Context) error {
+	var last uint64
+	for {
+		t, err := a.cfg.Client.NextTask(ctx, last)
+		if err != nil {
+			return err
+		}
+		last = t.Round
+		if _, err := a.RunRound(ctx, t); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			a.emit(Event{Round: t.Round, Phase: "dropped", Err: err})
+		}
+	}
+}
+
+// Result is what a device did in one round.
+type Result struct {
+	Round     uint64
+	Steps     int
+	Loss      float32
+	Examples  int
+	UpBytes   int
+	Committed bool
+}
+
+// RunRound trains for task t, uploads the update and waits for the round's end.
+func (a *Agent) RunRound(ctx context.Context, t *wire.Task) (Result, error) {
+	res := Result{Round: t.Round}
+	a.emit(Event{Round: t.Round, Phase: "task"})
+	var plan relay.Plan
+	if err := json.Unmarshal(t.Plan, &plan); err != nil {
+		return res, fmt.Errorf("agent: round %d plan: %w", t.Round, err)
+	}
+	if plan.LocalSteps <= 0 || plan.BatchSize <= 0 {
+		return res, fmt.Errorf("agent: round %d plan has local_steps %d, batch_size %d", t.Round, plan.LocalSteps, plan.BatchSize)
+	}
+	var cc codec.Config
+	if len(plan.Codec) > 0 {
+		if err := json.Unmarshal(plan.Codec, &cc); err != nil {
+			return res, fmt.Errorf("agent: round %d codec config: %w", t.Round, err)
+		}
+	}
+	// An upload that was already encoded before a restart resumes as it is.
+	if payload, ex, ok := a.cfg.Client.SavedUpload(t.UploadID); ok {
+		return a.upload(ctx, t, res, payload, ex)
+	}
+
+	a.emit(Event{Round: t.Round, Phase: "download"})
+	if err := a.loadModel(ctx, t, plan); err != nil {
+		return res, err
+	}
+
+	ckKey := "agent-ckpt-" + strconv.FormatUint(t.Round, 10)
+	tr := a.cfg.Trainer
+	done := 0
+	if ck, err := a.cfg.State.Get(ckKey); err == nil && len(ck) > 8 {
+		done = int(binary.LittleEndian.Uint64(ck))
+		if err := tr.Restore(ctx, ck[8:]); err != nil {
+			done = 0
+		}
+	}
+	if done == 0 {
+		if err := tr.BeginRound(ctx, a.global, plan.Optimizer); err != nil {
+			return res, err
+		}
+	}
+	seed := a.cfg.Seed ^ t.Round*0x9e3779b97f4a7c15
+	var lossSum float64
+	for done < plan.LocalSteps {
+		if a.cfg.Interrupt != nil && a.cfg.Interrupt(t.Round, "train") {
+			return res, ErrInterrupted
+		}
+		n := min(a.cfg.CheckpointEvery, plan.LocalSteps-done)
+		st, err := tr.Train(ctx, n, plan.BatchSize, seed)
+		if err != nil {
+			return res, err
+		}
+		done += n
+		lossSum += float64(st.Loss) * float64(n)
+		a.emit(Event{Round: t.Round, Phase: "train", Steps: done, Of: plan.LocalSteps, Loss: st.Loss})
+		if done < plan.LocalSteps {
+			ck, err := tr.Checkpoint(ctx)
+			if err != nil {
+				return res, err
+			}
+			a.cfg.State.Put(ckKey, append(binary.LittleEndian.AppendUint64(nil, uint64(done)), ck...))
+		}
+	}
+	res.Steps = done
+	res.Loss = float32(lossSum / float64(max(done, 1)))
+	examples := a.cfg.Data.N // FedAvg weighs a device by its data set size
+	upd, err := tr.Update(ctx, a.update)
+	if err != nil {
+		return res, err
+	}
+	a.update = upd
+	for _, v := range upd {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return res, fmt.Errorf("agent: round %d: local training diverged (NaN/Inf in the update)", t.Round)
+		}
+	}
+	payload, err := a.encode(cc, upd, t)
+	if err != nil {
+		return res, err
+	}
+	a.cfg.State.Delete(ckKey)
+	if a.cfg.Interrupt != nil && a.cfg.Interrupt(t.Round, "upload") {
+		return res, ErrInterrupted
+	}
+	return a.upload(ctx, t, res, payload, uint64(examples))
+}
+
+func (a *Agent) upload(ctx context.Context, t *wire.Task, res Result, payload []byte, examples uint64) (Result, error) {
+	a.emit(Event{Round: t.Round, Phase: "upload"})
+	if err := a.cfg.Client.Upload(ctx, t, examples, payload); err != nil {
+		return res, err
+	}
+	res.UpBytes, res.Examples = len(payload), int(examples)
+	end, err := a.cfg.Client.WaitRoundEnd(ctx, t.Round)
+	if err != nil {
+		return res, err
+	}
+	res.Committed = end.Committed
+	a.emit(Event{Round: t.Round, Phase: "done", Steps: res.Steps, Loss: res.Loss})
+	return res, nil
+}
+
+// loadModel makes sure the trainer holds the plan's model with the task's
+// global parameters in a.global.
+func (a *Agent) loadModel(ctx context.Context, t *wire.Task, plan relay.Plan) error {
+	if a.version != t.ModelVersion || a.global == nil {
+		blob, err := a.cfg.Client.Download(ctx, t.ModelHash)
+		if err != nil {
+			return fmt.Errorf("agent: download model v%d: %w", t.ModelVersion, err)
+		}
+		params, err := decodeModel(blob)
+		if err != nil {
+			return fmt.Errorf("agent: model v%d: %w", t.ModelVersion, err)
+		}
+		a.global, a.version = params, t.ModelVersion
+	}
+	if string(plan.Model) != string(a.spec) {
+		if err := a.cfg.Trainer.Load(ctx, plan.Model, a.cfg.Seed); err != nil {
+			return err
+		}
+		if err := a.cfg.Trainer.SetData(ctx, 0, a.cfg.Data); err != nil {
+			return err
+		}
+		a.spec = append(a.spec[:0], plan.Model...)
+	}
+	if n := a.cfg.Trainer.NumParams(); n != len(a.global) {
+		return fmt.Errorf("agent: model v%d has %d parameters, the plan's spec has %d", t.ModelVersion, len(a.global), n)
+	}
+	return nil
+}
+
+// decodeModel reads a model blob: a codec frame, or raw little-endian
+// float32 (the relay's default encoding).
+func decodeModel(blob []byte) ([]float32, error) {
+	if p, _, err := codec.DecodeModel(blob, nil, 0); err == nil {
+		return p, nil
+	}
+	return relay.RawFloat32(blob, len(blob)/4, nil)
+}
+
+// encode turns the update into the upload payload per the plan's codec.
+func (a *Agent) encode(cc codec.Config, upd []float32, t *wire.Task) ([]byte, error) {
+	if cc.Codec == "" {
+		return relay.EncodeFloat32(upd), nil
+	}
+	enc, err := codec.NewEncoder(cc, codec.WithRand(rand.NewPCG(a.cfg.Seed, t.Round)))
+	if err != nil {
+		return nil, err
+	}
+	var payload []byte
+	switch cc.Codec {
+	case "topk", "qsgd":
+		payload, err = enc.EncodeFeedback(upd, &a.residual)
+		if err == nil {
+			if b, err := a.residual.MarshalBinary(); err == nil {
+				a.cfg.State.Put("agent-residual", b)
+			}
+		}
+	default:
+		payload, err = enc.Encode(upd)
+	}
+	return payload, err
+}

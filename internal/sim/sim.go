@@ -1,0 +1,620 @@
+// Package sim runs a whole federation on one machine: a relay (with its
+// bbolt store and dashboard) and many devices as goroutines, each running
+// the wasm training core in wazero (compiled once), over real loopback
+// WebSockets. It is `murmur simulate` and the examples' federated mode.
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hostaccel "github.com/murmur-fl/murmur/host/accel"
+	"github.com/murmur-fl/murmur/host/agent"
+	"github.com/murmur-fl/murmur/host/wasmcore"
+	"github.com/murmur-fl/murmur/internal/corebuild"
+	"github.com/murmur-fl/murmur/internal/dashboard"
+	"github.com/murmur-fl/murmur/runtime/data"
+	"github.com/murmur-fl/murmur/runtime/kernels"
+	"github.com/murmur-fl/murmur/runtime/nn"
+	"github.com/murmur-fl/murmur/runtime/train"
+	"github.com/murmur-fl/murmur/sync/client"
+	"github.com/murmur-fl/murmur/sync/codec"
+	"github.com/murmur-fl/murmur/sync/relay"
+	"github.com/murmur-fl/murmur/sync/wire"
+)
+
+// Options configures a simulation. Zero fields take the defaults noted.
+type Options struct {
+	Example    string  // "fashion" (default) or "keyboard"
+	Model      string  // nn built-in; default mlp for fashion, gru for keyboard
+	Devices    int     // simulated devices (default 20)
+	PerRound   int     // reports a round wants (default 10)
+	Rounds     int     // rounds to run (default 10)
+	LocalSteps int     // local steps per round (default 20)
+	Batch      int     // local batch size (default 32)
+	LR         float32 // client learning rate (default 0.05 SGD momentum 0.9)
+	ProxMu     float32 // FedProx mu (default 0)
+	SecAgg     bool    // secure aggregation (SecAgg+)
+	Codec      string  // update codec: "" (float32), "topk", "qsgd", "secure", ...
+	Dropout    float64 // probability a device drops mid-round
+	Flaky      float64 // probability per second that a device's link is cut (it resumes)
+	Partition  string  // "iid", "dirichlet:<alpha>" (default dirichlet:0.5), "source"
+	Seed       uint64  // everything random derives from it (default 1)
+	Trainer    string  // "wasm" (default) or "native"
+	Accel      string  // host accelerator for the wasm core's GEMM ("" = in-guest)
+	DataDir    string  // data set folder ("" = the example's default lookup)
+	Limit      int     // use only the first Limit training examples (0 = all)
+	EvalLimit  int     // evaluate on the first EvalLimit test examples (0 = all)
+	Addr       string  // relay listen address (default 127.0.0.1:0)
+	Deadline   time.Duration
+	Log        io.Writer // human progress lines (nil = discard)
+	Logger     *slog.Logger
+	// OnListen is called with the relay's base URL once it serves.
+	OnListen func(url string)
+	// OnRound is called with each round's result as it ends.
+	OnRound func(RoundResult)
+}
+
+// RoundResult is one round of a simulation (one --json line).
+type RoundResult struct {
+	Round        uint64  `json:"round"`
+	Committed    bool    `json:"committed"`
+	Reason       string  `json:"reason,omitempty"`
+	Selected     int     `json:"selected"`
+	Reported     int     `json:"reported"`
+	Dropped      int     `json:"dropped"`
+	Resumed      int     `json:"resumed"`
+	TestAccuracy float64 `json:"test_accuracy"`
+	TestTop3     float64 `json:"test_top3,omitempty"`
+	TestLoss     float64 `json:"test_loss"`
+	BytesUp      int64   `json:"bytes_up"`
+	BytesDown    int64   `json:"bytes_down"`
+	Seconds      float64 `json:"seconds"`
+}
+
+// Summary is the end of a run.
+type Summary struct {
+	Rounds        []RoundResult `json:"rounds"`
+	FinalAccuracy float64       `json:"final_accuracy"`
+	FinalTop3     float64       `json:"final_top3,omitempty"`
+	FinalLoss     float64       `json:"final_loss"`
+	Committed     int           `json:"committed"`
+	BytesUp       int64         `json:"bytes_up"`
+	BytesDown     int64         `json:"bytes_down"`
+	Seconds       float64       `json:"seconds"`
+	CoreHash      string        `json:"core_hash,omitempty"`
+	Params        int           `json:"params"`
+}
+
+func (o *Options) defaults() error {
+	if o.Example == "" {
+		o.Example = "fashion"
+	}
+	if o.Model == "" {
+		o.Model = map[string]string{"fashion": "mlp", "keyboard": "gru"}[o.Example]
+	}
+	if o.Devices <= 0 {
+		o.Devices = 20
+	}
+	if o.PerRound <= 0 {
+		o.PerRound = min(10, o.Devices)
+	}
+	if o.PerRound > o.Devices {
+		return fmt.Errorf("sim: --per-round %d exceeds --devices %d", o.PerRound, o.Devices)
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 10
+	}
+	if o.LocalSteps <= 0 {
+		o.LocalSteps = 20
+	}
+	if o.Batch <= 0 {
+		o.Batch = 32
+	}
+	if o.LR == 0 {
+		o.LR = 0.05
+	}
+	if o.Partition == "" {
+		o.Partition = map[string]string{"fashion": "dirichlet:0.5", "keyboard": "source"}[o.Example]
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Trainer == "" {
+		o.Trainer = "wasm"
+	}
+	if o.Trainer != "wasm" && o.Trainer != "native" {
+		return fmt.Errorf("sim: trainer %q: want wasm or native", o.Trainer)
+	}
+	if o.Dropout < 0 || o.Dropout >= 1 || o.Flaky < 0 {
+		return fmt.Errorf("sim: dropout %v must be in [0,1) and flaky %v >= 0", o.Dropout, o.Flaky)
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	if o.Deadline == 0 {
+		o.Deadline = 60 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return nil
+}
+
+// world is the data a simulation trains and evaluates on.
+type world struct {
+	spec    nn.Spec
+	devices []agent.Dataset
+	test    agent.Dataset
+}
+
+func loadWorld(o *Options) (*world, error) {
+	spec, err := nn.Builtin(o.Model)
+	if err != nil {
+		return nil, err
+	}
+	part, err := data.ParsePartition(o.Partition)
+	if err != nil {
+		return nil, err
+	}
+	src := data.NewRand(o.Seed)
+	w := &world{spec: spec}
+	switch o.Example {
+	case "fashion":
+		dir := o.DataDir
+		if dir == "" {
+			if dir, err = data.FashionMNISTDir(); err != nil {
+				return nil, err
+			}
+		}
+		fm, err := data.LoadFashionMNIST(dir)
+		if err != nil {
+			return nil, err
+		}
+		tr := fm.Train
+		if o.Limit > 0 && o.Limit < tr.N {
+			tr = &data.Dataset{X: tr.X[:o.Limit*tr.Dim], Labels: tr.Labels[:o.Limit], N: o.Limit, Dim: tr.Dim, Shape: tr.Shape, Classes: tr.Classes}
+		}
+		parts, err := part.Split(tr.Examples(), o.Devices, src)
+		if err != nil {
+			return nil, err
+		}
+		for _, idx := range parts {
+			var b data.Batch
+			tr.Gather(&b, idx)
+			w.devices = append(w.devices, agent.Dataset{X: b.X, Labels: b.Labels, N: b.N})
+		}
+		te := fm.Test
+		n := te.N
+		if o.EvalLimit > 0 && o.EvalLimit < n {
+			n = o.EvalLimit
+		}
+		w.test = agent.Dataset{X: te.X[:n*te.Dim], Labels: te.Labels[:n], N: n}
+	case "keyboard":
+		corpus, err := data.LoadFortunes(o.DataDir, data.TextOptions{Seed: o.Seed})
+		if err != nil {
+			return nil, err
+		}
+		tr := corpus.Train
+		if o.Limit > 0 && o.Limit < tr.N {
+			tr = &data.TextSet{Tokens: tr.Tokens[:o.Limit*tr.Seq], Targets: tr.Targets[:o.Limit*tr.Seq], Source: tr.Source[:o.Limit], Sources: tr.Sources, N: o.Limit, Seq: tr.Seq}
+		}
+		parts, err := part.Split(tr.Examples(), o.Devices, src)
+		if err != nil {
+			return nil, err
+		}
+		for _, idx := range parts {
+			var b data.Batch
+			tr.Gather(&b, idx)
+			w.devices = append(w.devices, agent.Dataset{Tokens: b.Tokens, Labels: b.Labels, N: b.N})
+		}
+		te := corpus.Test
+		n := te.N
+		if o.EvalLimit > 0 && o.EvalLimit < n {
+			n = o.EvalLimit
+		}
+		w.test = agent.Dataset{Tokens: te.Tokens[:n*te.Seq], Labels: te.Targets[:n*te.Seq], N: n}
+	default:
+		return nil, fmt.Errorf("sim: unknown example %q (want fashion or keyboard)", o.Example)
+	}
+	for i, d := range w.devices {
+		if d.N == 0 {
+			return nil, fmt.Errorf("sim: device %d got no examples from partition %s; use fewer devices", i, o.Partition)
+		}
+	}
+	return w, nil
+}
+
+// evaluator scores committed models on the test set with the native runtime.
+type evaluator struct {
+	mu sync.Mutex
+	s  *train.Session
+}
+
+func newEvaluator(w *world) (*evaluator, error) {
+	s, err := train.New(w.spec, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.SetData(train.EvalSlot, w.test.X, w.test.Tokens, w.test.Labels, w.test.N); err != nil {
+		return nil, err
+	}
+	return &evaluator{s: s}, nil
+}
+
+func (e *evaluator) eval(params []float32) (train.Stats, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.s.Model().SetParams(params); err != nil {
+		return train.Stats{}, err
+	}
+	return e.s.Evaluate(train.EvalSlot, 256)
+}
+
+// Run runs a simulation to the end (or until ctx ends) and returns its summary.
+func Run(ctx context.Context, o Options) (*Summary, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	w, err := loadWorld(&o)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := newEvaluator(w)
+	if err != nil {
+		return nil, err
+	}
+	init, err := nn.Build(w.spec, o.Seed)
+	if err != nil {
+		return nil, err
+	}
+	dim := len(init.Params())
+	sum := &Summary{Params: dim}
+
+	plan, cc, err := makePlan(&o, w, dim)
+	if err != nil {
+		return nil, err
+	}
+
+	var engine *wasmcore.Engine
+	if o.Trainer == "wasm" {
+		wasm, err := corebuild.Load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var accel kernels.Backend
+		if o.Accel != "" {
+			var ok bool
+			if accel, ok = hostaccel.Lookup(o.Accel); !ok {
+				return nil, fmt.Errorf("sim: no accelerator %q", o.Accel)
+			}
+		}
+		engine, err = wasmcore.NewEngine(ctx, wasm, &wasmcore.Config{Accel: accel, CacheDir: filepath.Join(os.TempDir(), "murmur-wazero-cache")})
+		if err != nil {
+			return nil, err
+		}
+		defer engine.Close(context.Background())
+		sum.CoreHash = engine.Hash()
+		plan.Core = engine.Hash()
+	}
+
+	dir, err := os.MkdirTemp("", "murmur-sim-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	store, err := relay.OpenBolt(filepath.Join(dir, "relay.db"))
+	if err != nil {
+		return nil, err
+	}
+
+	// Results: OnCommit evaluates, OnRound emits.
+	var (
+		mu      sync.Mutex
+		evals   = map[uint64]train.Stats{}
+		results = make(chan RoundResult, o.Rounds+4)
+		lastEnd = start
+	)
+	tokens := relay.HMACTokens{Secret: []byte(fmt.Sprintf("sim-%d-%d", o.Seed, time.Now().UnixNano()))}
+	var dash *dashboard.Dashboard
+	rcfg := relay.Config{
+		Store:         store,
+		Auth:          tokens,
+		InitialParams: init.Params(),
+		Plan:          plan,
+		Round: relay.RoundConfig{Goal: o.PerRound, MinReports: max(1, o.PerRound*6/10), OverSelect: 1.3,
+			SelectWait: 2 * time.Second, Deadline: o.Deadline, Rounds: uint64(o.Rounds)},
+		Grace:  2 * time.Second,
+		Logger: o.Logger,
+		OnCommit: func(round, version uint64, params []float32) {
+			st, err := ev.eval(params)
+			if err != nil {
+				o.Logger.Error("evaluation failed", "round", round, "err", err)
+				return
+			}
+			mu.Lock()
+			evals[round] = st
+			mu.Unlock()
+		},
+		OnRound: func(e relay.RoundEvent) {
+			mu.Lock()
+			st := evals[e.Round]
+			now := time.Now()
+			secs := now.Sub(lastEnd).Seconds()
+			lastEnd = now
+			mu.Unlock()
+			r := RoundResult{Round: e.Round, Committed: e.Committed, Reason: e.Reason, Selected: e.Selected,
+				Reported: e.Reported, Dropped: e.Dropped, Resumed: e.Resumed, BytesUp: e.BytesUp, BytesDown: e.BytesDown,
+				Seconds: secs}
+			if e.Committed {
+				r.TestAccuracy, r.TestTop3, r.TestLoss = float64(st.Accuracy), float64(st.Top3), float64(st.Loss)
+			}
+			if dash != nil {
+				dash.Record(dashboard.Round{Round: r.Round, Committed: r.Committed, Selected: r.Selected, Reported: r.Reported,
+					Dropped: r.Dropped, Resumed: r.Resumed, TestAccuracy: r.TestAccuracy, TestLoss: r.TestLoss,
+					BytesUp: r.BytesUp, BytesDown: r.BytesDown, Seconds: r.Seconds})
+			}
+			results <- r
+		},
+	}
+	if cc != nil {
+		rcfg.Decode = codecDecoder(*cc)
+	}
+	rl, err := relay.New(rcfg)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	dash = dashboard.New(fmt.Sprintf("murmur simulate: %s/%s, %d devices", o.Example, o.Model, o.Devices), sum.CoreHash, rl.Status)
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("sim: listen %s: %w", o.Addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", dash.Handler())
+	rh := rl.Handler()
+	for _, p := range []string{"/ws", "/v1/", "/healthz", "/metrics"} {
+		mux.Handle(p, rh)
+	}
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	base := "http://" + ln.Addr().String()
+	if o.OnListen != nil {
+		o.OnListen(base)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rl.Shutdown(sctx)
+		srv.Shutdown(sctx)
+		store.Close()
+	}()
+
+	// Devices.
+	dctx, stopDevices := context.WithCancel(ctx)
+	defer stopDevices()
+	var wg sync.WaitGroup
+	var clients []*client.Client
+	var clientsMu sync.Mutex
+	for i, d := range w.devices {
+		id := "device-" + strconv.Itoa(i+1)
+		dev := &device{o: &o, id: id, index: i, data: d, engine: engine, url: "ws://" + ln.Addr().String() + "/ws", token: tokens.Issue(id)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dev.run(dctx, func(c *client.Client) {
+				clientsMu.Lock()
+				clients = append(clients, c)
+				clientsMu.Unlock()
+			})
+		}()
+	}
+	if o.Flaky > 0 {
+		go cutLinks(dctx, &o, func() []*client.Client {
+			clientsMu.Lock()
+			defer clientsMu.Unlock()
+			return append([]*client.Client(nil), clients...)
+		})
+	}
+
+	fmt.Fprintf(o.Log, "simulate: %d devices, %d per round, %d rounds, %s/%s (%d parameters), trainer %s, secagg %v, codec %q\n",
+		o.Devices, o.PerRound, o.Rounds, o.Example, o.Model, dim, o.Trainer, o.SecAgg, o.Codec)
+	for len(sum.Rounds) < o.Rounds {
+		select {
+		case <-ctx.Done():
+			stopDevices()
+			wg.Wait()
+			return sum, ctx.Err()
+		case r := <-results:
+			sum.Rounds = append(sum.Rounds, r)
+			sum.BytesUp += r.BytesUp
+			sum.BytesDown += r.BytesDown
+			if r.Committed {
+				sum.Committed++
+				sum.FinalAccuracy, sum.FinalTop3, sum.FinalLoss = r.TestAccuracy, r.TestTop3, r.TestLoss
+			}
+			if o.OnRound != nil {
+				o.OnRound(r)
+			}
+		}
+	}
+	stopDevices()
+	wg.Wait()
+	sum.Seconds = time.Since(start).Seconds()
+	return sum, nil
+}
+
+// makePlan builds the round plan every device receives.
+func makePlan(o *Options, w *world, dim int) (relay.Plan, *codec.Config, error) {
+	opt, _ := json.Marshal(map[string]any{"name": "sgd", "lr": o.LR, "momentum": 0.9, "prox_mu": o.ProxMu})
+	p := relay.Plan{Model: w.spec.JSON(), Optimizer: opt, LocalSteps: o.LocalSteps, BatchSize: o.Batch}
+	if o.SecAgg {
+		return p, nil, errors.New("sim: --secagg is not wired into the simulator yet")
+	}
+	if o.Codec == "" {
+		return p, nil, nil
+	}
+	cc := codec.Config{Codec: o.Codec}
+	if err := cc.Validate(); err != nil {
+		return p, nil, err
+	}
+	p.Codec, _ = json.Marshal(cc)
+	return p, &cc, nil
+}
+
+// codecDecoder adapts sync/codec to the relay's UpdateDecoder.
+func codecDecoder(cc codec.Config) relay.UpdateDecoder {
+	return func(payload []byte, dim int, dst []float32) ([]float32, error) {
+		v, err := codec.Decode(payload, codec.WithDim(dim))
+		if err != nil {
+			return nil, err
+		}
+		return append(dst[:0], v...), nil
+	}
+}
+
+// device is one simulated phone: its data, its agent and its link.
+type device struct {
+	o      *Options
+	id     string
+	index  int
+	data   agent.Dataset
+	engine *wasmcore.Engine
+	url    string
+	token  string
+}
+
+// dropped decides, reproducibly from the seed, whether this device drops
+// out of a round and at which phase.
+func (d *device) dropped(round uint64, phase string) bool {
+	if d.o.Dropout <= 0 {
+		return false
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%s/%d", d.o.Seed, d.id, round)
+	r := rand.New(rand.NewPCG(h.Sum64(), 7))
+	drop := r.Float64() < d.o.Dropout
+	at := "train"
+	if r.IntN(2) == 1 {
+		at = "upload"
+	}
+	return drop && phase == at
+}
+
+func (d *device) run(ctx context.Context, register func(*client.Client)) {
+	state := client.MemStorage()
+	for ctx.Err() == nil {
+		c, err := client.New(client.Config{URL: d.url, Token: d.token, DeviceID: d.id, State: state,
+			Caps:       wire.Capabilities{Platform: "sim/wasm", Accel: d.o.Accel, MemoryMB: 512, SpeedClass: 2},
+			MinBackoff: 20 * time.Millisecond, MaxBackoff: 2 * time.Second, Logger: d.o.Logger})
+		if err != nil {
+			d.o.Logger.Error("client", "device", d.id, "err", err)
+			return
+		}
+		register(c)
+		var tr agent.Trainer
+		if d.engine != nil {
+			core, err := d.engine.NewCore(ctx)
+			if err != nil {
+				c.Abort()
+				d.o.Logger.Error("core", "device", d.id, "err", err)
+				return
+			}
+			if d.o.Accel != "" {
+				core.UseAccel(ctx, true)
+			}
+			tr = core
+		} else {
+			tr = &agent.NativeTrainer{}
+		}
+		var droppedRound atomic.Uint64
+		a, err := agent.New(agent.Config{Client: c, Trainer: tr, Data: d.data, Seed: d.o.Seed*1000003 + uint64(d.index), State: state,
+			Interrupt: func(round uint64, phase string) bool {
+				if d.dropped(round, phase) {
+					droppedRound.Store(round)
+					return true
+				}
+				return false
+			}})
+		if err != nil {
+			c.Abort()
+			tr.Close(ctx)
+			return
+		}
+		// A dropped device vanishes (no goodbye) and comes back with a new
+		// session once its round is over.
+		rctx, cancel := context.WithCancel(ctx)
+		errc := make(chan error, 1)
+		go func() { errc <- runUntilDrop(rctx, a, c, &droppedRound) }()
+		err = <-errc
+		cancel()
+		c.Abort()
+		tr.Close(context.Background())
+		if ctx.Err() != nil {
+			return
+		}
+		if r := droppedRound.Load(); r != 0 {
+			state = client.MemStorage() // a fresh start: the session is gone
+			// Stay away until the relay has given up on the old session.
+			waitCtx, stop := context.WithTimeout(ctx, 2500*time.Millisecond)
+			<-waitCtx.Done()
+			stop()
+		}
+	}
+}
+
+// runUntilDrop runs the agent until the device drops out of a round.
+func runUntilDrop(ctx context.Context, a *agent.Agent, c *client.Client, dropped *atomic.Uint64) error {
+	var last uint64
+	for {
+		t, err := c.NextTask(ctx, last)
+		if err != nil {
+			return err
+		}
+		last = t.Round
+		_, err = a.RunRound(ctx, t)
+		if errors.Is(err, agent.ErrInterrupted) {
+			return err
+		}
+		if err != nil && ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// cutLinks cuts random devices' links (they resume on their own).
+func cutLinks(ctx context.Context, o *Options, clients func() []*client.Client) {
+	r := rand.New(rand.NewPCG(o.Seed, 99))
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			for _, c := range clients() {
+				if r.Float64() < o.Flaky/10 {
+					c.Drop()
+				}
+			}
+		}
+	}
+}
