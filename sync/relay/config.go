@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -40,7 +39,8 @@ type Config struct {
 	EncodeModel func(params []float32) []byte
 	// Secure, if set, runs a multi-stage secure aggregation protocol per
 	// round instead of the plaintext Rule (see StageServer).
-	Secure func(round uint64, participants int, plan Plan) (StageServer, error)
+	// SecAgg (below) adapts secagg/ to it.
+	Secure func(round uint64, participants, dim int, plan Plan) (StageServer, error)
 
 	// Grace is how long a cut session can be resumed. Default 30s.
 	Grace time.Duration
@@ -92,19 +92,8 @@ type RoundConfig struct {
 	Pause time.Duration
 }
 
-// Plan is the round's training plan, opaque to the relay except for its
-// hash. The device agent fills and reads it; the JSON encoding is what
-// devices receive in Task.Plan.
-type Plan struct {
-	Model      json.RawMessage `json:"model,omitempty"`     // model spec
-	Optimizer  json.RawMessage `json:"optimizer,omitempty"` // client optimizer (FedProx mu, lr, ...)
-	LocalSteps int             `json:"local_steps,omitempty"`
-	BatchSize  int             `json:"batch_size,omitempty"`
-	Codec      json.RawMessage `json:"codec,omitempty"`  // update/model codec config
-	SecAgg     json.RawMessage `json:"secagg,omitempty"` // secure aggregation params
-	Core       string          `json:"core,omitempty"`   // SHA-256 (hex) of the training core module, fetch via /v1/blobs/
-	Extra      json.RawMessage `json:"extra,omitempty"`
-}
+// Plan is the round's training plan sent in every Task (see wire.Plan).
+type Plan = wire.Plan
 
 // RoundEvent summarises one finished round.
 type RoundEvent struct {

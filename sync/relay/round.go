@@ -28,8 +28,9 @@ type round struct {
 	byIndex   map[uint32]*part
 	rule      Rule
 	secure    StageServer
-	stage     uint8 // open secure stage (0: none)
-	stageSeen map[uint32]bool
+	stage     uint8           // open secure stage (0: none)
+	stageSeen map[uint32]bool // who spoke in the open stage
+	expect    map[uint32]bool // who is still in the protocol
 	closed    bool
 	reported  int
 	rejected  int
@@ -155,9 +156,12 @@ func (r *Relay) newRound(rs RoundState) (*round, error) {
 	r.mu.Unlock()
 	var err error
 	if r.cfg.Secure != nil {
-		rd.secure, err = r.cfg.Secure(rs.Number, len(rs.Participants), rd.plan)
+		rd.secure, err = r.cfg.Secure(rs.Number, len(rs.Participants), len(r.model.Params), rd.plan)
 		rd.stage = 1
-		rd.stageSeen = map[uint32]bool{}
+		rd.stageSeen, rd.expect = map[uint32]bool{}, map[uint32]bool{}
+		for i := range rd.byIndex {
+			rd.expect[i] = true
+		}
 	} else {
 		rd.rule, err = NewRule(r.cfg.Rule, len(r.model.Params))
 	}

@@ -85,10 +85,12 @@ func (r *Relay) runStages(rd *round, deadline time.Time) {
 		if stage == 0 {
 			return
 		}
+		// Stages up to the input stage must end by the round deadline;
+		// the ones after it (consistency, unmask) get StageTimeout each.
 		end := deadline
 		if stage != input {
 			end = time.Now().Add(r.cfg.Round.StageTimeout)
-			if end.After(deadline) {
+			if stage < input && end.After(deadline) {
 				end = deadline
 			}
 		}
@@ -96,7 +98,7 @@ func (r *Relay) runStages(rd *round, deadline time.Time) {
 	wait:
 		for {
 			rd.mu.Lock()
-			all := len(rd.stageSeen)+rd.rejected >= len(rd.parts)
+			all := len(rd.stageSeen) >= len(rd.expect)
 			rd.mu.Unlock()
 			if all {
 				break
@@ -113,7 +115,9 @@ func (r *Relay) runStages(rd *round, deadline time.Time) {
 		timer.Stop()
 		rd.mu.Lock()
 		out, next, err := rd.secure.Close(stage)
-		rd.stage, rd.stageSeen = next, map[uint32]bool{}
+		// Who did not speak in this stage has dropped out of the protocol.
+		rd.expect, rd.stageSeen = rd.stageSeen, map[uint32]bool{}
+		rd.stage = next
 		if err != nil {
 			rd.stage = 0
 		}
@@ -132,13 +136,6 @@ func (r *Relay) runStages(rd *round, deadline time.Time) {
 			} else if p := parts[o.To]; p != nil {
 				go r.deliver(p.dev, rd.state.Number, msg)
 			}
-		}
-		if time.Now().After(deadline) && next != 0 {
-			r.log.Warn("secure aggregation ran past the round deadline", "round", rd.state.Number, "stage", next)
-			rd.mu.Lock()
-			rd.stage = 0
-			rd.mu.Unlock()
-			return
 		}
 	}
 }

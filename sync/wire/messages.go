@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/hex"
 	"fmt"
 )
 
@@ -538,4 +539,26 @@ func Decode(b []byte, maxSize int) (Message, error) {
 		return nil, fmt.Errorf("%v: %w", f.Type, err)
 	}
 	return m, nil
+}
+
+// MarshalText writes the hash as hex (for JSON plans and stores).
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText reads 64 hex digits.
+func (h *Hash) UnmarshalText(b []byte) error { return unhex(h[:], b, "hash") }
+
+// MarshalText writes the id as hex.
+func (id ID16) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText reads 32 hex digits.
+func (id *ID16) UnmarshalText(b []byte) error { return unhex(id[:], b, "id") }
+
+func unhex(dst, b []byte, what string) error {
+	if len(b) != 2*len(dst) {
+		return fmt.Errorf("wire: %s must be %d hex digits, got %d", what, 2*len(dst), len(b))
+	}
+	if _, err := hex.Decode(dst, b); err != nil {
+		return fmt.Errorf("wire: %s: %w", what, err)
+	}
+	return nil
 }

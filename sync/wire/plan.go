@@ -1,0 +1,58 @@
+package wire
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/murmur-fl/murmur/secagg"
+	"github.com/murmur-fl/murmur/secagg/encode"
+)
+
+// Plan is the JSON carried in Task.Plan: the round's training plan. The
+// protocol only hashes it; the device agent reads it and the relay's
+// operator fills it.
+type Plan struct {
+	Model      json.RawMessage `json:"model,omitempty"`     // model spec
+	Optimizer  json.RawMessage `json:"optimizer,omitempty"` // client optimizer (lr, FedProx mu, ...)
+	LocalSteps int             `json:"local_steps,omitempty"`
+	BatchSize  int             `json:"batch_size,omitempty"`
+	Codec      json.RawMessage `json:"codec,omitempty"`  // update/model codec config (sync/codec)
+	SecAgg     *SecAggPlan     `json:"secagg,omitempty"` // nil: plaintext round
+	Core       string          `json:"core,omitempty"`   // SHA-256 (hex) of the training core module
+	Extra      json.RawMessage `json:"extra,omitempty"`
+}
+
+// SecAggPlan holds the secure-aggregation parameters every participant and
+// the relay derive the same secagg.Params and encoder from (Setup). The
+// device's client id is Task.Index and n is Task.Participants.
+type SecAggPlan struct {
+	Bits      int     `json:"bits"`                 // quantization bits b (2..32)
+	ClipNorm  float64 `json:"clip_norm"`            // L2 clip of each update
+	MaxWeight uint64  `json:"max_weight,omitempty"` // largest example count (weights are clamped to it); default 1
+	Rotate    bool    `json:"rotate,omitempty"`     // seeded randomized Hadamard rotation
+	Seed      Hash    `json:"seed,omitempty"`       // rotation seed
+	Degree    int     `json:"degree,omitempty"`     // neighbours K (0: secagg.DefaultGraph)
+	Threshold int     `json:"threshold,omitempty"`  // T (0: secagg.DefaultGraph)
+}
+
+// Setup returns the round's SecAgg+ parameters and the fixed-point encoder
+// for n participants and a dim-long update.
+func (p *SecAggPlan) Setup(round uint64, n, dim int) (secagg.Params, *encode.Encoder, error) {
+	enc, err := encode.New(encode.Params{Dim: dim, Bits: p.Bits, MaxClients: n, ClipNorm: p.ClipNorm,
+		MaxWeight: p.MaxWeight, Rotate: p.Rotate, Seed: p.Seed})
+	if err != nil {
+		return secagg.Params{}, nil, fmt.Errorf("secagg plan: %w", err)
+	}
+	k, t := secagg.DefaultGraph(n)
+	if p.Degree > 0 {
+		k = p.Degree
+	}
+	if p.Threshold > 0 {
+		t = p.Threshold
+	}
+	sp := secagg.Params{RoundID: round, N: n, Threshold: t, Degree: k, ModBits: enc.Params().ModBits, Len: enc.Len()}
+	if err := sp.Validate(); err != nil {
+		return sp, nil, fmt.Errorf("secagg plan: %w", err)
+	}
+	return sp, enc, nil
+}
