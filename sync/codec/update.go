@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/murmur-fl/murmur/sync/codec/internal/ent"
 	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
 	"github.com/murmur-fl/murmur/sync/codec/internal/quant"
 	"github.com/murmur-fl/murmur/sync/codec/internal/topk"
@@ -15,14 +16,15 @@ import (
 //
 //	params: u32 k, u8 bits, u32 bucket, u32 compressed index length,
 //	        u32 raw index length
-//	payload: zstd(indices), zstd(values)
+//	payload: zstd(indices), then the values: zstd for bits 32 and 16,
+//	         Huffman chunks (internal/ent) for quantization codes
 //	indices: k uvarints, the first index then each gap minus one (strictly
 //	         increasing indices < dim)
 //	values:  bits 32: k float32; bits 16: k bf16; bits 2..8: one float32
 //	         scale per bucket of values, then k code bytes (QSGD)
 //
-// "qsgd" payload: params u8 bits, u32 bucket; payload zstd(one float32
-// scale per bucket, then dim code bytes).
+// "qsgd" payload: params u8 bits, u32 bucket; payload: Huffman chunks
+// (internal/ent) of one float32 scale per bucket, then dim code bytes.
 
 func (c Config) topkBits() int {
 	if c.Bits == 0 {
@@ -111,7 +113,7 @@ func (e *Encoder) encodeTopK(a []float32, feedback bool) ([]byte, error) {
 
 	payload := zst.Append(nil, ib)
 	zi := len(payload)
-	payload = zst.Append(payload, vb)
+	payload = appendValues(payload, vb, bits)
 	params := appendU32(nil, uint32(k))
 	params = append(params, uint8(bits))
 	params = appendU32(params, uint32(bucket))
@@ -173,13 +175,29 @@ func (e *Encoder) encodeQSGD(a []float32, feedback bool) ([]byte, error) {
 			a[i] -= vals[i]
 		}
 	}
-	payload := zst.Append(nil, vb)
+	payload := appendValues(nil, vb, bits)
 	params := append([]byte{uint8(bits)}, appendU32(nil, uint32(bucket))...)
 	h, err := e.header(params, d)
 	if err != nil {
 		return nil, err
 	}
 	return frame.Append(make([]byte, 0, frame.Overhead(e.shapes)+len(params)+len(payload)), h, payload)
+}
+
+// appendValues compresses a value section: float32 and bf16 values with
+// zstd, quantization codes with Huffman coding alone (internal/ent).
+func appendValues(dst, raw []byte, bits int) []byte {
+	if bits <= 8 {
+		return ent.Append(dst, raw)
+	}
+	return zst.Append(dst, raw)
+}
+
+func decodeValueSection(src []byte, n, bits int) ([]byte, error) {
+	if bits <= 8 {
+		return ent.Decode(src, n)
+	}
+	return zst.Decode(src, n)
 }
 
 // valuesLen is the raw size of a value section, or -1 for bad parameters.
@@ -259,7 +277,7 @@ func decodeTopK(dst []float32, h frame.Header, payload []byte, w float32, add bo
 	if err != nil {
 		return fmt.Errorf("topk indices: %w", err)
 	}
-	vb, err := zst.Decode(payload[zi:], vl)
+	vb, err := decodeValueSection(payload[zi:], vl, bits)
 	if err != nil {
 		return fmt.Errorf("topk values: %w", err)
 	}
@@ -307,7 +325,7 @@ func decodeQSGD(dst []float32, h frame.Header, payload []byte, w float32, add bo
 	if vl < 0 {
 		return fmt.Errorf("%w: qsgd bucket %d out of range", ErrCorrupt, bucket)
 	}
-	vb, err := zst.Decode(payload, vl)
+	vb, err := decodeValueSection(payload, vl, bits)
 	if err != nil {
 		return fmt.Errorf("qsgd values: %w", err)
 	}

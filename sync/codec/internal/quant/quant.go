@@ -6,6 +6,7 @@ package quant
 
 import (
 	"math"
+	mbits "math/bits"
 	"math/rand/v2"
 )
 
@@ -40,7 +41,13 @@ func Buckets(n, bucket int) int { return (n + bucket - 1) / bucket }
 func Quantize(codes []byte, scales []float32, v []float32, bits, bucket int, rng *rand.Rand) {
 	L := float32(Levels(bits))
 	top := int32(2 * Levels(bits))
-	var rbits uint64 // random bits left over from the last draw
+	// Rounding randomness: wyrand seeded once per call from rng. It is
+	// not cryptographic (rounding needs only uniformity) and, unlike a
+	// Source interface call per value, it inlines.
+	var wy, rbits uint64
+	if rng != nil {
+		wy = rng.Uint64()
+	}
 	for b := 0; b*bucket < len(v); b++ {
 		lo, hi := b*bucket, min((b+1)*bucket, len(v))
 		var s float32
@@ -72,7 +79,9 @@ func Quantize(codes []byte, scales []float32, v []float32, bits, bucket int, rng
 			// Round up with probability y − c, from 32 random bits
 			// (two draws per Uint64): E[code] = y.
 			if i&1 == 0 {
-				rbits = rng.Uint64()
+				wy += 0xa0761d6478bd642f
+				hi, lo := mbits.Mul64(wy, wy^0xe7037ed1a0b428db)
+				rbits = hi ^ lo
 			} else {
 				rbits >>= 32
 			}

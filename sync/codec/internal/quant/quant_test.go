@@ -69,3 +69,16 @@ func TestQuantizeNearestAndStochastic(t *testing.T) {
 		t.Fatalf("stochastic codes for 0.25: %v, want exactly {3, 4}", seen)
 	}
 }
+
+func BenchmarkQuantizeStochastic(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	v := make([]float32, 1<<18)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	codes, scales := make([]byte, len(v)), make([]float32, Buckets(len(v), 512))
+	b.SetBytes(int64(4 * len(v)))
+	for b.Loop() {
+		Quantize(codes, scales, v, 4, 512, r)
+	}
+}
