@@ -184,6 +184,13 @@ func packPanels(dst, s []float32, ld int, kMajor bool, p0, kb, x0, w, pw int) {
 		if cols < pw {
 			clear(panel)
 		}
+		if kMajor && cols == 16 && pw == 16 {
+			for p := 0; p < kb; p++ {
+				off := (p0+p)*ld + x0 + xr
+				*(*[16]float32)(panel[p*16:]) = *(*[16]float32)(s[off:])
+			}
+			continue
+		}
 		if kMajor {
 			for p := 0; p < kb; p++ {
 				off := (p0+p)*ld + x0 + xr
@@ -193,6 +200,10 @@ func packPanels(dst, s []float32, ld int, kMajor bool, p0, kb, x0, w, pw int) {
 		}
 		if cols == 6 && pw == 6 {
 			pack6(panel, s, ld, (x0+xr)*ld+p0, kb)
+			continue
+		}
+		if cols == 16 && pw == 16 {
+			pack16(panel, s, ld, (x0+xr)*ld+p0, kb)
 			continue
 		}
 		// Gather pw source rows at a time so writes stay sequential.
@@ -206,6 +217,24 @@ func packPanels(dst, s []float32, ld int, kMajor bool, p0, kb, x0, w, pw int) {
 			for x := range d {
 				d[x] = rows[x][p]
 			}
+		}
+	}
+}
+
+// pack16 interleaves sixteen source rows of length kb (row stride ld,
+// starting at off) into panel[p*16+x], four rows at a time to stay in
+// registers.
+func pack16(panel, s []float32, ld, off, kb int) {
+	panel = panel[:16*kb]
+	for x := 0; x < 16; x += 4 {
+		o := off + x*ld
+		r0 := s[o:][:kb:kb]
+		r1 := s[o+ld:][:kb:kb]
+		r2 := s[o+2*ld:][:kb:kb]
+		r3 := s[o+3*ld:][:kb:kb]
+		for p := 0; p < kb; p++ {
+			d := panel[p*16+x : p*16+x+4 : p*16+x+4]
+			d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
 		}
 	}
 }
