@@ -90,6 +90,16 @@ func NewSecure(cfg Config, dim int) (*Secure, error) {
 			kept = len(s.sub)
 		}
 		p.Dim, p.Rotate = kept, cfg.Rotate
+		if cfg.Rotate && cfg.Range == 0 {
+			// After the randomized Hadamard rotation each coordinate is
+			// sub-Gaussian with scale ||x||/sqrt(P) <= Clip/sqrt(P):
+			// P(|y_i| > 6·Clip/sqrt(P)) <= 2·exp(-18) ≈ 3e-8, so clamping
+			// at that range almost never happens and the step is sqrt(P)/6
+			// times finer than with the safe unrotated default (Clip).
+			P := 1 << bits.Len(uint(kept-1))
+			p.Range = math.Min(cfg.Clip, 6*cfg.Clip/math.Sqrt(float64(P)))
+			s.cfg.Range = p.Range
+		}
 		if s.enc, err = encode.New(p); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 		}

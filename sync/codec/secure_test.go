@@ -152,7 +152,14 @@ func TestRotationHelpsHeavyTails(t *testing.T) {
 		got, _ := secureRound(t, s, [][]float32{x}, r)
 		errs[rot] = relErr(got, x)
 	}
-	t.Logf("6-bit relative error: plain %.4f, rotated %.4f", errs[false], errs[true])
+	// The default range with rotation (6·Clip/sqrt(P)) is nearly as good.
+	sd := mustSecure(t, Config{Codec: "secure", Bits: 6, Clip: 2 * nrm, MaxClients: 1, Rotate: true, Seed: seed32(9)}, d)
+	got, _ := secureRound(t, sd, [][]float32{x}, r)
+	eDef := relErr(got, x)
+	t.Logf("6-bit relative error: plain %.4f, rotated %.4f, rotated with the default range %.4f", errs[false], errs[true], eDef)
+	if eDef > errs[false]/3 {
+		t.Fatalf("the rotated default range is poor: %.4f", eDef)
+	}
 	if errs[true] > errs[false]/3 {
 		t.Fatalf("rotation did not cut the error 3x: plain %.4f, rotated %.4f", errs[false], errs[true])
 	}
