@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	cryptorand "crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -9,10 +10,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"time"
 
+	"github.com/murmur-fl/murmur/secagg"
 	"github.com/murmur-fl/murmur/sync/client"
 	"github.com/murmur-fl/murmur/sync/codec"
-	"github.com/murmur-fl/murmur/sync/relay"
 	"github.com/murmur-fl/murmur/sync/wire"
 )
 
@@ -50,6 +52,10 @@ type Event struct {
 	Loss  float32
 	Err   error
 }
+
+// roundSlack is how long past a round's deadline a device still waits for
+// the relay's verdict.
+const roundSlack = 30 * time.Second
 
 // ErrInterrupted is returned by RunRound when Config.Interrupt abandoned it.
 var ErrInterrupted = errors.New("agent: round interrupted on the device")
@@ -127,7 +133,11 @@ type Result struct {
 func (a *Agent) RunRound(ctx context.Context, t *wire.Task) (Result, error) {
 	res := Result{Round: t.Round}
 	a.emit(Event{Round: t.Round, Phase: "task"})
-	var plan relay.Plan
+	// Nothing of a round outlives its deadline (plus time for the relay to
+	// close it): a device never hangs on a round the relay has given up.
+	ctx, cancel := context.WithDeadline(ctx, time.UnixMilli(t.DeadlineMs).Add(roundSlack))
+	defer cancel()
+	var plan wire.Plan
 	if err := json.Unmarshal(t.Plan, &plan); err != nil {
 		return res, fmt.Errorf("agent: round %d plan: %w", t.Round, err)
 	}
@@ -199,15 +209,70 @@ func (a *Agent) RunRound(ctx context.Context, t *wire.Task) (Result, error) {
 			return res, fmt.Errorf("agent: round %d: local training diverged (NaN/Inf in the update)", t.Round)
 		}
 	}
-	payload, err := a.encode(cc, upd, t)
-	if err != nil {
-		return res, err
-	}
 	a.cfg.State.Delete(ckKey)
 	if a.cfg.Interrupt != nil && a.cfg.Interrupt(t.Round, "upload") {
 		return res, ErrInterrupted
 	}
+	if plan.SecAgg != nil {
+		return a.secure(ctx, t, plan.SecAgg, res, upd, uint64(examples))
+	}
+	payload, err := a.encode(cc, upd, t)
+	if err != nil {
+		return res, err
+	}
 	return a.upload(ctx, t, res, payload, uint64(examples))
+}
+
+// secure runs the device's side of SecAgg+ (see relay.SecAgg for the stage
+// numbering): the update is clipped, quantized into Z_2^B and masked; the
+// relay only ever sees masked vectors and learns the sum.
+func (a *Agent) secure(ctx context.Context, t *wire.Task, p *wire.SecAggPlan, res Result, upd []float32, examples uint64) (Result, error) {
+	a.emit(Event{Round: t.Round, Phase: "upload"})
+	sp, enc, err := p.Setup(t.Round, int(t.Participants), len(upd))
+	if err != nil {
+		return res, err
+	}
+	input, err := enc.Encode(nil, upd, examples, rand.NewPCG(a.cfg.Seed, t.Round))
+	if err != nil {
+		return res, err
+	}
+	sc, err := secagg.NewClient(sp, secagg.ClientID(t.Index), input, cryptorand.Reader)
+	if err != nil {
+		return res, err
+	}
+	if err := a.cfg.Client.SendStage(ctx, t.Round, 1, 0, sc.Start()); err != nil {
+		return res, err
+	}
+	for stage := uint8(2); !sc.Done(); stage++ {
+		m, err := a.cfg.Client.RecvStage(ctx, t.Round, stage)
+		if err != nil {
+			return res, err
+		}
+		reply, err := sc.Handle(m.Payload)
+		if err != nil {
+			return res, fmt.Errorf("agent: secagg stage %d: %w", stage, err)
+		}
+		if reply == nil {
+			break
+		}
+		if stage == 3 {
+			err = a.cfg.Client.Upload(ctx, t, examples, reply)
+			res.UpBytes = len(reply)
+		} else {
+			err = a.cfg.Client.SendStage(ctx, t.Round, stage, 0, reply)
+		}
+		if err != nil {
+			return res, err
+		}
+	}
+	res.Examples = int(examples)
+	end, err := a.cfg.Client.WaitRoundEnd(ctx, t.Round)
+	if err != nil {
+		return res, err
+	}
+	res.Committed = end.Committed
+	a.emit(Event{Round: t.Round, Phase: "done", Steps: res.Steps, Loss: res.Loss})
+	return res, nil
 }
 
 func (a *Agent) upload(ctx context.Context, t *wire.Task, res Result, payload []byte, examples uint64) (Result, error) {
@@ -227,7 +292,7 @@ func (a *Agent) upload(ctx context.Context, t *wire.Task, res Result, payload []
 
 // loadModel makes sure the trainer holds the plan's model with the task's
 // global parameters in a.global.
-func (a *Agent) loadModel(ctx context.Context, t *wire.Task, plan relay.Plan) error {
+func (a *Agent) loadModel(ctx context.Context, t *wire.Task, plan wire.Plan) error {
 	if a.version != t.ModelVersion || a.global == nil {
 		blob, err := a.cfg.Client.Download(ctx, t.ModelHash)
 		if err != nil {
@@ -254,19 +319,27 @@ func (a *Agent) loadModel(ctx context.Context, t *wire.Task, plan relay.Plan) er
 	return nil
 }
 
-// decodeModel reads a model blob: a codec frame, or raw little-endian
-// float32 (the relay's default encoding).
+// decodeModel reads a model blob: a sync/codec frame, or the relay's
+// default encoding, raw little-endian float32.
 func decodeModel(blob []byte) ([]float32, error) {
-	if p, _, err := codec.DecodeModel(blob, nil, 0); err == nil {
+	p, _, err := codec.DecodeModel(blob, nil, 0)
+	if err == nil {
 		return p, nil
 	}
-	return relay.RawFloat32(blob, len(blob)/4, nil)
+	if len(blob)%4 != 0 {
+		return nil, err
+	}
+	p = make([]float32, len(blob)/4)
+	for i := range p {
+		p[i] = math.Float32frombits(binary.LittleEndian.Uint32(blob[4*i:]))
+	}
+	return p, nil
 }
 
 // encode turns the update into the upload payload per the plan's codec.
 func (a *Agent) encode(cc codec.Config, upd []float32, t *wire.Task) ([]byte, error) {
 	if cc.Codec == "" {
-		return relay.EncodeFloat32(upd), nil
+		cc.Codec = "float32"
 	}
 	enc, err := codec.NewEncoder(cc, codec.WithRand(rand.NewPCG(a.cfg.Seed, t.Round)))
 	if err != nil {

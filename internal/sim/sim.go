@@ -378,6 +378,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if cc != nil {
 		rcfg.Decode = codecDecoder(*cc)
 	}
+	if o.SecAgg {
+		rcfg.Secure = relay.SecAgg
+	}
 	rl, err := relay.New(rcfg)
 	if err != nil {
 		store.Close()
@@ -467,12 +470,20 @@ func makePlan(o *Options, w *world, dim int) (relay.Plan, *codec.Config, error) 
 	opt, _ := json.Marshal(map[string]any{"name": "sgd", "lr": o.LR, "momentum": 0.9, "prox_mu": o.ProxMu})
 	p := relay.Plan{Model: w.spec.JSON(), Optimizer: opt, LocalSteps: o.LocalSteps, BatchSize: o.Batch}
 	if o.SecAgg {
-		return p, nil, errors.New("sim: --secagg is not wired into the simulator yet")
-	}
-	if o.Codec == "" {
+		if o.Codec != "" {
+			return p, nil, fmt.Errorf("sim: --codec %s cannot be combined with --secagg (secure rounds use their own linear encoding)", o.Codec)
+		}
+		maxN := 0
+		for _, d := range w.devices {
+			maxN = max(maxN, d.N)
+		}
+		p.SecAgg = &wire.SecAggPlan{Bits: 16, ClipNorm: 10, MaxWeight: uint64(maxN)}
 		return p, nil, nil
 	}
 	cc := codec.Config{Codec: o.Codec}
+	if cc.Codec == "" {
+		cc.Codec = "float32"
+	}
 	if err := cc.Validate(); err != nil {
 		return p, nil, err
 	}
