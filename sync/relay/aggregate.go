@@ -188,3 +188,61 @@ func parallel(n int, f func(lo, hi int)) {
 	}
 	wg.Wait()
 }
+
+// Aggregator is the plaintext aggregation path exactly as a round runs it:
+// decode an update, reject NaN/Inf and wrong lengths, add it to the rule
+// with its weight. Not safe for concurrent use.
+type Aggregator struct {
+	rule    Rule
+	dim     int
+	decode  UpdateDecoder
+	scratch []float32
+}
+
+// NewAggregator returns an aggregator for dim-long deltas (decode nil:
+// RawFloat32).
+func NewAggregator(c RuleConfig, dim int, decode UpdateDecoder) (*Aggregator, error) {
+	r, err := NewRule(c, dim)
+	if err != nil {
+		return nil, err
+	}
+	if decode == nil {
+		decode = RawFloat32
+	}
+	return &Aggregator{rule: r, dim: dim, decode: decode}, nil
+}
+
+// Check decodes and validates an update without adding it.
+func (a *Aggregator) Check(payload []byte) ([]float32, error) {
+	v, err := a.decode(payload, a.dim, a.scratch)
+	if err != nil {
+		return nil, err
+	}
+	a.scratch = v
+	if len(v) != a.dim {
+		return nil, fmt.Errorf("%w: %d coordinates, model has %d", ErrBadUpdate, len(v), a.dim)
+	}
+	return v, checkFinite(v)
+}
+
+// Add validates the update and counts it with the given weight.
+func (a *Aggregator) Add(payload []byte, weight float64) error {
+	v, err := a.Check(payload)
+	if err != nil {
+		return err
+	}
+	if weight < 0 || math.IsNaN(weight) || math.IsInf(weight, 0) {
+		return fmt.Errorf("%w: weight %v", ErrBadUpdate, weight)
+	}
+	a.rule.Add(v, weight)
+	return nil
+}
+
+// AddDelta counts an already validated delta.
+func (a *Aggregator) AddDelta(v []float32, weight float64) { a.rule.Add(v, weight) }
+
+// Count returns how many updates were added.
+func (a *Aggregator) Count() int { return a.rule.Count() }
+
+// Result returns the combined delta (nil when nothing was added).
+func (a *Aggregator) Result() []float32 { return a.rule.Result() }

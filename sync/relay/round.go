@@ -22,11 +22,12 @@ type round struct {
 	plan    Plan
 	planB   []byte
 	started time.Time
+	dim     int
 
 	mu        sync.Mutex
 	parts     map[string]*part
 	byIndex   map[uint32]*part
-	rule      Rule
+	rule      *Aggregator
 	secure    StageServer
 	stage     uint8           // open secure stage (0: none)
 	stageSeen map[uint32]bool // who spoke in the open stage
@@ -37,7 +38,6 @@ type round struct {
 	resumed   map[string]bool
 	allIn     chan struct{} // closed once every participant reported
 	stageIn   chan struct{} // signalled when a stage may be complete
-	scratch   []float32
 }
 
 type part struct {
@@ -144,6 +144,7 @@ func (r *Relay) newRound(rs RoundState) (*round, error) {
 		return rd, fmt.Errorf("round %d plan: %w", rs.Number, err)
 	}
 	r.mu.Lock()
+	rd.dim = len(r.model.Params)
 	for _, p := range rs.Participants {
 		d := r.devices[p.Device]
 		if d == nil {
@@ -156,14 +157,14 @@ func (r *Relay) newRound(rs RoundState) (*round, error) {
 	r.mu.Unlock()
 	var err error
 	if r.cfg.Secure != nil {
-		rd.secure, err = r.cfg.Secure(rs.Number, len(rs.Participants), len(r.model.Params), rd.plan)
+		rd.secure, err = r.cfg.Secure(rs.Number, len(rs.Participants), rd.dim, rd.plan)
 		rd.stage = 1
 		rd.stageSeen, rd.expect = map[uint32]bool{}, map[uint32]bool{}
 		for i := range rd.byIndex {
 			rd.expect[i] = true
 		}
 	} else {
-		rd.rule, err = NewRule(r.cfg.Rule, len(r.model.Params))
+		rd.rule, err = NewAggregator(r.cfg.Rule, rd.dim, r.cfg.Decode)
 	}
 	return rd, err
 }
@@ -193,7 +194,7 @@ func (rd *round) reload() error {
 		if err != nil {
 			return err
 		}
-		rd.rule.Add(delta, float64(u.Examples))
+		rd.rule.AddDelta(delta, float64(u.Examples))
 		p.reported = true
 		rd.reported++
 	}
@@ -548,14 +549,15 @@ func (rd *round) chunk(c *conn, m *wire.UploadChunk) {
 	c.send(&wire.UploadAck{UploadID: m.UploadID, Offset: off})
 }
 
+// decode validates an update with a fresh decoder buffer (decoding
+// runs outside the round lock, concurrently across devices).
 func (rd *round) decode(data []byte) ([]float32, error) {
-	dim := len(rd.r.model.Params)
-	v, err := rd.r.cfg.Decode(data, dim, nil)
+	v, err := rd.r.cfg.Decode(data, rd.dim, nil)
 	if err != nil {
 		return nil, err
 	}
-	if len(v) != dim {
-		return nil, fmt.Errorf("%w: %d coordinates, model has %d", ErrBadUpdate, len(v), dim)
+	if len(v) != rd.dim {
+		return nil, fmt.Errorf("%w: %d coordinates, model has %d", ErrBadUpdate, len(v), rd.dim)
 	}
 	return v, checkFinite(v)
 }
@@ -606,7 +608,7 @@ func (rd *round) complete(c *conn, p *part, u UploadMeta) {
 		return
 	}
 	if rd.secure == nil {
-		rd.rule.Add(delta, float64(u.Examples))
+		rd.rule.AddDelta(delta, float64(u.Examples))
 	} else {
 		rd.stageSeen[p.Index] = true
 		rd.signalStage()
