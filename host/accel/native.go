@@ -120,9 +120,11 @@ func blocked(mk microKernel, threads int, transA, transB bool, m, n, k int, alph
 				accumulate = 1
 			}
 			work := func(r0, r1 int) {
-				abuf := getBuf(kb * roundUp(min(nmc, r1-r0), mr))
+				// The edge tile comes from the pool too: a local array would
+				// escape (its address goes to the kernel through a func value).
+				abuf := getBuf(kb*roundUp(min(nmc, r1-r0), mr) + mr*nr)
 				defer nativeBufs.Put(abuf)
-				var tile [16 * 16]float32
+				tile := (*abuf)[len(*abuf)-mr*nr:]
 				for i0 := r0; i0 < r1; i0 += nmc {
 					mb := min(nmc, r1-i0)
 					ap := (*abuf)[:kb*roundUp(mb, mr)]
