@@ -70,9 +70,10 @@ func NewClient(p Params, id ClientID, input []uint64, rng io.Reader) (*Client, e
 	if _, err := io.ReadFull(rng, seed[:]); err != nil {
 		return nil, fmt.Errorf("secagg: reading client seed: %w", err)
 	}
-	return newClient(p, id, input, seed)
+	return newClient(p, id, slices.Clone(input), seed)
 }
 
+// newClient takes ownership of input.
 func newClient(p Params, id ClientID, input []uint64, seed [32]byte) (*Client, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -89,7 +90,7 @@ func newClient(p Params, id ClientID, input []uint64, seed [32]byte) (*Client, e
 			return nil, fmt.Errorf("%w: input element %d = %d is not below 2^%d", ErrParams, i, v, p.ModBits)
 		}
 	}
-	c := &Client{p: p, g: newGraph(p), id: id, seed: seed, input: slices.Clone(input), revealed: map[ClientID]uint8{}}
+	c := &Client{p: p, g: newGraph(p), id: id, seed: seed, input: input, revealed: map[ClientID]uint8{}}
 	rs := clientStream(&c.seed, "keys")
 	var k [32]byte
 	io.ReadFull(rs, k[:])

@@ -50,11 +50,15 @@ func run(dir, path string, args []string) int {
 	for _, kv := range os.Environ() {
 		for i := 0; i < len(kv); i++ {
 			if kv[i] == '=' {
-				cfg = cfg.WithEnv(kv[:i], kv[i+1:])
+				if kv[:i] != "PWD" {
+					cfg = cfg.WithEnv(kv[:i], kv[i+1:])
+				}
 				break
 			}
 		}
 	}
+	// The guest's working directory is the mounted root.
+	cfg = cfg.WithEnv("PWD", "/")
 	_, err = rt.InstantiateWithConfig(ctx, bin, cfg)
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
