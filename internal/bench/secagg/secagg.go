@@ -104,16 +104,19 @@ func Client(d, n int, quick bool) ([2]bench.Result, error) {
 	}
 	var up int
 	var runErr error
+	var cpus []time.Duration
 	once := func() time.Duration {
+		var cpu time.Duration
+		defer func() { cpus = append(cpus, cpu) }()
 		c, err := sa.NewClient(p, 1, in, rand.NewChaCha8([32]byte{1}))
 		if err != nil {
 			runErr = err
 			return 0
 		}
 		var spent time.Duration
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuTime()
 		msg := c.Start()
-		spent += time.Since(t0)
+		spent, cpu = spent+time.Since(t0), cpu+cpuTime()-c0
 		up = len(msg)
 		for _, step := range []func([]byte) ([]byte, error){h.KeyList, h.SharesFor, h.SurvivorList, h.UnmaskRequest} {
 			m, err := step(msg)
@@ -121,9 +124,9 @@ func Client(d, n int, quick bool) ([2]bench.Result, error) {
 				runErr = err
 				return 0
 			}
-			t0 = time.Now()
+			t0, c0 = time.Now(), cpuTime()
 			msg, err = c.Handle(m)
-			spent += time.Since(t0)
+			spent, cpu = spent+time.Since(t0), cpu+cpuTime()-c0
 			if err != nil {
 				runErr = err
 				return 0
@@ -145,12 +148,13 @@ func Client(d, n int, quick bool) ([2]bench.Result, error) {
 		return [2]bench.Result{}, runErr
 	}
 	st := stats(ds)
+	cst := stats(cpus[1:])
 	f32 := 4 * d
 	name := fmt.Sprintf("secagg/client/d=%d/n=%d", d, n)
 	return [2]bench.Result{
 		{Bench: name, Value: ms(st.Median), Unit: "ms", Extra: map[string]any{
 			"d": d, "n": n, "k": p.Degree, "t": p.Threshold, "B": p.ModBits, "runs": st.Runs,
-			"min": ms(st.Min), "max": ms(st.Max), "upload_bytes": up, "float32_bytes": f32}},
+			"min": ms(st.Min), "max": ms(st.Max), "cpu_ms": ms(cst.Median), "upload_bytes": up, "float32_bytes": f32}},
 		{Bench: fmt.Sprintf("secagg/upload/d=%d/n=%d", d, n), Value: float64(up) / float64(f32), Unit: "x float32",
 			Extra: map[string]any{"d": d, "n": n, "b": quantBits, "B": p.ModBits, "upload_bytes": up}},
 	}, nil
@@ -179,23 +183,24 @@ func Server(d, n int, drop float64) (bench.Result, error) {
 			gone[sa.ClientID(id)] = true
 		}
 	}
-	var serverTime, unmask time.Duration
+	var serverTime, unmask, serverCPU, unmaskCPU time.Duration
 	out := map[sa.ClientID][]byte{}
 	for id := 1; id <= n; id++ {
 		out[sa.ClientID(id)] = clients[id].Start()
 	}
 	for stage := sa.StageAdvertise; stage < sa.StageDone; stage++ {
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuTime()
 		for id, msg := range out {
 			if err := srv.Handle(id, msg); err != nil {
 				return bench.Result{}, err
 			}
 		}
 		in, err := srv.Advance()
-		dt := time.Since(t0)
+		dt, dc := time.Since(t0), cpuTime()-c0
 		serverTime += dt
+		serverCPU += dc
 		if stage == sa.StageUnmask {
-			unmask = dt
+			unmask, unmaskCPU = dt, dc
 		}
 		if err != nil {
 			return bench.Result{}, fmt.Errorf("secagg bench n=%d drop=%.1f: %w", n, drop, err)
@@ -211,7 +216,8 @@ func Server(d, n int, drop float64) (bench.Result, error) {
 	return bench.Result{
 		Bench: fmt.Sprintf("secagg/server/d=%d/n=%d/drop=%.1f", d, n, drop), Value: ms(serverTime), Unit: "ms",
 		Extra: map[string]any{"d": d, "n": n, "k": p.Degree, "t": p.Threshold, "dropped": len(gone),
-			"unmask_ms": ms(unmask), "gomaxprocs": runtime.GOMAXPROCS(0)},
+			"unmask_ms": ms(unmask), "cpu_ms": ms(serverCPU), "unmask_cpu_ms": ms(unmaskCPU),
+			"gomaxprocs": runtime.GOMAXPROCS(0)},
 	}, nil
 }
 
