@@ -3,5 +3,9 @@ package suites
 
 import (
 	// Each suite registers itself in init.
-	_ "github.com/murmur-fl/murmur/internal/bench/cpu"
+	_ "github.com/murmur-fl/murmur/internal/bench/codec"
+	_ "github.com/murmur-fl/murmur/internal/bench/gemm"
+	_ "github.com/murmur-fl/murmur/internal/bench/secagg"
+	_ "github.com/murmur-fl/murmur/internal/bench/train"
+	_ "github.com/murmur-fl/murmur/internal/bench/trainwasm"
 )
