@@ -18,7 +18,7 @@ import (
 func init() {
 	bench.Register(bench.Suite{
 		Name: "gemm",
-		Doc:  "GEMM GFLOP/s at 128, 256, 1024 per backend (go, gonum anchor, native on all cores and on one)",
+		Doc:  "GEMM GFLOP/s at 128, 256, 1024 per backend (go, gonum anchor, native, exact, native on one core)",
 		Run:  run,
 	})
 }

@@ -28,7 +28,7 @@ func TestQuickSuite(t *testing.T) {
 		}
 		seen[r.Bench[len("gemm/64/"):]] = true
 	}
-	for _, v := range []string{"go", "gonum", "native", "native-1t"} {
+	for _, v := range []string{"go", "gonum", "native", "exact", "native-1t"} {
 		if !seen[v] {
 			t.Errorf("no row for variant %q (got %v)", v, rows)
 		}
