@@ -459,7 +459,10 @@ func (m *SharesFor) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-func (m *MaskedInput) UnmarshalBinary(b []byte) error {
+func (m *MaskedInput) UnmarshalBinary(b []byte) error { return m.unmarshalInto(b, nil) }
+
+// unmarshalInto decodes reusing buf for the vector.
+func (m *MaskedInput) unmarshalInto(b []byte, buf []uint64) error {
 	r, round := newReader(b, TypeMaskedInput)
 	v := MaskedInput{RoundID: round, From: r.id("From"), ModBits: int(r.u8("ModBits"))}
 	n := int(r.u32("vector length"))
@@ -471,7 +474,7 @@ func (m *MaskedInput) UnmarshalBinary(b []byte) error {
 	}
 	if r.err == nil {
 		var err error
-		v.Vector, err = encode.Unpack(nil, r.b, n, v.ModBits)
+		v.Vector, err = encode.Unpack(buf, r.b, n, v.ModBits)
 		if err != nil {
 			r.fail("vector: %v", err)
 		}

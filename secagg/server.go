@@ -58,6 +58,7 @@ type Server struct {
 	sigs     map[ClientID][sigLen]byte // U4
 	unmask   map[ClientID]*UnmaskShares
 	unmRaw   map[ClientID][32]byte
+	scratch  []uint64 // reused for decoding masked inputs
 }
 
 // NewServer starts a round.
@@ -90,7 +91,16 @@ func (s *Server) Handle(from ClientID, msg []byte) error {
 	if !s.p.valid(from) {
 		return fmt.Errorf("%w: sender %d out of range 1..%d", ErrMalformed, from, s.p.N)
 	}
-	m, err := Parse(msg)
+	var m Message
+	var err error
+	if len(msg) > 1 && MsgType(msg[1]) == TypeMaskedInput {
+		// The big one: decode into a reused buffer instead of allocating.
+		mi := &MaskedInput{}
+		err = mi.unmarshalInto(msg, s.scratch)
+		s.scratch, m = mi.Vector, mi
+	} else {
+		m, err = Parse(msg)
+	}
 	if err != nil {
 		return fmt.Errorf("from client %d: %w", from, err)
 	}
