@@ -28,6 +28,8 @@ var micro microKernel
 // same machine give identical bits.
 type Native struct {
 	// Threads is the number of goroutines to use; 0 means GOMAXPROCS.
+	// Callers that already run one GEMM per core (many simulated devices)
+	// should set 1 to avoid oversubscribing.
 	Threads int
 
 	generic bool // tests force the fallback path with this
