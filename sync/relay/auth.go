@@ -38,8 +38,10 @@ func (h HMACTokens) Authenticate(token string) (string, error) {
 	if !ok || dev == "" || len(h.Secret) == 0 {
 		return "", ErrUnauthorized
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, h.mac(dev)) {
+	// Compare the canonical encoding: base64 admits several spellings of
+	// the same bytes, and a token must have exactly one.
+	want := base64.RawURLEncoding.EncodeToString(h.mac(dev))
+	if !hmac.Equal([]byte(sig), []byte(want)) {
 		return "", ErrUnauthorized
 	}
 	return dev, nil
