@@ -229,7 +229,13 @@ func cases(model string, before, after, delta []float32, shapes [][]int) ([]code
 		rng := rand.NewPCG(3, 4)
 		out = append(out, codecCase{name: label, want: delta,
 			enc: func() ([]byte, error) {
-				v, err := s.Encode(nil, delta, 1, rng)
+				var v []uint64
+				var err error
+				if cfg.Feedback {
+					v, err = s.EncodeFeedback(nil, delta, 1, rng, new(codec.Residual)) // one round
+				} else {
+					v, err = s.Encode(nil, delta, 1, rng)
+				}
 				if err != nil {
 					return nil, err
 				}
@@ -256,9 +262,10 @@ func cases(model string, before, after, delta []float32, shapes [][]int) ([]code
 		plain("topk0.3%-q4", codec.Config{Codec: "topk", Fraction: 0.003, Bits: 4, Bucket: 64}),
 		plain("qsgd4", codec.Config{Codec: "qsgd", Bits: 4}),
 		secure("secure-b8", codec.Config{Codec: "secure", Bits: 8, Clip: C, Range: maxAbs, MaxClients: n, Seed: seed}),
-		secure("secure-b8-rot", codec.Config{Codec: "secure", Bits: 8, Clip: C, Range: 5 * C / math.Sqrt(float64(d)), MaxClients: n, Rotate: true, Seed: seed}),
+		secure("secure-b8-rot", codec.Config{Codec: "secure", Bits: 8, Clip: C, MaxClients: n, Rotate: true, Seed: seed}),
 		secure("secure-b8-sub10%", codec.Config{Codec: "secure", Bits: 8, Clip: C, Range: maxAbs, MaxClients: n, Fraction: 0.1, Seed: seed}),
-		secure("secure-b8-sub10%-rot", codec.Config{Codec: "secure", Bits: 8, Clip: C, Range: 5 * C / math.Sqrt(float64(d)), MaxClients: n, Fraction: 0.1, Rotate: true, Seed: seed}),
+		secure("secure-b8-sub10%-rot", codec.Config{Codec: "secure", Bits: 8, Clip: C, MaxClients: n, Fraction: 0.1, Rotate: true, Seed: seed}),
+		secure("secure-b8-sub10%-fb", codec.Config{Codec: "secure", Bits: 8, Clip: C, Range: maxAbs, MaxClients: n, Fraction: 0.1, Feedback: true, Seed: seed}),
 		secure("sketch-5x2%", codec.Config{Codec: "sketch", Bits: 8, Clip: C, Range: maxAbs, MaxClients: n, Rows: 5, Cols: max(64, d/50), TopK: max(1, d/100), Seed: seed}),
 		model3("dl-float32-zstd", codec.Config{Codec: "float32", Zstd: true}, false),
 		model3("dl-bf16-zstd", codec.Config{Codec: "bf16", Zstd: true}, false),
