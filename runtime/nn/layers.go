@@ -55,7 +55,7 @@ func prod(s []int) int {
 	return n
 }
 
-// addRows adds b to every row of the r×len(b) matrix y.
+// fillRows copies b into every row of the rows×len(b) matrix y.
 func fillRows(y []float32, rows int, b []float32) {
 	c := len(b)
 	for r := 0; r < rows; r++ {

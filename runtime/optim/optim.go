@@ -130,6 +130,17 @@ func (o *Optimizer) SetCenter(global []float32) error {
 	return nil
 }
 
+// SetLR changes the learning rate (for schedules); it must be > 0 and finite.
+func (o *Optimizer) SetLR(lr float32) error {
+	c := o.cfg
+	c.LR = lr
+	if _, err := c.withDefaults(); err != nil {
+		return err
+	}
+	o.cfg.LR = lr
+	return nil
+}
+
 // Reset clears the state and step count (for a new round).
 func (o *Optimizer) Reset() {
 	clear(o.state)

@@ -178,3 +178,18 @@ func TestClipNorm(t *testing.T) {
 		t.Fatalf("negative clip_norm: %v", err)
 	}
 }
+
+func TestSetLR(t *testing.T) {
+	o, _ := New(Config{LR: 1}, 1)
+	if err := o.SetLR(0.5); err != nil || o.Config().LR != 0.5 {
+		t.Fatalf("SetLR(0.5): %v, lr %v", err, o.Config().LR)
+	}
+	p := []float32{1}
+	o.Step(p, []float32{1})
+	if p[0] != 0.5 {
+		t.Fatalf("step with lr 0.5 gave %v", p[0])
+	}
+	if err := o.SetLR(0); !errors.Is(err, ErrConfig) || o.Config().LR != 0.5 {
+		t.Fatalf("SetLR(0): %v, lr %v", err, o.Config().LR)
+	}
+}
