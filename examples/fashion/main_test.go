@@ -2,49 +2,69 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
+	"strings"
 	"testing"
 
+	"github.com/murmur-fl/murmur/internal/sim"
 	"github.com/murmur-fl/murmur/runtime/data"
 )
 
-func fashionDir(t *testing.T) string {
+func needData(t *testing.T) {
 	t.Helper()
-	dir, err := data.FashionMNISTDir()
-	if err != nil {
+	if _, err := data.FashionMNISTDir(); err != nil {
 		t.Skipf("Fashion-MNIST not installed (make test installs it): %v", err)
 	}
-	return dir
 }
 
 // TestCentralLearns trains the MLP on 3,000 real images for one epoch and
-// checks it is far above chance (10%) on the real 10,000-image test set.
+// checks it is far above chance (10%) on 2,000 real test images.
 func TestCentralLearns(t *testing.T) {
+	needData(t)
 	var out bytes.Buffer
-	res, err := Central(context.Background(), Options{Model: "mlp", Epochs: 1, Batch: 32, LR: 0.002, Seed: 1,
-		DataDir: fashionDir(t), Limit: 3000, JSON: true}, &out, io.Discard)
-	if err != nil {
-		t.Fatal(err)
+	if code := sim.ExampleMain("fashion", []string{"-mode", "central", "-epochs", "1", "-limit", "3000", "-eval-limit", "2000", "-lr", "0.002", "-json"}, &out, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
 	}
-	if len(res) != 1 || res[0].TestAccuracy < 0.65 {
-		t.Fatalf("results %+v: want test accuracy >= 65%% after one epoch on 3k images", res)
-	}
-	var line map[string]any
-	if err := json.Unmarshal(out.Bytes(), &line); err != nil {
+	var r sim.EpochResult
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		t.Fatalf("-json output %q: %v", out.String(), err)
 	}
-	for _, k := range []string{"epoch", "test_accuracy", "test_loss", "seconds"} {
-		if _, ok := line[k]; !ok {
-			t.Errorf("JSON line lacks %q: %s", k, out.String())
-		}
+	if r.Epoch != 1 || r.TestAccuracy < 0.65 || r.Seconds <= 0 || r.TestLoss <= 0 {
+		t.Fatalf("epoch line %+v: want test accuracy >= 65%% after one epoch on 3k images", r)
 	}
 }
 
-func TestCentralMissingData(t *testing.T) {
-	_, err := Central(context.Background(), Options{Model: "mlp", Epochs: 1, Batch: 32, DataDir: t.TempDir()}, io.Discard, io.Discard)
-	if err == nil {
-		t.Fatal("no error for an empty data folder")
+// TestFederatedLearns runs the example's federated mode small: 6 devices
+// with Dirichlet(0.5) non-IID data, SecAgg+ on, 4 rounds.
+func TestFederatedLearns(t *testing.T) {
+	needData(t)
+	var out bytes.Buffer
+	args := []string{"-mode", "federated", "-devices", "6", "-per-round", "4", "-rounds", "4", "-local-steps", "10",
+		"-limit", "3000", "-eval-limit", "1000", "-secagg", "-json"}
+	if code := sim.ExampleMain("fashion", args, &out, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var rounds []sim.RoundResult
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var r sim.RoundResult
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		rounds = append(rounds, r)
+	}
+	if len(rounds) != 4 {
+		t.Fatalf("%d rounds", len(rounds))
+	}
+	last := rounds[3]
+	if !last.Committed || last.TestAccuracy < 0.45 || !(last.TestLoss < rounds[0].TestLoss) {
+		t.Fatalf("did not learn: %+v", rounds)
+	}
+}
+
+func TestBadMode(t *testing.T) {
+	var errb bytes.Buffer
+	if code := sim.ExampleMain("fashion", []string{"-mode", "sideways"}, io.Discard, &errb); code != 2 || !strings.Contains(errb.String(), "sideways") {
+		t.Fatalf("code %d, stderr %q", code, errb.String())
 	}
 }

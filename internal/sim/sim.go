@@ -161,10 +161,13 @@ func (o *Options) defaults() error {
 // world is the data a simulation trains and evaluates on.
 type world struct {
 	spec    nn.Spec
-	devices []agent.Dataset
+	train   agent.Dataset   // the whole training set
+	devices []agent.Dataset // its split over the devices
 	test    agent.Dataset
 }
 
+// loadWorld loads the example's data set, splits it over the devices per
+// the partition flag, and keeps the test set for evaluation.
 func loadWorld(o *Options) (*world, error) {
 	spec, err := nn.Builtin(o.Model)
 	if err != nil {
@@ -174,8 +177,12 @@ func loadWorld(o *Options) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := data.NewRand(o.Seed)
 	w := &world{spec: spec}
+	var (
+		trainSet data.Gatherer
+		examples data.Examples
+		trainN   int
+	)
 	switch o.Example {
 	case "fashion":
 		dir := o.DataDir
@@ -188,20 +195,11 @@ func loadWorld(o *Options) (*world, error) {
 		if err != nil {
 			return nil, err
 		}
-		tr := fm.Train
+		tr, te := fm.Train, fm.Test
 		if o.Limit > 0 && o.Limit < tr.N {
 			tr = &data.Dataset{X: tr.X[:o.Limit*tr.Dim], Labels: tr.Labels[:o.Limit], N: o.Limit, Dim: tr.Dim, Shape: tr.Shape, Classes: tr.Classes}
 		}
-		parts, err := part.Split(tr.Examples(), o.Devices, src)
-		if err != nil {
-			return nil, err
-		}
-		for _, idx := range parts {
-			var b data.Batch
-			tr.Gather(&b, idx)
-			w.devices = append(w.devices, agent.Dataset{X: b.X, Labels: b.Labels, N: b.N})
-		}
-		te := fm.Test
+		trainSet, examples, trainN = tr, tr.Examples(), tr.N
 		n := te.N
 		if o.EvalLimit > 0 && o.EvalLimit < n {
 			n = o.EvalLimit
@@ -212,20 +210,11 @@ func loadWorld(o *Options) (*world, error) {
 		if err != nil {
 			return nil, err
 		}
-		tr := corpus.Train
+		tr, te := corpus.Train, corpus.Test
 		if o.Limit > 0 && o.Limit < tr.N {
 			tr = &data.TextSet{Tokens: tr.Tokens[:o.Limit*tr.Seq], Targets: tr.Targets[:o.Limit*tr.Seq], Source: tr.Source[:o.Limit], Sources: tr.Sources, N: o.Limit, Seq: tr.Seq}
 		}
-		parts, err := part.Split(tr.Examples(), o.Devices, src)
-		if err != nil {
-			return nil, err
-		}
-		for _, idx := range parts {
-			var b data.Batch
-			tr.Gather(&b, idx)
-			w.devices = append(w.devices, agent.Dataset{Tokens: b.Tokens, Labels: b.Labels, N: b.N})
-		}
-		te := corpus.Test
+		trainSet, examples, trainN = tr, tr.Examples(), tr.N
 		n := te.N
 		if o.EvalLimit > 0 && o.EvalLimit < n {
 			n = o.EvalLimit
@@ -234,12 +223,28 @@ func loadWorld(o *Options) (*world, error) {
 	default:
 		return nil, fmt.Errorf("sim: unknown example %q (want fashion or keyboard)", o.Example)
 	}
-	for i, d := range w.devices {
-		if d.N == 0 {
+	all := make([]int, trainN)
+	for i := range all {
+		all[i] = i
+	}
+	w.train = gather(trainSet, all)
+	parts, err := part.Split(examples, o.Devices, data.NewRand(o.Seed))
+	if err != nil {
+		return nil, err
+	}
+	for i, idx := range parts {
+		if len(idx) == 0 {
 			return nil, fmt.Errorf("sim: device %d got no examples from partition %s; use fewer devices", i, o.Partition)
 		}
+		w.devices = append(w.devices, gather(trainSet, idx))
 	}
 	return w, nil
+}
+
+func gather(set data.Gatherer, idx []int) agent.Dataset {
+	var b data.Batch
+	set.Gather(&b, idx)
+	return agent.Dataset{X: b.X, Tokens: b.Tokens, Labels: b.Labels, N: b.N}
 }
 
 // evaluator scores committed models on the test set with the native runtime.
