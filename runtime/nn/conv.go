@@ -33,10 +33,10 @@ func (c *conv2d) params() []pinit {
 	}
 }
 func (c *conv2d) bind(p, g [][]float32) { c.wt, c.b, c.gw, c.gb = p[0], p[1], g[0], g[1] }
-func (c *conv2d) reserve(n int, needDX bool) {
+func (c *conv2d) reserve(n int, needDX, train bool) {
 	c.y = grow(c.y, n*c.f*c.p)
 	c.col = grow(c.col, c.ckk*c.p)
-	if needDX {
+	if needDX && train {
 		c.dx = grow(c.dx, n*c.c*c.h*c.w)
 		c.dcol = grow(c.dcol, c.ckk*c.p)
 	}
@@ -184,14 +184,13 @@ func newMaxPool(in []int, k, s int) *maxpool2d {
 func (m *maxpool2d) outShape() []int       { return m.out }
 func (m *maxpool2d) params() []pinit       { return nil }
 func (m *maxpool2d) bind(_, _ [][]float32) {}
-func (m *maxpool2d) reserve(n int, needDX bool) {
+func (m *maxpool2d) reserve(n int, needDX, train bool) {
 	sz := n * m.c * m.oh * m.ow
 	m.y = grow(m.y, sz)
 	if cap(m.arg) < sz {
 		m.arg = make([]int32, sz)
 	}
-	m.arg = m.arg[:sz]
-	if needDX {
+	if needDX && train {
 		m.dx = grow(m.dx, n*m.c*m.h*m.w)
 	}
 }

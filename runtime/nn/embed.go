@@ -21,8 +21,8 @@ func (e *embedding) outShape() []int { return e.out }
 func (e *embedding) params() []pinit {
 	return []pinit{{"weight", []int{e.vocab, e.dim}, func(r *tensor.RNG, w []float32) { r.Uniform(w, -0.1, 0.1) }}}
 }
-func (e *embedding) bind(p, g [][]float32) { e.w, e.gw = p[0], g[0] }
-func (e *embedding) reserve(n int, _ bool) { e.y = grow(e.y, n*e.t*e.dim) }
+func (e *embedding) bind(p, g [][]float32)    { e.w, e.gw = p[0], g[0] }
+func (e *embedding) reserve(n int, _, _ bool) { e.y = grow(e.y, n*e.t*e.dim) }
 func (e *embedding) forward(_ []float32, n int, _ bool) []float32 {
 	y := e.y[:n*e.t*e.dim]
 	for i, tok := range e.tokens[:n*e.t] {

@@ -53,7 +53,7 @@ func (g *gru) bind(p, gr [][]float32) {
 	g.wih, g.whh, g.bih, g.bhh = p[0], p[1], p[2], p[3]
 	g.gwih, g.gwhh, g.gbih, g.gbhh = gr[0], gr[1], gr[2], gr[3]
 }
-func (g *gru) reserve(n int, needDX bool) {
+func (g *gru) reserve(n int, needDX, train bool) {
 	nth := n * g.t * g.h
 	g.gi = grow(g.gi, 3*nth)
 	g.hs = grow(g.hs, nth)
@@ -64,6 +64,9 @@ func (g *gru) reserve(n int, needDX bool) {
 	g.gh = grow(g.gh, 3*n*g.h)
 	if g.last {
 		g.y = grow(g.y, n*g.h)
+	}
+	if !train {
+		return
 	}
 	g.dgi = grow(g.dgi, 3*nth)
 	g.dgh = grow(g.dgh, 3*n*g.h)

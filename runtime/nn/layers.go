@@ -9,14 +9,15 @@ import (
 
 // layer is one stage of a Model. Buffers are owned by the layer and sized
 // by reserve for the largest batch seen, so steady-state steps allocate
-// nothing. forward's result stays valid until the next forward; backward
+// nothing; buffers only the backward pass uses are allocated only when
+// train is set, so evaluating in big batches does not pay for them. forward's result stays valid until the next forward; backward
 // accumulates parameter gradients and returns the input gradient (nil when
 // needDX is false).
 type layer interface {
 	outShape() []int
 	params() []pinit
 	bind(p, g [][]float32)
-	reserve(n int, needDX bool)
+	reserve(n int, needDX, train bool)
 	forward(x []float32, n int, train bool) []float32
 	backward(dy []float32, n int, needDX bool) []float32
 }
@@ -39,12 +40,15 @@ func glorot(fanIn, fanOut int) func(*tensor.RNG, []float32) {
 	return uniformInit(float32(math.Sqrt(6 / float64(fanIn+fanOut))))
 }
 
-// grow returns buf resliced to n, reallocating only when it is too small.
+// grow returns buf with at least n elements, reallocating only when it is
+// too small. It never shortens buf (a smaller training batch after a big
+// evaluation batch must not shrink buffers the evaluation still uses);
+// users slice what they need.
 func grow(buf []float32, n int) []float32 {
 	if cap(buf) < n {
 		return make([]float32, n)
 	}
-	return buf[:n]
+	return buf[:cap(buf)]
 }
 
 func prod(s []int) int {
@@ -99,9 +103,9 @@ func (d *dense) params() []pinit {
 	}
 }
 func (d *dense) bind(p, g [][]float32) { d.w, d.b, d.gw, d.gb = p[0], p[1], g[0], g[1] }
-func (d *dense) reserve(n int, needDX bool) {
+func (d *dense) reserve(n int, needDX, train bool) {
 	d.y = grow(d.y, n*d.rpe*d.units)
-	if needDX {
+	if needDX && train {
 		d.dx = grow(d.dx, n*d.rpe*d.in)
 	}
 }
@@ -146,9 +150,9 @@ type activation struct {
 func (a *activation) outShape() []int       { return a.shape }
 func (a *activation) params() []pinit       { return nil }
 func (a *activation) bind(_, _ [][]float32) {}
-func (a *activation) reserve(n int, needDX bool) {
+func (a *activation) reserve(n int, needDX, train bool) {
 	a.y = grow(a.y, n*a.size)
-	if needDX {
+	if needDX && train {
 		a.dx = grow(a.dx, n*a.size)
 	}
 }
@@ -210,7 +214,7 @@ type flatten struct{ out []int }
 func (f *flatten) outShape() []int                              { return f.out }
 func (f *flatten) params() []pinit                              { return nil }
 func (f *flatten) bind(_, _ [][]float32)                        {}
-func (f *flatten) reserve(int, bool)                            {}
+func (f *flatten) reserve(int, bool, bool)                      {}
 func (f *flatten) forward(x []float32, _ int, _ bool) []float32 { return x }
 func (f *flatten) backward(dy []float32, _ int, needDX bool) []float32 {
 	if !needDX {
@@ -236,7 +240,10 @@ type dropout struct {
 func (d *dropout) outShape() []int       { return d.shape }
 func (d *dropout) params() []pinit       { return nil }
 func (d *dropout) bind(_, _ [][]float32) {}
-func (d *dropout) reserve(n int, needDX bool) {
+func (d *dropout) reserve(n int, needDX, train bool) {
+	if !train {
+		return // identity in evaluation
+	}
 	d.mask = grow(d.mask, n*d.size)
 	d.y = grow(d.y, n*d.size)
 	if needDX {

@@ -58,7 +58,8 @@ type Model struct {
 	layout   []Param
 	params   []float32
 	grads    []float32
-	capN     int
+	capN     int // forward buffers hold this many examples
+	capTrain int // backward buffers hold this many
 	maxAct   int
 	dlogits  []float32
 	rng      *tensor.RNG // dropout stream
@@ -221,21 +222,28 @@ func (m *Model) check(b Batch, needLabels bool) error {
 	return nil
 }
 
-// reserve grows every buffer to hold a batch of n (only when n is larger
-// than any batch seen so far).
-func (m *Model) reserve(n int) {
-	if n <= m.capN {
-		return
+// reserve grows the buffers to hold a batch of n (only when n is larger
+// than any batch seen so far in this mode); training also sizes the
+// backward pass's buffers.
+func (m *Model) reserve(n int, train bool) {
+	if train && n > m.capTrain {
+		for i, l := range m.layers {
+			l.reserve(n, i > 0, true)
+		}
+		m.dlogits = grow(m.dlogits, n*m.rows*m.classes)
+		m.capTrain = n
+		m.capN = max(m.capN, n)
 	}
-	for i, l := range m.layers {
-		l.reserve(n, i > 0)
+	if n > m.capN {
+		for i, l := range m.layers {
+			l.reserve(n, i > 0, false)
+		}
+		m.capN = n
 	}
-	m.dlogits = grow(m.dlogits, n*m.rows*m.classes)
-	m.capN = n
 }
 
 func (m *Model) forward(b Batch, train bool) []float32 {
-	m.reserve(b.N)
+	m.reserve(b.N, train)
 	x := b.X
 	if m.tokens {
 		m.emb.tokens = b.Tokens

@@ -328,3 +328,33 @@ func TestStepRefusesNonFinite(t *testing.T) {
 		t.Fatal("parameters or optimizer changed after a non-finite loss")
 	}
 }
+
+// Evaluation in big batches does not allocate backward buffers, and
+// mixing big evaluation batches with small training batches works.
+func TestEvalTrainMixedSizes(t *testing.T) {
+	for _, name := range []string{"cnn", "gru"} {
+		m := mustBuild(t, builtin(t, name), 1)
+		o, _ := optim.New(optim.Config{LR: 0.01}, len(m.Params()))
+		big, small := randBatch(m, 6, 1), randBatch(m, 2, 2)
+		e1, err := m.Evaluate(big)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.capTrain != 0 {
+			t.Fatalf("%s: evaluation reserved backward buffers", name)
+		}
+		if _, err := m.Step(small, o); err != nil {
+			t.Fatal(err)
+		}
+		e2, err := m.Evaluate(big)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e2.Count != e1.Count || e2.Loss == e1.Loss {
+			t.Fatalf("%s: eval after a step: %+v vs %+v", name, e2, e1)
+		}
+		if _, err := m.Step(big, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
