@@ -1,6 +1,7 @@
 package secagg
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -77,6 +78,42 @@ func TestBelowThresholdAborts(t *testing.T) {
 	_, _, err := rd.run(d)
 	if err == nil {
 		t.Fatal("round below threshold succeeded")
+	}
+	// The server's Abort reaches the clients still in the round; they stop.
+	srv2 := newRound(t, p, randInputs(r, p))
+	out := map[ClientID][]byte{}
+	for id, c := range srv2.clients {
+		out[id] = c.Start()
+	}
+	for s := StageAdvertise; s <= StageMaskedInput; s++ {
+		for id, msg := range out {
+			if s == StageMaskedInput && d[2][id] {
+				continue
+			}
+			if err := srv2.srv.Handle(id, msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in, aerr := srv2.srv.Advance()
+		if s == StageMaskedInput {
+			if aerr == nil || len(in) != 5 {
+				t.Fatalf("want an abort to the 5 survivors, got %d messages, err %v", len(in), aerr)
+			}
+			for id, msg := range in {
+				if _, err := srv2.clients[id].Handle(msg); !errors.Is(err, ErrAborted) || srv2.clients[id].Err() == nil {
+					t.Fatalf("client %d after Abort: %v", id, err)
+				}
+			}
+			break
+		}
+		out = map[ClientID][]byte{}
+		for id, msg := range in {
+			reply, herr := srv2.clients[id].Handle(msg)
+			if herr != nil {
+				t.Fatal(herr)
+			}
+			out[id] = reply
+		}
 	}
 	t.Logf("abort: %v", err)
 	if rd.srv.Stage() != StageAborted || rd.srv.Err() == nil {
