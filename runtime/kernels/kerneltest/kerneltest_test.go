@@ -98,3 +98,16 @@ func TestDigestDistinguishesBackends(t *testing.T) {
 		t.Fatal("Digest is not repeatable")
 	}
 }
+
+// convPortable implements ConvBackend with the portable functions, so Run
+// exercises its Conv subtest.
+type convPortable struct{ kernels.Portable }
+
+func (convPortable) Im2Col(g kernels.ConvGeom, img, col []float32) {
+	kernels.PortableIm2Col(g, img, col)
+}
+func (convPortable) Col2Im(g kernels.ConvGeom, col, img []float32) {
+	kernels.PortableCol2Im(g, col, img)
+}
+
+func TestRunWithConvBackend(t *testing.T) { Run(t, convPortable{}) }
