@@ -47,9 +47,22 @@ func EncodeFloat32(v []float32) []byte {
 
 // checkFinite rejects NaN and Inf: one poisoned update would poison the model.
 func checkFinite(v []float32) error {
-	for i, x := range v {
-		if bits := math.Float32bits(x); bits&0x7f800000 == 0x7f800000 {
-			return fmt.Errorf("%w: coordinate %d is %v", ErrBadUpdate, i, x)
+	// Branch-light scan: OR together "exponent all ones" flags in blocks,
+	// then locate the culprit only if a block has one.
+	const block = 256
+	for lo := 0; lo < len(v); lo += block {
+		hi := min(lo+block, len(v))
+		bad := uint32(0)
+		for _, x := range v[lo:hi] {
+			b := math.Float32bits(x) & 0x7f800000
+			bad |= (b + 0x00800000) & 0x80000000 // carries into bit 31 only when b == 0x7f800000
+		}
+		if bad != 0 {
+			for i, x := range v[lo:hi] {
+				if math.Float32bits(x)&0x7f800000 == 0x7f800000 {
+					return fmt.Errorf("%w: coordinate %d is %v", ErrBadUpdate, lo+i, x)
+				}
+			}
 		}
 	}
 	return nil
@@ -193,10 +206,10 @@ func parallel(n int, f func(lo, hi int)) {
 // decode an update, reject NaN/Inf and wrong lengths, add it to the rule
 // with its weight. Not safe for concurrent use.
 type Aggregator struct {
-	rule    Rule
-	dim     int
-	decode  UpdateDecoder
-	scratch []float32
+	rule   Rule
+	dim    int
+	decode UpdateDecoder
+	raw    bool // decode is RawFloat32
 }
 
 // NewAggregator returns an aggregator for dim-long deltas (decode nil:
@@ -206,31 +219,44 @@ func NewAggregator(c RuleConfig, dim int, decode UpdateDecoder) (*Aggregator, er
 	if err != nil {
 		return nil, err
 	}
-	if decode == nil {
+	raw := decode == nil
+	if raw {
 		decode = RawFloat32
 	}
-	return &Aggregator{rule: r, dim: dim, decode: decode}, nil
+	return &Aggregator{rule: r, dim: dim, decode: decode, raw: raw}, nil
 }
 
-// Check decodes and validates an update without adding it.
-func (a *Aggregator) Check(payload []byte) ([]float32, error) {
-	v, err := a.decode(payload, a.dim, a.scratch)
+// Validate decodes and checks an update without counting it; the
+// returned delta may alias payload. Safe for concurrent use, so rounds
+// validate uploads in parallel and only count them under their lock.
+func (a *Aggregator) Validate(payload []byte) ([]float32, error) {
+	if a.raw && littleEndian && len(payload) == 4*a.dim && len(payload) > 0 &&
+		uintptr(unsafe.Pointer(unsafe.SliceData(payload)))%4 == 0 {
+		// The default codec: read the payload in place, no decoded copy.
+		v := unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(payload))), a.dim)
+		return v, checkFiniteParallel(v)
+	}
+	v, err := a.decode(payload, a.dim, nil)
 	if err != nil {
 		return nil, err
 	}
-	a.scratch = v
 	if len(v) != a.dim {
 		return nil, fmt.Errorf("%w: %d coordinates, model has %d", ErrBadUpdate, len(v), a.dim)
 	}
-	return v, checkFinite(v)
+	return v, checkFiniteParallel(v)
 }
 
 // Add validates the update and counts it with the given weight.
 func (a *Aggregator) Add(payload []byte, weight float64) error {
-	v, err := a.Check(payload)
+	v, err := a.Validate(payload)
 	if err != nil {
 		return err
 	}
+	return a.AddDelta(v, weight)
+}
+
+// AddDelta counts a validated delta.
+func (a *Aggregator) AddDelta(v []float32, weight float64) error {
 	if weight < 0 || math.IsNaN(weight) || math.IsInf(weight, 0) {
 		return fmt.Errorf("%w: weight %v", ErrBadUpdate, weight)
 	}
@@ -238,8 +264,21 @@ func (a *Aggregator) Add(payload []byte, weight float64) error {
 	return nil
 }
 
-// AddDelta counts an already validated delta.
-func (a *Aggregator) AddDelta(v []float32, weight float64) { a.rule.Add(v, weight) }
+// checkFiniteParallel is checkFinite split across goroutines.
+func checkFiniteParallel(v []float32) error {
+	var mu sync.Mutex
+	var first error
+	parallel(len(v), func(lo, hi int) {
+		if err := checkFinite(v[lo:hi]); err != nil {
+			mu.Lock()
+			if first == nil {
+				first = fmt.Errorf("%w (in coordinates from %d)", err, lo)
+			}
+			mu.Unlock()
+		}
+	})
+	return first
+}
 
 // Count returns how many updates were added.
 func (a *Aggregator) Count() int { return a.rule.Count() }

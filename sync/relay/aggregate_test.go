@@ -138,3 +138,16 @@ func TestHMACTokens(t *testing.T) {
 		t.Fatal("empty secret accepted a token")
 	}
 }
+
+func BenchmarkAggregateMean(b *testing.B) {
+	const dim = 1 << 20
+	p := EncodeFloat32(make([]float32, dim))
+	a, _ := NewAggregator(RuleConfig{}, dim, nil)
+	b.SetBytes(int64(len(p)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := a.Add(p, 3); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

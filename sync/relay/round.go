@@ -194,7 +194,9 @@ func (rd *round) reload() error {
 		if err != nil {
 			return err
 		}
-		rd.rule.AddDelta(delta, float64(u.Examples))
+		if err := rd.rule.AddDelta(delta, float64(u.Examples)); err != nil {
+			return err
+		}
 		p.reported = true
 		rd.reported++
 	}
@@ -549,18 +551,9 @@ func (rd *round) chunk(c *conn, m *wire.UploadChunk) {
 	c.send(&wire.UploadAck{UploadID: m.UploadID, Offset: off})
 }
 
-// decode validates an update with a fresh decoder buffer (decoding
-// runs outside the round lock, concurrently across devices).
-func (rd *round) decode(data []byte) ([]float32, error) {
-	v, err := rd.r.cfg.Decode(data, rd.dim, nil)
-	if err != nil {
-		return nil, err
-	}
-	if len(v) != rd.dim {
-		return nil, fmt.Errorf("%w: %d coordinates, model has %d", ErrBadUpdate, len(v), rd.dim)
-	}
-	return v, checkFinite(v)
-}
+// decode validates an update (outside the round lock, concurrently
+// across devices); the delta may alias data.
+func (rd *round) decode(data []byte) ([]float32, error) { return rd.rule.Validate(data) }
 
 // complete verifies a fully received upload and counts it exactly once.
 func (rd *round) complete(c *conn, p *part, u UploadMeta) {
@@ -608,7 +601,7 @@ func (rd *round) complete(c *conn, p *part, u UploadMeta) {
 		return
 	}
 	if rd.secure == nil {
-		rd.rule.AddDelta(delta, float64(u.Examples))
+		rd.rule.AddDelta(delta, float64(u.Examples)) // validated; weights are uint64
 	} else {
 		rd.stageSeen[p.Index] = true
 		rd.signalStage()
