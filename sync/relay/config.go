@@ -47,6 +47,9 @@ type Config struct {
 	// MaxSessions bounds live connections; beyond it devices are told to
 	// retry later. Default 20000.
 	MaxSessions int
+	// RetrySpread is the widest retry window the relay hands out (at full
+	// load; the window grows with load). Default 60s.
+	RetrySpread time.Duration
 	// MaxFrame bounds a frame and a decompressed payload. Default wire.DefaultMaxFrame.
 	MaxFrame int
 	// ChunkSize is the download chunk size. Default 256 KiB.
@@ -148,6 +151,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = 20000
+	}
+	if c.RetrySpread <= 0 {
+		c.RetrySpread = 60 * time.Second
 	}
 	if c.MaxFrame <= 0 {
 		c.MaxFrame = wire.DefaultMaxFrame

@@ -114,7 +114,7 @@ func (r *Relay) retryWindow() *wire.RetryLater {
 	r.mu.Lock()
 	load := float64(r.live) / float64(r.cfg.MaxSessions)
 	r.mu.Unlock()
-	spread := uint32(1000 + 59000*min(load, 1))
+	spread := uint32(float64(r.cfg.RetrySpread/time.Millisecond) * min(max(load, 0.05), 1))
 	return &wire.RetryLater{MinMs: 1000, MaxMs: 1000 + spread, Reason: "busy"}
 }
 

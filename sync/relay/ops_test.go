@@ -1,0 +1,118 @@
+package relay_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/murmur-fl/murmur/sync/relay"
+	"github.com/murmur-fl/murmur/sync/wire"
+)
+
+// TestPaceSteering: at its session limit the relay answers RetryLater and
+// closes with busy; the client waits inside the window before returning.
+func TestPaceSteering(t *testing.T) {
+	h := startRelay(t, relay.Config{InitialParams: fill(4, 0), MaxSessions: 1, RetrySpread: time.Second,
+		Round: relay.RoundConfig{Goal: 10, SelectWait: time.Hour}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	first, _, err := h.dial(ctx, secret.Issue("first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.hello(ctx, "first")
+	second, _, err := h.dial(ctx, secret.Issue("second"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := expect[*wire.RetryLater](ctx, second)
+	if rl.MinMs < 1000 || rl.MaxMs < rl.MinMs || rl.MaxMs > 2000 {
+		t.Fatalf("retry window %+v", rl)
+	}
+	if got := second.closeStatus(ctx); got != websocket.StatusCode(wire.CodeBusy.CloseStatus()) {
+		t.Fatalf("close status %d, want busy", got)
+	}
+	// A real client honours the window: no second attempt before MinMs.
+	t0 := time.Now()
+	c := h.client("third", nil)
+	time.Sleep(300 * time.Millisecond)
+	first.ws.CloseNow() // make room
+	for c.Stats().Connects == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("client never connected")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if waited := time.Since(t0); waited < time.Duration(rl.MinMs)*time.Millisecond {
+		t.Fatalf("client came back after %v, inside the relay's %dms minimum", waited, rl.MinMs)
+	}
+}
+
+// TestOperations covers /healthz, /metrics, /v1/model and a graceful
+// shutdown that tells connected devices to retry later.
+func TestOperations(t *testing.T) {
+	h := startRelay(t, relay.Config{InitialParams: fill(4, 1), Round: relay.RoundConfig{Goal: 10, SelectWait: time.Hour}})
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + h.addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("healthz %d %q", code, body)
+	}
+	c := h.client("m1", nil)
+	for c.Stats().Connects == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.dial(context.Background(), "bogus.token") // one rejection
+	code, body := get("/metrics")
+	for _, want := range []string{"murmur_relay_sessions 1", `murmur_relay_connects_total{kind="new"} 1`, `murmur_relay_rejections_total{code="unauthorized"} 1`} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Fatalf("metrics lack %q:\n%s", want, body)
+		}
+	}
+	if code, body := get("/v1/model"); code != 200 || !strings.Contains(body, `"version":1`) {
+		t.Fatalf("model %d %s", code, body)
+	}
+	if code, _ := get("/v1/blobs/zz"); code != http.StatusBadRequest {
+		t.Fatalf("bad hash: %d", code)
+	}
+	if code, _ := get("/v1/blobs/" + strings.Repeat("0", 64)); code != http.StatusNotFound {
+		t.Fatalf("unknown blob: %d", code)
+	}
+	core := []byte("\x00asm core module")
+	hash := h.r.AddBlob(core)
+	if code, body := get("/v1/blobs/" + hash.String()); code != 200 || body != string(core) {
+		t.Fatalf("core blob: %d", code)
+	}
+	// Downloads over the protocol work for any blob by hash, too.
+	got, err := c.Download(context.Background(), hash)
+	if err != nil || string(got) != string(core) {
+		t.Fatalf("download core: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.r.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Second); c.Stats().Cuts == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("client not disconnected by shutdown: %+v", c.Stats())
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.r.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("healthz after shutdown: %d", rec.Code)
+	}
+}
