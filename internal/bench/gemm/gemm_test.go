@@ -27,6 +27,9 @@ func TestQuickSuite(t *testing.T) {
 			t.Errorf("bad row %+v", r)
 		}
 		seen[r.Bench[len("gemm/64/"):]] = true
+		if v, ok := r.Extra["gflop_per_cpu_s"]; ok && !(v.(float64) > 0) {
+			t.Errorf("%s: gflop_per_cpu_s = %v", r.Bench, v)
+		}
 	}
 	for _, v := range []string{"go", "gonum", "native", "exact", "native-1t"} {
 		if !seen[v] {
