@@ -191,7 +191,7 @@ func (c *Client) stop(err error) {
 	c.mu.Unlock()
 	c.cancel()
 	if l != nil {
-		l.ws.CloseNow()
+		closeNow(l.ws)
 	}
 }
 
@@ -202,7 +202,7 @@ func (c *Client) Drop() {
 	l := c.cur
 	c.mu.Unlock()
 	if l != nil {
-		l.ws.CloseNow()
+		closeNow(l.ws)
 	}
 }
 
@@ -309,14 +309,14 @@ func (c *Client) connect() (*link, *wire.RetryLater, error) {
 	hello := &wire.Hello{Protocol: wire.Version, DeviceID: c.cfg.DeviceID, SessionID: s.SessionID,
 		ResumeToken: s.ResumeToken, Caps: c.cfg.Caps}
 	if err := write(ctx, ws, hello); err != nil {
-		ws.CloseNow()
+		closeNow(ws)
 		return nil, nil, err
 	}
 	var retry *wire.RetryLater
 	for {
 		m, err := readMsg(ctx, ws, c.cfg.MaxFrame)
 		if err != nil {
-			ws.CloseNow()
+			closeNow(ws)
 			return nil, retry, err
 		}
 		switch m := m.(type) {
@@ -334,7 +334,7 @@ func (c *Client) connect() (*link, *wire.RetryLater, error) {
 		case *wire.RetryLater:
 			retry = m
 		case *wire.Error:
-			ws.CloseNow()
+			closeNow(ws)
 			if m.Code == wire.CodeBadResume {
 				// Our saved session is not ours any more: start afresh.
 				c.mu.Lock()
@@ -344,7 +344,7 @@ func (c *Client) connect() (*link, *wire.RetryLater, error) {
 			}
 			return nil, retry, m
 		default:
-			ws.CloseNow()
+			closeNow(ws)
 			return nil, nil, fmt.Errorf("client: relay sent %v before Welcome", m.Type())
 		}
 	}
@@ -377,7 +377,7 @@ func (c *Client) readLoop(l *link) (retry *wire.RetryLater) {
 		m, err := readMsg(c.ctx, l.ws, c.cfg.MaxFrame)
 		if err != nil {
 			l.err = err
-			l.ws.CloseNow()
+			closeNow(l.ws)
 			if code := wire.CodeFromClose(int(websocket.CloseStatus(err))); permanent(code) {
 				c.stop(&wire.Error{Code: code, Message: "relay closed the session"})
 			}

@@ -16,3 +16,6 @@ func dialOptions(cfg *Config) *websocket.DialOptions {
 	h.Set("Authorization", "Bearer "+cfg.Token)
 	return &websocket.DialOptions{HTTPClient: cfg.HTTPClient, HTTPHeader: h, Subprotocols: []string{subprotocol}}
 }
+
+// closeNow drops the connection without a close handshake.
+func closeNow(ws *websocket.Conn) { ws.CloseNow() }

@@ -4,6 +4,7 @@ package client
 
 import (
 	"encoding/base64"
+	"fmt"
 	"syscall/js"
 )
 
@@ -24,7 +25,12 @@ func (p localStorage) Get(k string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(v.String())
 }
 
-func (p localStorage) Put(k string, v []byte) error {
+func (p localStorage) Put(k string, v []byte) (err error) {
+	defer func() {
+		if e := recover(); e != nil { // QuotaExceededError and friends
+			err = fmt.Errorf("client: localStorage: %v", e)
+		}
+	}()
 	p.ls().Call("setItem", string(p)+k, base64.StdEncoding.EncodeToString(v))
 	return nil
 }
