@@ -10,7 +10,7 @@ import (
 )
 
 func commands() []*cli.Command {
-	return []*cli.Command{benchCmd(), simulateCmd(), versionCmd()}
+	return []*cli.Command{benchCmd(), deviceCmd(), relayCmd(), simulateCmd(), versionCmd()}
 }
 
 func main() {

@@ -32,28 +32,15 @@ func simulateCmd() *cli.Command {
 			"murmur simulate --codec topk --flaky 0.05   # compressed uploads over links that cut and resume",
 		},
 		Flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&o.Example, "example", "fashion", "data set and task: fashion or keyboard")
-			fs.StringVar(&o.Model, "model", "", "model: mlp or cnn (fashion), gru (keyboard); default mlp / gru")
+			roundFlags(fs, &o, &lr, &prox, &deadline)
 			fs.IntVar(&o.Devices, "devices", 20, "simulated devices")
-			fs.IntVar(&o.PerRound, "per-round", 10, "reports each round wants (130% are selected)")
-			fs.IntVar(&o.Rounds, "rounds", 10, "rounds to run")
-			fs.IntVar(&o.LocalSteps, "local-steps", 20, "local training steps per round")
-			fs.IntVar(&o.Batch, "batch", 32, "local batch size")
-			fs.Float64Var(&lr, "lr", 0.05, "client learning rate (SGD, momentum 0.9)")
-			fs.Float64Var(&prox, "prox-mu", 0, "FedProx mu (0 = FedAvg)")
-			fs.BoolVar(&o.SecAgg, "secagg", false, "secure aggregation (SecAgg+)")
-			fs.StringVar(&o.Codec, "codec", "", "update codec: topk, qsgd, int8, bf16 (default: float32)")
 			fs.Float64Var(&o.Dropout, "dropout", 0, "probability a device drops out mid-round")
 			fs.Float64Var(&o.Flaky, "flaky", 0, "probability per second that a device's link is cut (it resumes)")
 			fs.StringVar(&o.Partition, "partition", "", "iid, dirichlet:<alpha> or source (default dirichlet:0.5 / source)")
-			fs.Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed gives the same run")
 			fs.StringVar(&o.Trainer, "trainer", "wasm", "wasm (the core in wazero) or native")
-			fs.StringVar(&o.Accel, "accel", "", "host accelerator for the wasm core's GEMM: go or native (default: in-guest)")
-			fs.StringVar(&o.DataDir, "data", "", "data set folder (default $MURMUR_FASHION_DIR / $MURMUR_FORTUNES_DIR, then Debian's)")
+			fs.StringVar(&o.Accel, "accel", "native", "host accelerator for the wasm core's GEMM: go or native (empty: in-guest kernels)")
 			fs.IntVar(&o.Limit, "limit", 0, "use only the first N training examples (0 = all)")
-			fs.IntVar(&o.EvalLimit, "eval-limit", 0, "evaluate on the first N test examples (0 = all)")
 			fs.StringVar(&o.Addr, "addr", "127.0.0.1:0", "address for the relay and its dashboard")
-			fs.DurationVar(&deadline, "deadline", 60*time.Second, "time devices have to report in a round")
 			fs.BoolVar(&asJSON, "json", false, "print one JSON line per round, then a summary line")
 		},
 		Run: func(env *cli.Env, args []string) error {
@@ -88,6 +75,24 @@ func simulateCmd() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// roundFlags declares the flags that shape rounds, shared by simulate and relay.
+func roundFlags(fs *flag.FlagSet, o *sim.Options, lr, prox *float64, deadline *time.Duration) {
+	fs.StringVar(&o.Example, "example", "fashion", "data set and task: fashion or keyboard")
+	fs.StringVar(&o.Model, "model", "", "model: mlp or cnn (fashion), gru (keyboard); default mlp / gru")
+	fs.IntVar(&o.PerRound, "per-round", 10, "reports each round wants (130% are selected)")
+	fs.IntVar(&o.Rounds, "rounds", 10, "rounds to run")
+	fs.IntVar(&o.LocalSteps, "local-steps", 20, "local training steps per round")
+	fs.IntVar(&o.Batch, "batch", 32, "local batch size")
+	fs.Float64Var(lr, "lr", 0.05, "client learning rate (SGD, momentum 0.9)")
+	fs.Float64Var(prox, "prox-mu", 0, "FedProx mu (0 = FedAvg)")
+	fs.BoolVar(&o.SecAgg, "secagg", false, "secure aggregation (SecAgg+)")
+	fs.StringVar(&o.Codec, "codec", "", "update codec: topk, qsgd, int8, bf16 (default: float32)")
+	fs.Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed gives the same run")
+	fs.StringVar(&o.DataDir, "dataset", "", "data set folder (default $MURMUR_FASHION_DIR / $MURMUR_FORTUNES_DIR, then Debian's)")
+	fs.IntVar(&o.EvalLimit, "eval-limit", 0, "evaluate on the first N test examples (0 = all)")
+	fs.DurationVar(deadline, "deadline", 60*time.Second, "time devices have to report in a round")
 }
 
 func roundLine(r sim.RoundResult) string {

@@ -68,6 +68,7 @@ type Agent struct {
 	version  uint64
 	residual codec.Residual
 	update   []float32
+	last     uint64 // the last round taken part in
 }
 
 // New validates cfg and returns an Agent.
@@ -103,13 +104,11 @@ func (a *Agent) emit(e Event) {
 // and waits for the next. A round that fails on the device is reported
 // through OnEvent and the agent goes on with the next one.
 func (a *Agent) Run(ctx context.Context) error {
-	var last uint64
 	for {
-		t, err := a.cfg.Client.NextTask(ctx, last)
+		t, err := a.cfg.Client.NextTask(ctx, a.last)
 		if err != nil {
 			return err
 		}
-		last = t.Round
 		if _, err := a.RunRound(ctx, t); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -132,6 +131,7 @@ type Result struct {
 // RunRound trains for task t, uploads the update and waits for the round's end.
 func (a *Agent) RunRound(ctx context.Context, t *wire.Task) (Result, error) {
 	res := Result{Round: t.Round}
+	a.last = max(a.last, t.Round)
 	a.emit(Event{Round: t.Round, Phase: "task"})
 	// Nothing of a round outlives its deadline (plus time for the relay to
 	// close it): a device never hangs on a round the relay has given up.

@@ -13,8 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,7 +24,6 @@ import (
 	"github.com/murmur-fl/murmur/host/agent"
 	"github.com/murmur-fl/murmur/host/wasmcore"
 	"github.com/murmur-fl/murmur/internal/corebuild"
-	"github.com/murmur-fl/murmur/internal/dashboard"
 	"github.com/murmur-fl/murmur/runtime/data"
 	"github.com/murmur-fl/murmur/runtime/kernels"
 	"github.com/murmur-fl/murmur/runtime/nn"
@@ -283,138 +280,30 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev, err := newEvaluator(w)
-	if err != nil {
-		return nil, err
-	}
-	init, err := nn.Build(w.spec, o.Seed)
-	if err != nil {
-		return nil, err
-	}
-	dim := len(init.Params())
-	sum := &Summary{Params: dim}
-
-	plan, cc, err := makePlan(&o, w, dim)
-	if err != nil {
-		return nil, err
-	}
-
 	var engine *wasmcore.Engine
+	var core []byte
 	if o.Trainer == "wasm" {
-		wasm, err := corebuild.Load(ctx)
-		if err != nil {
+		if core, err = corebuild.Load(ctx); err != nil {
 			return nil, err
 		}
-		var accel kernels.Backend
-		if o.Accel != "" {
-			var ok bool
-			if accel, ok = hostaccel.Lookup(o.Accel); !ok {
-				return nil, fmt.Errorf("sim: no accelerator %q", o.Accel)
-			}
-		}
-		engine, err = wasmcore.NewEngine(ctx, wasm, &wasmcore.Config{Accel: accel, CacheDir: filepath.Join(os.TempDir(), "murmur-wazero-cache")})
-		if err != nil {
+		if engine, err = NewEngine(ctx, core, o.Accel); err != nil {
 			return nil, err
 		}
 		defer engine.Close(context.Background())
-		sum.CoreHash = engine.Hash()
-		plan.Core = engine.Hash()
 	}
-
 	dir, err := os.MkdirTemp("", "murmur-sim-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	store, err := relay.OpenBolt(filepath.Join(dir, "relay.db"))
-	if err != nil {
-		return nil, err
-	}
-
-	// Results: OnCommit evaluates, OnRound emits.
-	var (
-		mu      sync.Mutex
-		evals   = map[uint64]train.Stats{}
-		results = make(chan RoundResult, o.Rounds+4)
-		lastEnd = start
-	)
 	tokens := relay.HMACTokens{Secret: []byte(fmt.Sprintf("sim-%d-%d", o.Seed, time.Now().UnixNano()))}
-	var dash *dashboard.Dashboard
-	rcfg := relay.Config{
-		Store:         store,
-		Auth:          tokens,
-		InitialParams: init.Params(),
-		Plan:          plan,
-		Round: relay.RoundConfig{Goal: o.PerRound, MinReports: max(1, o.PerRound*6/10), OverSelect: 1.3,
-			SelectWait: 2 * time.Second, Deadline: o.Deadline, Rounds: uint64(o.Rounds)},
-		Grace:  2 * time.Second,
-		Logger: o.Logger,
-		OnCommit: func(round, version uint64, params []float32) {
-			st, err := ev.eval(params)
-			if err != nil {
-				o.Logger.Error("evaluation failed", "round", round, "err", err)
-				return
-			}
-			mu.Lock()
-			evals[round] = st
-			mu.Unlock()
-		},
-		OnRound: func(e relay.RoundEvent) {
-			mu.Lock()
-			st := evals[e.Round]
-			now := time.Now()
-			secs := now.Sub(lastEnd).Seconds()
-			lastEnd = now
-			mu.Unlock()
-			r := RoundResult{Round: e.Round, Committed: e.Committed, Reason: e.Reason, Selected: e.Selected,
-				Reported: e.Reported, Dropped: e.Dropped, Resumed: e.Resumed, BytesUp: e.BytesUp, BytesDown: e.BytesDown,
-				Seconds: secs}
-			if e.Committed {
-				r.TestAccuracy, r.TestTop3, r.TestLoss = float64(st.Accuracy), float64(st.Top3), float64(st.Loss)
-			}
-			if dash != nil {
-				dash.Record(dashboard.Round{Round: r.Round, Committed: r.Committed, Selected: r.Selected, Reported: r.Reported,
-					Dropped: r.Dropped, Resumed: r.Resumed, TestAccuracy: r.TestAccuracy, TestLoss: r.TestLoss,
-					BytesUp: r.BytesUp, BytesDown: r.BytesDown, Seconds: r.Seconds})
-			}
-			results <- r
-		},
-	}
-	if cc != nil {
-		rcfg.Decode = codecDecoder(*cc)
-	}
-	if o.SecAgg {
-		rcfg.Secure = relay.SecAgg
-	}
-	rl, err := relay.New(rcfg)
+	srv, err := startServer(ctx, ServerOptions{Options: o, StorePath: filepath.Join(dir, "relay.db"), Auth: tokens, Core: core,
+		Title: fmt.Sprintf("murmur simulate: %s/%s, %d devices", o.Example, o.Model, o.Devices)}, w)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
-	dash = dashboard.New(fmt.Sprintf("murmur simulate: %s/%s, %d devices", o.Example, o.Model, o.Devices), sum.CoreHash, rl.Status)
-	ln, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("sim: listen %s: %w", o.Addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", dash.Handler())
-	rh := rl.Handler()
-	for _, p := range []string{"/ws", "/v1/", "/healthz", "/metrics"} {
-		mux.Handle(p, rh)
-	}
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
-	base := "http://" + ln.Addr().String()
-	if o.OnListen != nil {
-		o.OnListen(base)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		rl.Shutdown(sctx)
-		srv.Shutdown(sctx)
-		store.Close()
-	}()
+	defer srv.Close()
+	sum := &Summary{Params: srv.Params, CoreHash: srv.CoreHash}
 
 	// Devices.
 	dctx, stopDevices := context.WithCancel(ctx)
@@ -424,7 +313,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	var clientsMu sync.Mutex
 	for i, d := range w.devices {
 		id := "device-" + strconv.Itoa(i+1)
-		dev := &device{o: &o, id: id, index: i, data: d, engine: engine, url: "ws://" + ln.Addr().String() + "/ws", token: tokens.Issue(id)}
+		dev := &device{o: &o, id: id, index: i, data: d, engine: engine, url: srv.WSURL, token: tokens.Issue(id)}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -444,14 +333,14 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 
 	fmt.Fprintf(o.Log, "simulate: %d devices, %d per round, %d rounds, %s/%s (%d parameters), trainer %s, secagg %v, codec %q\n",
-		o.Devices, o.PerRound, o.Rounds, o.Example, o.Model, dim, o.Trainer, o.SecAgg, o.Codec)
+		o.Devices, o.PerRound, o.Rounds, o.Example, o.Model, srv.Params, o.Trainer, o.SecAgg, o.Codec)
 	for len(sum.Rounds) < o.Rounds {
 		select {
 		case <-ctx.Done():
 			stopDevices()
 			wg.Wait()
 			return sum, ctx.Err()
-		case r := <-results:
+		case r := <-srv.Results:
 			sum.Rounds = append(sum.Rounds, r)
 			sum.BytesUp += r.BytesUp
 			sum.BytesDown += r.BytesDown
@@ -468,6 +357,19 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	wg.Wait()
 	sum.Seconds = time.Since(start).Seconds()
 	return sum, nil
+}
+
+// NewEngine compiles the training core with the named host accelerator
+// ("" = the core's in-guest kernels).
+func NewEngine(ctx context.Context, core []byte, accelName string) (*wasmcore.Engine, error) {
+	var accel kernels.Backend
+	if accelName != "" {
+		var ok bool
+		if accel, ok = hostaccel.Lookup(accelName); !ok {
+			return nil, fmt.Errorf("no accelerator %q (have go, native)", accelName)
+		}
+	}
+	return wasmcore.NewEngine(ctx, core, &wasmcore.Config{Accel: accel, CacheDir: filepath.Join(os.TempDir(), "murmur-wazero-cache")})
 }
 
 // makePlan builds the round plan every device receives.
