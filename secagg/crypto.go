@@ -105,10 +105,11 @@ func idScalar(id ClientID) group.Scalar { return grp.NewScalar().SetUint64(uint6
 func (d dealer) share(id ClientID) [32]byte { return scalarBytes(d.poly.Evaluate(idScalar(id))) }
 
 // recoverSecret interpolates the secret at 0 from the first threshold of
-// the shares (ids distinct). It computes the Lagrange coefficients
-// λ_i = Π_{j≠i} x_j / (x_j − x_i) with one inversion per share; circl's
-// secretsharing.Recover (the reference, checked against this in tests)
-// spends about threshold² inversions, which dominated the server's unmask.
+// the shares (ids distinct): Σ_i v_i·λ_i with λ_i = Π_{j≠i} x_j / (x_j − x_i).
+// All denominators are inverted together (Montgomery's trick: one scalar
+// inversion per secret); circl's secretsharing.Recover, the reference
+// checked against this in tests, spends about threshold² inversions, which
+// dominated the server's unmask.
 func recoverSecret(threshold int, ids []ClientID, shares [][32]byte) (group.Scalar, error) {
 	if len(ids) < threshold || len(shares) != len(ids) {
 		return nil, fmt.Errorf("secagg: %d shares, need %d", len(ids), threshold)
@@ -118,15 +119,11 @@ func recoverSecret(threshold int, ids []ClientID, shares [][32]byte) (group.Scal
 	for i, id := range ids {
 		xs[i] = idScalar(id)
 	}
-	secret := grp.NewScalar()
-	num, den, diff, term := grp.NewScalar(), grp.NewScalar(), grp.NewScalar(), grp.NewScalar()
+	nums := make([]group.Scalar, threshold)
+	dens := make([]group.Scalar, threshold)
+	diff := grp.NewScalar()
 	for i, id := range ids {
-		v, err := parseScalar(shares[i][:])
-		if err != nil {
-			return nil, fmt.Errorf("share from client %d: %w", id, err)
-		}
-		num.SetUint64(1)
-		den.SetUint64(1)
+		nums[i], dens[i] = grp.NewScalar().SetUint64(1), grp.NewScalar().SetUint64(1)
 		for j := range ids {
 			if j == i {
 				continue
@@ -134,12 +131,28 @@ func recoverSecret(threshold int, ids []ClientID, shares [][32]byte) (group.Scal
 			if ids[j] == id {
 				return nil, fmt.Errorf("secagg: two shares from client %d", id)
 			}
-			num.Mul(num, xs[j])
+			nums[i].Mul(nums[i], xs[j])
 			diff.Sub(xs[j], xs[i])
-			den.Mul(den, diff)
+			dens[i].Mul(dens[i], diff)
 		}
-		den.Inv(den)
-		term.Mul(num, den)
+	}
+	// prefix[i] = dens[0]·…·dens[i−1]; invert the full product once.
+	prefix := make([]group.Scalar, threshold+1)
+	prefix[0] = grp.NewScalar().SetUint64(1)
+	for i := range dens {
+		prefix[i+1] = grp.NewScalar().Mul(prefix[i], dens[i])
+	}
+	inv := grp.NewScalar().Inv(prefix[threshold]) // 1/(d_0·…·d_{k−1})
+	secret, term := grp.NewScalar(), grp.NewScalar()
+	for i := threshold - 1; i >= 0; i-- {
+		// 1/d_i = inv · prefix[i]; then drop d_i from inv.
+		term.Mul(inv, prefix[i])
+		inv.Mul(inv, dens[i])
+		v, err := parseScalar(shares[i][:])
+		if err != nil {
+			return nil, fmt.Errorf("share from client %d: %w", ids[i], err)
+		}
+		term.Mul(term, nums[i])
 		term.Mul(term, v)
 		secret.Add(secret, term)
 	}
