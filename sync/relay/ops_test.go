@@ -116,3 +116,30 @@ func TestOperations(t *testing.T) {
 		t.Fatalf("healthz after shutdown: %d", rec.Code)
 	}
 }
+
+// TestEligibility: only devices reporting the required capability flags
+// are selected.
+func TestEligibility(t *testing.T) {
+	h := startRelay(t, relay.Config{InitialParams: fill(4, 0),
+		Round: relay.RoundConfig{Goal: 1, MinReports: 1, OverSelect: 1, Require: wire.CapCharging | wire.CapUnmetered, Deadline: 5 * time.Second}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	busy, _, _ := h.dial(ctx, secret.Issue("metered"))
+	busy.send(ctx, &wire.Hello{Protocol: wire.Version, DeviceID: "metered", Caps: wire.Capabilities{Flags: wire.CapCharging}})
+	expect[*wire.Welcome](ctx, busy)
+	ok, _, _ := h.dial(ctx, secret.Issue("plugged"))
+	ok.send(ctx, &wire.Hello{Protocol: wire.Version, DeviceID: "plugged", Caps: wire.Capabilities{Flags: wire.CapCharging | wire.CapUnmetered}})
+	expect[*wire.Welcome](ctx, ok)
+	if task := expect[*wire.Task](ctx, ok); task.Participants != 1 {
+		t.Fatalf("task %+v", task)
+	}
+	st := h.r.Status()
+	if st.Selected != 1 || st.Stage != "collecting" {
+		t.Fatalf("status %+v", st)
+	}
+	short, cancel2 := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel2()
+	if m, err := busy.recv(short); err == nil {
+		t.Fatalf("ineligible device got %v", m.Type())
+	}
+}

@@ -206,6 +206,7 @@ func (rd *round) reload() error {
 // selectRound waits for enough eligible devices, picks the cohort, stores
 // the round and sends the tasks.
 func (r *Relay) selectRound() (*round, error) {
+	r.prune()
 	cfg := r.cfg.Round
 	target := int(math.Ceil(float64(cfg.Goal) * cfg.OverSelect))
 	start := time.Now()
@@ -273,6 +274,19 @@ func (r *Relay) selectRound() (*round, error) {
 		}()
 	}
 	return rd, nil
+}
+
+// prune forgets devices that have been away longer than the grace period
+// (their sessions can no longer be resumed); called between rounds, when
+// no device is a participant.
+func (r *Relay) prune() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, d := range r.devices {
+		if d.conn == nil && time.Since(d.lastSeen) > r.cfg.Grace {
+			delete(r.devices, id)
+		}
+	}
 }
 
 // rejoin returns the Task for d if it is a participant that still owes
