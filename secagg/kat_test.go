@@ -201,5 +201,27 @@ func writeFuzzSeeds(t testing.TB, k *kat) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// Client-bound messages also seed the client fuzzer, client-sent
+		// ones the server fuzzer.
+		other, o := "FuzzClientHandle", body
+		if m.From != 0 {
+			other, o = "FuzzServerHandle", fmt.Sprintf("go test fuzz v1\nuint32(%d)\n[]byte(%q)\n", m.From, b)
+		}
+		os.MkdirAll(filepath.Join("testdata", "fuzz", other), 0o755)
+		if err := os.WriteFile(filepath.Join("testdata", "fuzz", other, name), []byte(o), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A saved client after the first stage seeds the state fuzzer.
+	p := params(4, 3, 12, 3)
+	c, err := newClient(p, 1, []uint64{1, 2, 3}, [32]byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := c.MarshalBinary()
+	os.MkdirAll(filepath.Join("testdata", "fuzz", "FuzzRestoreClient"), 0o755)
+	body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", st)
+	if err := os.WriteFile(filepath.Join("testdata", "fuzz", "FuzzRestoreClient", "fresh-client"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
