@@ -127,6 +127,11 @@ func (c *Client) Err() error { return c.abort }
 // repeat of the last message returns the same reply again. An error leaves
 // the state unchanged, except that evidence of a lying server or a round
 // below threshold aborts the client for good (Err reports it).
+//
+// A device that saves its state must save it (MarshalBinary) after Handle
+// returns and before sending the reply: a client rolled back to an older
+// state could be shown a second survivor list and reveal the other kind of
+// share.
 func (c *Client) Handle(msg []byte) ([]byte, error) {
 	if c.stage == cAborted {
 		return nil, fmt.Errorf("%w: client %d: %w", ErrAborted, c.id, c.abort)
