@@ -11,6 +11,7 @@ type conv2d struct {
 	c, h, w, f, k, s, pad int
 	oh, ow, p, ckk        int
 	out                   []int
+	jlo, jhi              []int // per kernel column: output columns that read inside the image
 	wt, b, gw, gb         []float32
 	x, y, dx, col, dcol   []float32
 }
@@ -22,6 +23,19 @@ func newConv2D(in []int, filters, kernel, stride, pad int) *conv2d {
 	c.p = c.oh * c.ow
 	c.ckk = c.c * kernel * kernel
 	c.out = []int{filters, c.oh, c.ow}
+	// Output column oj reads input column oj*stride + kj - pad; keep the
+	// range of oj where that lies inside [0, w).
+	c.jlo, c.jhi = make([]int, kernel), make([]int, kernel)
+	for kj := 0; kj < kernel; kj++ {
+		lo, hi := 0, 0
+		if pad-kj > 0 {
+			lo = (pad - kj + stride - 1) / stride
+		}
+		if last := c.w - 1 + pad - kj; last >= 0 {
+			hi = min(last/stride+1, c.ow)
+		}
+		c.jlo[kj], c.jhi[kj] = min(lo, hi), hi
+	}
 	return c
 }
 
@@ -42,7 +56,10 @@ func (c *conv2d) reserve(n int, needDX, train bool) {
 	}
 }
 
-// im2col writes the [C*K*K, OH*OW] column matrix of one example.
+// im2col writes the [C*K*K, OH*OW] column matrix of one example. For each
+// kernel column kj the output columns that read inside the image are the
+// precomputed range [jlo, jhi); the rest are zero padding. With stride 1
+// the inside run is a plain copy.
 func (c *conv2d) im2col(x, col []float32) {
 	row := 0
 	for ch := 0; ch < c.c; ch++ {
@@ -51,38 +68,25 @@ func (c *conv2d) im2col(x, col []float32) {
 			for kj := 0; kj < c.k; kj++ {
 				dst := col[row*c.p : (row+1)*c.p]
 				row++
-				d := 0
+				lo, hi := c.jlo[kj], c.jhi[kj]
+				off := kj - c.pad
 				for oi := 0; oi < c.oh; oi++ {
+					d := dst[oi*c.ow : (oi+1)*c.ow]
 					ii := oi*c.s + ki - c.pad
 					if ii < 0 || ii >= c.h {
-						clear(dst[d : d+c.ow])
-						d += c.ow
+						clear(d)
 						continue
 					}
 					src := img[ii*c.w : (ii+1)*c.w]
+					clear(d[:lo])
 					if c.s == 1 {
-						// Contiguous run with zero borders.
-						j0 := kj - c.pad
-						for oj := 0; oj < c.ow; oj++ {
-							jj := j0 + oj
-							if jj >= 0 && jj < c.w {
-								dst[d] = src[jj]
-							} else {
-								dst[d] = 0
-							}
-							d++
+						copy(d[lo:hi], src[lo+off:hi+off])
+					} else {
+						for oj := lo; oj < hi; oj++ {
+							d[oj] = src[oj*c.s+off]
 						}
-						continue
 					}
-					for oj := 0; oj < c.ow; oj++ {
-						jj := oj*c.s + kj - c.pad
-						if jj >= 0 && jj < c.w {
-							dst[d] = src[jj]
-						} else {
-							dst[d] = 0
-						}
-						d++
-					}
+					clear(d[hi:])
 				}
 			}
 		}
@@ -99,20 +103,24 @@ func (c *conv2d) col2im(col, dx []float32) {
 			for kj := 0; kj < c.k; kj++ {
 				src := col[row*c.p : (row+1)*c.p]
 				row++
-				d := 0
+				lo, hi := c.jlo[kj], c.jhi[kj]
+				off := kj - c.pad
 				for oi := 0; oi < c.oh; oi++ {
 					ii := oi*c.s + ki - c.pad
 					if ii < 0 || ii >= c.h {
-						d += c.ow
 						continue
 					}
 					dst := img[ii*c.w : (ii+1)*c.w]
-					for oj := 0; oj < c.ow; oj++ {
-						jj := oj*c.s + kj - c.pad
-						if jj >= 0 && jj < c.w {
-							dst[jj] += src[d]
+					s := src[oi*c.ow : (oi+1)*c.ow]
+					if c.s == 1 {
+						d := dst[lo+off : hi+off]
+						for j, v := range s[lo:hi] {
+							d[j] += v
 						}
-						d++
+					} else {
+						for oj := lo; oj < hi; oj++ {
+							dst[oj*c.s+off] += s[oj]
+						}
 					}
 				}
 			}
@@ -169,6 +177,7 @@ func (c *conv2d) backward(dy []float32, n int, needDX bool) []float32 {
 type maxpool2d struct {
 	c, h, w, k, s, oh, ow int
 	out                   []int
+	jlo, jhi              []int // per kernel column: output columns that read inside the image
 	y, dx                 []float32
 	arg                   []int32
 }

@@ -53,9 +53,9 @@ func TestTrainingKnownAnswer(t *testing.T) {
 			{Type: "dense", Units: 8}, L("relu"), {Type: "dense", Units: 3}}}, "ed7fdf9d9cede582"},
 		{Spec{Input: []int{1, 6, 6}, Loss: "softmax_xent", Layers: []LayerSpec{
 			{Type: "conv2d", Filters: 3, Kernel: 3, Pad: 1}, L("relu"), {Type: "maxpool2d", Kernel: 2},
-			L("flatten"), {Type: "dropout", Rate: 0.5}, {Type: "dense", Units: 4}}}, "e78d2fc5f19ad0d9"},
+			L("flatten"), {Type: "dropout", Rate: 0.5}, {Type: "dense", Units: 4}}}, "26c35327abfe9c5f"},
 		{Spec{Input: []int{5}, Loss: "seq_xent", Layers: []LayerSpec{
-			{Type: "embedding", Vocab: 9, Dim: 4}, {Type: "gru", Hidden: 6}, L("sigmoid"), L("tanh"), {Type: "dense", Units: 9}}}, "cd84a41636921216"},
+			{Type: "embedding", Vocab: 9, Dim: 4}, {Type: "gru", Hidden: 6}, L("sigmoid"), L("tanh"), {Type: "dense", Units: 9}}}, "c573afcc5a438cee"},
 	}
 	for i, c := range cases {
 		got := trainHash(t, c.spec, 1, 6)

@@ -128,3 +128,16 @@ func TestNumElems(t *testing.T) {
 		t.Fatal("New(2,3) wrong size")
 	}
 }
+
+func BenchmarkExp(b *testing.B) {
+	x := make([]float32, 1024)
+	NewRNG(1).Uniform(x, -20, 5)
+	var s float32
+	for i := 0; i < b.N; i++ {
+		for _, v := range x {
+			s += Exp(v)
+		}
+	}
+	_ = s
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1024), "ns/exp")
+}
