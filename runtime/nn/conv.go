@@ -208,6 +208,10 @@ func (m *maxpool2d) forward(x []float32, n int, _ bool) []float32 {
 	planes := n * m.c
 	hw := m.h * m.w
 	y := m.y[:planes*m.oh*m.ow]
+	if m.k == 2 && m.s == 2 {
+		m.forward2x2(x, y, planes)
+		return y
+	}
 	o := 0
 	for pl := 0; pl < planes; pl++ {
 		img := x[pl*hw : (pl+1)*hw]
@@ -231,6 +235,37 @@ func (m *maxpool2d) forward(x []float32, n int, _ bool) []float32 {
 		}
 	}
 	return y
+}
+
+// forward2x2 is forward for the common 2x2, stride-2 window, unrolled
+// (same tie rule: the first maximum in row-major window order wins).
+func (m *maxpool2d) forward2x2(x, y []float32, planes int) {
+	hw := m.h * m.w
+	o := 0
+	for pl := 0; pl < planes; pl++ {
+		base := pl * hw
+		for oi := 0; oi < m.oh; oi++ {
+			r0 := x[base+2*oi*m.w : base+(2*oi+1)*m.w]
+			r1 := x[base+(2*oi+1)*m.w : base+(2*oi+2)*m.w]
+			yo := y[o : o+m.ow]
+			ao := m.arg[o : o+m.ow]
+			for oj := range yo {
+				j := 2 * oj
+				bv, bi := r0[j], base+2*oi*m.w+j
+				if v := r0[j+1]; v > bv {
+					bv, bi = v, bi+1
+				}
+				if v := r1[j]; v > bv {
+					bv, bi = v, base+(2*oi+1)*m.w+j
+				}
+				if v := r1[j+1]; v > bv {
+					bv, bi = v, base+(2*oi+1)*m.w+j+1
+				}
+				yo[oj], ao[oj] = bv, int32(bi)
+			}
+			o += m.ow
+		}
+	}
 }
 
 func (m *maxpool2d) backward(dy []float32, n int, needDX bool) []float32 {

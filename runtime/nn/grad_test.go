@@ -181,3 +181,37 @@ func TestLossGradient(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+// TestMaxPoolFastPath checks the unrolled 2x2/2 path (values and argmax,
+// with many ties, odd sizes) against a direct reference.
+func TestMaxPoolFastPath(t *testing.T) {
+	r := tensor.NewRNG(8)
+	for _, hw := range [][2]int{{4, 4}, {5, 7}, {2, 2}, {9, 3}} {
+		H, W := hw[0], hw[1]
+		mp := newMaxPool([]int{3, H, W}, 2, 2)
+		mp.reserve(2, true, true)
+		x := make([]float32, 2*3*H*W)
+		for i := range x {
+			x[i] = float32(r.Intn(4)) // many ties
+		}
+		y := mp.forward(x, 2, true)
+		o := 0
+		for pl := 0; pl < 2*3; pl++ {
+			for oi := 0; oi < mp.oh; oi++ {
+				for oj := 0; oj < mp.ow; oj++ {
+					first := pl*H*W + 2*oi*W + 2*oj
+					best := first
+					for _, d := range []int{1, W, W + 1} { // row-major order: first max wins
+						if x[first+d] > x[best] {
+							best = first + d
+						}
+					}
+					if y[o] != x[best] || mp.arg[o] != int32(best) {
+						t.Fatalf("%v: out %d = %v@%d, want %v@%d", hw, o, y[o], mp.arg[o], x[best], best)
+					}
+					o++
+				}
+			}
+		}
+	}
+}
