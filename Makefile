@@ -20,9 +20,11 @@ test-deps: deps
 bench-deps: deps
 	@scripts/npm-deps.sh internal/bench/tfjs
 
-# Until the federation lands, the demo trains Fashion-MNIST centrally.
+# A federation on this machine: a relay with its dashboard and 30 devices
+# running the wasm training core, SecAgg+, links that cut and resume.
+DEMO_FLAGS ?= --example fashion --devices 30 --per-round 10 --rounds 15 --secagg --flaky 0.02
 demo: deps
-	$(GO) run ./examples/fashion -mode central -model mlp -epochs 3
+	$(GO) run ./cmd/murmur simulate $(DEMO_FLAGS)
 
 test: test-deps lint check
 	$(GO) test -timeout 25m ./...
