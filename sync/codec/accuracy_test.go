@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,9 +15,11 @@ import (
 )
 
 // TestFederatedAccuracy is a small federated Fashion-MNIST run (FedAvg,
-// MLP, IID shards) with each upload codec through SimulateRound, the same
-// seeds and rounds, reporting final test accuracy and upload bytes against
-// float32. It takes minutes: MURMUR_SOAK=1 runs it.
+// MLP, 10 devices with IID shards of 600, 1 local epoch per round) with each
+// upload codec through SimulateRound, the same seeds and rounds, reporting
+// final test accuracy and upload bytes against float32. It takes minutes:
+// MURMUR_SOAK=1 runs it; MURMUR_ACC_ROUNDS sets the rounds (default 20) and
+// MURMUR_ACC_RUNS=name,... a subset of the runs.
 func TestFederatedAccuracy(t *testing.T) {
 	if os.Getenv("MURMUR_SOAK") == "" {
 		t.Skip("federated accuracy run takes minutes; set MURMUR_SOAK=1")
@@ -25,7 +28,11 @@ func TestFederatedAccuracy(t *testing.T) {
 	if err != nil {
 		t.Skipf("Fashion-MNIST not available: %v", err)
 	}
-	const devices, perDevice, rounds, batch = 10, 600, 20, 32
+	const devices, perDevice, batch = 10, 600, 32
+	rounds := 20
+	if n, err := strconv.Atoi(os.Getenv("MURMUR_ACC_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
 	spec, _ := nn.Builtin("mlp")
 	r := rand.New(rand.NewPCG(1, 1))
 	perm := r.Perm(fm.Train.N)
@@ -102,6 +109,8 @@ func TestFederatedAccuracy(t *testing.T) {
 		{"topk1%-q8+ef", func(int) Config { return Config{Codec: "topk", Fraction: 0.01, Bits: 8, Bucket: 64} }, true},
 		{"topk2%-q4+ef", func(int) Config { return Config{Codec: "topk", Fraction: 0.02, Bits: 4, Bucket: 64} }, true},
 		{"topk3%-q4+ef", func(int) Config { return Config{Codec: "topk", Fraction: 0.03, Bits: 4, Bucket: 64} }, true},
+		{"topk3%-q2+ef", func(int) Config { return Config{Codec: "topk", Fraction: 0.03, Bits: 2, Bucket: 64} }, true},
+		{"topk4%-q2+ef", func(int) Config { return Config{Codec: "topk", Fraction: 0.04, Bits: 2, Bucket: 64} }, true},
 		{"topk1%-q4", func(int) Config { return Config{Codec: "topk", Fraction: 0.01, Bits: 4, Bucket: 64} }, false},
 		{"qsgd4", func(int) Config { return Config{Codec: "qsgd", Bits: 4} }, false},
 		{"secure-b8-rot", secure(1, true, false), false},

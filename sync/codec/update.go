@@ -8,18 +8,18 @@ import (
 	"github.com/murmur-fl/murmur/sync/codec/internal/ent"
 	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
 	"github.com/murmur-fl/murmur/sync/codec/internal/quant"
+	"github.com/murmur-fl/murmur/sync/codec/internal/rice"
 	"github.com/murmur-fl/murmur/sync/codec/internal/topk"
 	"github.com/murmur-fl/murmur/sync/codec/internal/zst"
 )
 
 // "topk" payload (codec version 1):
 //
-//	params: u32 k, u8 bits, u32 bucket, u32 compressed index length,
-//	        u32 raw index length
-//	payload: zstd(indices), then the values: zstd for bits 32 and 16,
+//	params: u32 k, u8 bits, u32 bucket, u8 Rice parameter, u32 index
+//	        section length
+//	payload: the indices, Golomb-Rice coded gaps (internal/rice; strictly
+//	         increasing, < dim), then the values: zstd for bits 32 and 16,
 //	         Huffman chunks (internal/ent) for quantization codes
-//	indices: k uvarints, the first index then each gap minus one (strictly
-//	         increasing indices < dim)
 //	values:  bits 32: k float32; bits 16: k bf16; bits 2..8: one float32
 //	         scale per bucket of values, then k code bytes (QSGD)
 //
@@ -90,12 +90,8 @@ func (e *Encoder) encodeTopK(a []float32, feedback bool) ([]byte, error) {
 	e.idx = topk.Select(e.idx[:0], a, k)
 	idx := e.idx
 
-	ib := e.buf[:0]
-	prev := -1
-	for _, i := range idx {
-		ib = binary.AppendUvarint(ib, uint64(int(i)-prev-1))
-		prev = int(i)
-	}
+	rk := rice.Param(idx, d)
+	ib := rice.Append(e.buf[:0], idx, rk)
 	e.buf = ib
 
 	vals := growF32(e.scratch, k)
@@ -111,13 +107,11 @@ func (e *Encoder) encodeTopK(a []float32, feedback bool) ([]byte, error) {
 		}
 	}
 
-	payload := zst.Append(nil, ib)
-	zi := len(payload)
-	payload = appendValues(payload, vb, bits)
+	payload := appendValues(append([]byte(nil), ib...), vb, bits)
 	params := appendU32(nil, uint32(k))
 	params = append(params, uint8(bits))
 	params = appendU32(params, uint32(bucket))
-	params = appendU32(params, uint32(zi))
+	params = append(params, uint8(rk))
 	params = appendU32(params, uint32(len(ib)))
 	h, err := e.header(params, d)
 	if err != nil {
@@ -255,7 +249,7 @@ func decodeTopK(dst []float32, h frame.Header, payload []byte, w float32, add bo
 		return fmt.Errorf("%w: topk version %d flags %#x unsupported", ErrCorrupt, h.CodecVersion, h.Flags)
 	}
 	p := frame.NewReader(h.Params)
-	k, bits, bucket, zi, rawIdx := int(p.U32()), int(p.U8()), int(p.U32()), int(p.U32()), int(p.U32())
+	k, bits, bucket, rk, il := int(p.U32()), int(p.U8()), int(p.U32()), int(p.U8()), int(p.U32())
 	if err := p.Err(); err != nil {
 		return err
 	}
@@ -267,38 +261,21 @@ func decodeTopK(dst []float32, h frame.Header, payload []byte, w float32, add bo
 	if vl < 0 {
 		return fmt.Errorf("%w: topk bits %d bucket %d unsupported", ErrCorrupt, bits, bucket)
 	}
-	if rawIdx < k || rawIdx > 5*k {
-		return fmt.Errorf("%w: index section of %d bytes cannot hold %d indices", ErrCorrupt, rawIdx, k)
+	if il > len(payload) {
+		return fmt.Errorf("%w: index section length %d overruns the %d-byte payload", ErrCorrupt, il, len(payload))
 	}
-	if zi > len(payload) {
-		return fmt.Errorf("%w: index section length %d overruns the %d-byte payload", ErrCorrupt, zi, len(payload))
-	}
-	ib, err := zst.Decode(payload[:zi], rawIdx)
+	// Validate every index before touching dst, so a bad blob changes nothing.
+	idx, err := rice.Decode(make([]uint32, 0, min(k, 8*il)), payload[:il], k, d, rk)
 	if err != nil {
 		return fmt.Errorf("topk indices: %w", err)
 	}
-	vb, err := decodeValueSection(payload[zi:], vl, bits)
+	vb, err := decodeValueSection(payload[il:], vl, bits)
 	if err != nil {
 		return fmt.Errorf("topk values: %w", err)
 	}
 	vals := make([]float32, k)
 	if err := decodeValues(vals, vb, bits, bucket); err != nil {
 		return err
-	}
-	// Validate every index before touching dst, so a bad blob changes nothing.
-	idx := make([]uint32, k)
-	pos, prev := 0, -1
-	for j := range idx {
-		g, n := binary.Uvarint(ib[pos:])
-		if n <= 0 || g >= uint64(d) || uint64(prev)+1+g >= uint64(d) {
-			return fmt.Errorf("%w: index %d is malformed or beyond dimension %d", ErrCorrupt, j, d)
-		}
-		pos += n
-		prev += 1 + int(g)
-		idx[j] = uint32(prev)
-	}
-	if pos != len(ib) {
-		return fmt.Errorf("%w: %d trailing bytes after %d indices", ErrCorrupt, len(ib)-pos, k)
 	}
 	if !add {
 		clear(dst)
