@@ -86,6 +86,18 @@ func ApplyAt(k Kind, dst []uint64, start int, terms []Term, bits int) {
 	if start%Align != 0 {
 		panic("prg: ApplyAt start not a multiple of Align")
 	}
+	if k == AES256CTR && platformAES != nil && platformAES(dst, start, terms, bits) {
+		return
+	}
+	applyGo(k, dst, start, terms, bits)
+}
+
+// platformAES, when set (js/wasm: WebCrypto), applies AES-CTR masks with the
+// platform's hardware-backed AES; it returns false to fall back to Go.
+var platformAES func(dst []uint64, start int, terms []Term, bits int) bool
+
+// applyGo is ApplyAt with Go's ciphers.
+func applyGo(k Kind, dst []uint64, start int, terms []Term, bits int) {
 	w := Width(bits)
 	ss := make([]cipher.Stream, len(terms))
 	for i := range terms {
