@@ -128,6 +128,9 @@ func (c *Client) Err() error { return c.abort }
 // the state unchanged, except that evidence of a lying server or a round
 // below threshold aborts the client for good (Err reports it).
 //
+// In js/wasm the masking awaits WebCrypto, so call Handle from a goroutine,
+// never synchronously inside a js.FuncOf callback (that would deadlock).
+//
 // A device that saves its state must save it (MarshalBinary) after Handle
 // returns and before sending the reply: a client rolled back to an older
 // state could be shown a second survivor list and reveal the other kind of
