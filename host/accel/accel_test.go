@@ -90,12 +90,15 @@ func TestExactBitIdentical(t *testing.T) {
 	for _, s := range [][3]int{{128, 128, 784}, {784, 128, 128}, {128, 10, 128}, {1, 1000, 3}} {
 		for _, tr := range [][2]bool{{false, true}, {true, false}, {false, false}, {true, true}} {
 			c := kerneltest.NewCase(rng, tr[0], tr[1], s[0], s[1], s[2], 1, 1, 1)
-			x, y := slices.Clone(c.C), slices.Clone(c.C)
+			x := slices.Clone(c.C)
 			kernels.Portable{}.Gemm(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, c.A, c.LDA, c.B, c.LDB, c.Beta, x, c.LDC)
-			Exact{}.Gemm(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, c.A, c.LDA, c.B, c.LDB, c.Beta, y, c.LDC)
-			for i := range x {
-				if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
-					t.Fatalf("%v: element %d: exact %g, portable %g", c, i, y[i], x[i])
+			for _, e := range []Exact{{}, {generic: true}} {
+				y := slices.Clone(c.C)
+				e.Gemm(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, c.A, c.LDA, c.B, c.LDB, c.Beta, y, c.LDC)
+				for i := range x {
+					if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
+						t.Fatalf("Exact%+v %v: element %d: exact %g, portable %g", e, c, i, y[i], x[i])
+					}
 				}
 			}
 		}

@@ -267,9 +267,11 @@ func portableRows(threads int, transA, transB bool, m, n, k int, alpha float32, 
 	var wg sync.WaitGroup
 	for r0 := 0; r0 < m; r0 += rowsPer {
 		rows := min(rowsPer, m-r0)
-		as := a[r0*lda:]
+		var as []float32
 		if transA {
-			as = a[r0:]
+			as = a[r0:] // op(A)'s rows are A's columns
+		} else {
+			as = a[r0*lda:]
 		}
 		cs := c[r0*ldc:]
 		if r0+rows >= m {

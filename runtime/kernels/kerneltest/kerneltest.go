@@ -191,8 +191,9 @@ func Run(t *testing.T, b kernels.Backend) {
 		}
 	})
 	t.Run("Blocks", func(t *testing.T) {
-		// Shapes that cross typical block sizes (k > 256, n > 512, m > 128).
-		for _, s := range [][3]int{{129, 513, 257}, {200, 37, 600}, {5, 700, 1030}, {64, 64, 64}, {128, 128, 784}} {
+		// Shapes that cross typical block sizes (k > 256, n > 512, m > 128),
+		// and m much larger than k (row splits of a transposed A).
+		for _, s := range [][3]int{{129, 513, 257}, {200, 37, 600}, {5, 700, 1030}, {64, 64, 64}, {128, 128, 784}, {784, 70, 50}} {
 			for _, ta := range trs {
 				for _, tb := range trs {
 					c := NewCase(rng, ta, tb, s[0], s[1], s[2], 3, 0.75, 0.5)
