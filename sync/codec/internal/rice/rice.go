@@ -47,8 +47,8 @@ func Param(idx []uint32, d int) int {
 
 // Append codes idx with parameter k after dst.
 func Append(dst []byte, idx []uint32, k int) []byte {
-	var acc uint64 // pending bits, LSB first
-	var n uint     // number of pending bits (< 8 between writes)
+	var acc uint64                   // pending bits, LSB first
+	var n uint                       // number of pending bits (< 8 between writes)
 	put := func(v uint64, nb uint) { // nb <= 56 - 8
 		acc |= v << n
 		n += nb
