@@ -476,3 +476,28 @@ func TestClientStateRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// A low-order X25519 key is refused at advertisement, before it can make
+// the sender's neighbours fail.
+func TestServerRejectsLowOrderKey(t *testing.T) {
+	p := params(5, 3, 16, 12)
+	s, err := NewServer(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newClient(p, 1, make([]uint64, 3), [32]byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a AdvertiseKeys
+	if err := a.UnmarshalBinary(c.Start()); err != nil {
+		t.Fatal(err)
+	}
+	a.Keys.Mask = [32]byte{} // the identity: a low-order point
+	if err := s.Handle(1, mustMarshal(&a)); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("low-order mask key: %v, want ErrMalformed", err)
+	}
+	if err := s.Handle(1, c.Start()); err != nil {
+		t.Fatalf("good keys after a bad attempt: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package secagg
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
@@ -119,6 +120,12 @@ func (s *Server) Handle(from ClientID, msg []byte) error {
 		if old, ok := s.advRaw[from]; ok {
 			return dup(bytes.Equal(old, msg), from, m.Type())
 		}
+		if err := checkX25519(m.Keys.Enc, from); err != nil {
+			return err
+		}
+		if err := checkX25519(m.Keys.Mask, from); err != nil {
+			return err
+		}
 		s.keys[from], s.advRaw[from] = m.Keys, slices.Clone(msg)
 	case *ShareKeys:
 		return s.onShareKeys(from, m, digest)
@@ -130,6 +137,16 @@ func (s *Server) Handle(from ClientID, msg []byte) error {
 		return s.onUnmask(from, m, digest)
 	}
 	return nil
+}
+
+// probeKey is a fixed X25519 key used only to reject low-order public keys
+// (ECDH with them yields zero), which would make every neighbour of the
+// sender fail later.
+var probeKey, _ = ecdh.X25519().NewPrivateKey(bytes.Repeat([]byte{0x5a}, 32))
+
+func checkX25519(pub [32]byte, from ClientID) error {
+	_, err := ecdhWith(probeKey, pub, from)
+	return err
 }
 
 func dup(same bool, from ClientID, t MsgType) error {
