@@ -283,5 +283,14 @@ func checkFiniteParallel(v []float32) error {
 // Count returns how many updates were added.
 func (a *Aggregator) Count() int { return a.rule.Count() }
 
+// Weight returns the total weight behind Result: the sum of the weights
+// for the mean, the number of updates for the robust rules.
+func (a *Aggregator) Weight() float64 {
+	if m, ok := a.rule.(*meanRule); ok {
+		return m.w
+	}
+	return float64(a.rule.Count())
+}
+
 // Result returns the combined delta (nil when nothing was added).
 func (a *Aggregator) Result() []float32 { return a.rule.Result() }

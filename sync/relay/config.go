@@ -33,6 +33,9 @@ type Config struct {
 	Rule RuleConfig
 	// Optimizer applies the combined delta. Default: fedavg with LR 1.
 	Optimizer OptimizerConfig
+	// Coordinator selects cohorts and turns aggregates into models.
+	// Default: LocalCoordinator{Optimizer}.
+	Coordinator Coordinator
 	// Decode turns an uploaded update into a dense delta. Default: RawFloat32.
 	Decode UpdateDecoder
 	// EncodeModel produces the downloadable model blob. Default: EncodeFloat32.

@@ -114,7 +114,10 @@ func TestSIGKILL(t *testing.T) {
 	bin := buildRelay(t)
 	data := filepath.Join(t.TempDir(), "relay.db")
 	const dim = 64 << 10 // 256 KiB updates, 4 KiB chunks
-	args := []string{"-data", data, "-dim", fmt.Sprint(dim), "-deadline", "4s"}
+	// A long deadline while we kill and restart under load; a short one for
+	// the round that must expire while the relay is down.
+	args := []string{"-data", data, "-dim", fmt.Sprint(dim), "-deadline", "60s"}
+	short := []string{"-data", data, "-dim", fmt.Sprint(dim), "-deadline", "2s"}
 	p := startProc(t, bin, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -198,6 +201,11 @@ func TestSIGKILL(t *testing.T) {
 	}
 
 	// Round 3: kill mid-round, restart after the deadline: abandoned explicitly.
+	c.Abort() // no device: round 3 cannot start on this process
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.cmd.Wait()
+	p = startProc(t, bin, append(short, "-addr", p.addr)...)
+	c = newClient(p.addr, client.MemStorage(), nil)
 	t3, err := c.NextTask(ctx, t2.Round)
 	if err != nil {
 		t.Fatal(err)

@@ -38,7 +38,7 @@ type Relay struct {
 	devices  map[string]*device
 	live     int
 	model    Committed
-	opt      ServerOptimizer
+	coord    Coordinator
 	round    *round // the open round, nil between rounds
 	blobs    map[wire.Hash][]byte
 	closing  bool
@@ -110,11 +110,16 @@ func New(cfg Config) (*Relay, error) {
 		}
 	}
 	r.model = m
-	if r.opt, err = NewOptimizer(cfg.Optimizer, len(m.Params)); err != nil {
-		return nil, err
-	}
-	if err := r.opt.UnmarshalBinary(m.OptState); err != nil {
-		return nil, err
+	r.coord = cfg.Coordinator
+	if r.coord == nil {
+		opt, err := NewOptimizer(cfg.Optimizer, len(m.Params))
+		if err != nil {
+			return nil, err
+		}
+		if err := opt.UnmarshalBinary(m.OptState); err != nil {
+			return nil, fmt.Errorf("relay: stored optimizer state: %w", err)
+		}
+		r.coord = LocalCoordinator{Optimizer: cfg.Optimizer}
 	}
 	if _, err := NewRule(cfg.Rule, 1); err != nil {
 		return nil, err

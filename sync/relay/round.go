@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
-	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
@@ -223,8 +221,24 @@ func (r *Relay) selectRound() (*round, error) {
 		}
 		r.mu.Unlock()
 		if len(avail) >= target || (len(avail) >= cfg.MinReports && time.Since(start) >= cfg.SelectWait) {
-			rand.Shuffle(len(avail), func(i, j int) { avail[i], avail[j] = avail[j], avail[i] })
-			cohort = avail[:min(target, len(avail))]
+			infos := make([]DeviceInfo, len(avail))
+			byID := make(map[string]*device, len(avail))
+			r.mu.Lock()
+			for i, d := range avail {
+				infos[i], byID[d.id] = DeviceInfo{ID: d.id, Caps: d.caps}, d
+			}
+			number := r.nextRoundNumber()
+			r.mu.Unlock()
+			for _, id := range r.coord.Select(number, infos, target) {
+				if d := byID[id]; d != nil {
+					cohort = append(cohort, d)
+					delete(byID, id) // each device once
+				}
+			}
+			if len(cohort) == 0 {
+				sleepCtx(r.ctx, 100*time.Millisecond)
+				continue
+			}
 			break
 		}
 		select {
@@ -349,11 +363,13 @@ func (r *Relay) finish(rd *round) {
 	rd.closed = true
 	reported := rd.reported
 	var delta []float32
+	var weight float64
 	var err error
 	if rd.secure != nil {
 		var sum []float32
 		var w float64
 		sum, w, err = rd.secure.Result()
+		weight = w
 		if err == nil && w > 0 {
 			delta = make([]float32, len(sum))
 			for i, x := range sum {
@@ -361,7 +377,7 @@ func (r *Relay) finish(rd *round) {
 			}
 		}
 	} else {
-		delta = rd.rule.Result()
+		delta, weight = rd.rule.Result(), rd.rule.Weight()
 	}
 	rd.mu.Unlock()
 	committed, reason := false, ""
@@ -377,16 +393,19 @@ func (r *Relay) finish(rd *round) {
 		r.mu.Lock()
 		cur := r.model
 		r.mu.Unlock()
-		params := slices.Clone(cur.Params)
-		r.opt.Step(params, delta)
-		opt, _ := r.opt.MarshalBinary()
-		m = r.makeModel(cur.Version+1, rd.state.Number, params, opt)
-		if err := r.store.Commit(m); err != nil {
-			reason = "store commit failed: " + err.Error()
-			// The optimizer state advanced in memory only; reload it.
-			r.opt.UnmarshalBinary(cur.OptState)
-		} else {
-			committed = true
+		params, opt, err := r.coord.Apply(rd.state.Number, cur, delta, weight, reported)
+		switch {
+		case err != nil:
+			reason = "applying the aggregate failed: " + err.Error()
+		case len(params) != len(cur.Params):
+			reason = fmt.Sprintf("coordinator returned %d parameters, want %d", len(params), len(cur.Params))
+		default:
+			m = r.makeModel(cur.Version+1, rd.state.Number, params, opt)
+			if err := r.store.Commit(m); err != nil {
+				reason = "store commit failed: " + err.Error()
+			} else {
+				committed = true
+			}
 		}
 	}
 	if !committed {
