@@ -215,3 +215,24 @@ func TestMaxPoolFastPath(t *testing.T) {
 		}
 	}
 }
+
+func TestReLUSpecialValues(t *testing.T) {
+	a := &activation{kind: actReLU, shape: []int{6}, size: 6}
+	a.reserve(1, true, true)
+	inf := float32(math.Inf(1))
+	x := []float32{-2, float32(math.Copysign(0, -1)), 0, 3, -inf, inf}
+	y := a.forward(x, 1, true)
+	want := []float32{0, 0, 0, 3, 0, inf}
+	for i := range want {
+		if y[i] != want[i] || math.Signbit(float64(y[i])) {
+			t.Fatalf("relu(%v) = %v, want %v", x[i], y[i], want[i])
+		}
+	}
+	dx := a.backward([]float32{1, 2, 3, 4, 5, 6}, 1, true)
+	wantDX := []float32{0, 0, 0, 4, 0, 6}
+	for i := range wantDX {
+		if dx[i] != wantDX[i] {
+			t.Fatalf("relu'(%v)*dy = %v, want %v", x[i], dx[i], wantDX[i])
+		}
+	}
+}

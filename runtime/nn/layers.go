@@ -161,12 +161,11 @@ func (a *activation) forward(x []float32, n int, _ bool) []float32 {
 	y := a.y[:len(x)]
 	switch a.kind {
 	case actReLU:
+		// Branchless (signs are random, so a branch mispredicts half the
+		// time): clear the bits of every value whose sign bit is set.
 		for i, v := range x {
-			if v > 0 {
-				y[i] = v
-			} else {
-				y[i] = 0
-			}
+			u := math.Float32bits(v)
+			y[i] = math.Float32frombits(u &^ uint32(int32(u)>>31))
 		}
 	case actTanh:
 		for i, v := range x {
@@ -188,12 +187,11 @@ func (a *activation) backward(dy []float32, n int, needDX bool) []float32 {
 	dy = dy[:len(y)]
 	switch a.kind {
 	case actReLU:
+		// y is +0 or has a clear sign bit, so -bits(y) is negative exactly
+		// when y != 0: that sign, spread, masks the gradient.
 		for i, v := range y {
-			if v > 0 {
-				dx[i] = dy[i]
-			} else {
-				dx[i] = 0
-			}
+			m := uint32(-int32(math.Float32bits(v)) >> 31)
+			dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & m)
 		}
 	case actTanh:
 		for i, v := range y {
