@@ -323,3 +323,54 @@ func TestRejectsNonFinite(t *testing.T) {
 		}
 	}
 }
+
+// The top-k index coder adapts: Rice for scattered indices, varint+zstd for
+// clustered runs; both decode to the same selection.
+func TestTopKIndexCoders(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	const d = 50000
+	scattered := heavyTailed(r, d, 1)
+	clustered := make([]float32, d)
+	for i := range clustered {
+		clustered[i] = float32(r.NormFloat64() * 1e-3)
+	}
+	for row := 0; row < 10; row++ { // ten touched "embedding rows" of 50
+		start := r.IntN(d/50) * 50
+		for i := start; i < start+50; i++ {
+			clustered[i] = float32(1 + r.Float64())
+		}
+	}
+	for name, c := range map[string]struct {
+		x     []float32
+		coder byte
+	}{"scattered": {scattered, indexRice}, "clustered": {clustered, indexZstd}} {
+		e := mustEncoder(t, Config{Codec: "topk", Fraction: 0.01})
+		blob, err := e.Encode(c.x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _, err := parse(blob, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := h.Params[9]; got != c.coder {
+			t.Errorf("%s: index coder %d, want %d", name, got, c.coder)
+		}
+		got, err := Decode(blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for i, v := range got {
+			if v != 0 {
+				n++
+				if v != c.x[i] {
+					t.Fatalf("%s: coord %d decoded %g, want %g", name, i, v, c.x[i])
+				}
+			}
+		}
+		if n != 500 {
+			t.Fatalf("%s: %d coordinates, want 500", name, n)
+		}
+	}
+}

@@ -15,11 +15,12 @@ import (
 
 // "topk" payload (codec version 1):
 //
-//	params: u32 k, u8 bits, u32 bucket, u8 Rice parameter, u32 index
-//	        section length
-//	payload: the indices, Golomb-Rice coded gaps (internal/rice; strictly
-//	         increasing, < dim), then the values: zstd for bits 32 and 16,
-//	         Huffman chunks (internal/ent) for quantization codes
+//	params: u32 k, u8 bits, u32 bucket, u8 index coder, u8 Rice
+//	        parameter, u32 index section length, u32 raw varint length
+//	payload: the indices (strictly increasing, < dim): Golomb-Rice coded
+//	         gaps (internal/rice) or zstd of uvarint gaps, whichever is
+//	         smaller; then the values: zstd for bits 32 and 16, Huffman
+//	         chunks (internal/ent) for quantization codes
 //	values:  bits 32: k float32; bits 16: k bf16; bits 2..8: one float32
 //	         scale per bucket of values, then k code bytes (QSGD)
 //
@@ -90,9 +91,7 @@ func (e *Encoder) encodeTopK(a []float32, feedback bool) ([]byte, error) {
 	e.idx = topk.Select(e.idx[:0], a, k)
 	idx := e.idx
 
-	rk := rice.Param(idx, d)
-	ib := rice.Append(e.buf[:0], idx, rk)
-	e.buf = ib
+	coder, rk, ib, rawLen := e.encodeIndices(idx, d)
 
 	vals := growF32(e.scratch, k)
 	e.scratch = vals
@@ -111,8 +110,9 @@ func (e *Encoder) encodeTopK(a []float32, feedback bool) ([]byte, error) {
 	params := appendU32(nil, uint32(k))
 	params = append(params, uint8(bits))
 	params = appendU32(params, uint32(bucket))
-	params = append(params, uint8(rk))
+	params = append(params, coder, uint8(rk))
 	params = appendU32(params, uint32(len(ib)))
+	params = appendU32(params, uint32(rawLen))
 	h, err := e.header(params, d)
 	if err != nil {
 		return nil, err
@@ -176,6 +176,66 @@ func (e *Encoder) encodeQSGD(a []float32, feedback bool) ([]byte, error) {
 		return nil, err
 	}
 	return frame.Append(make([]byte, 0, frame.Overhead(e.shapes)+len(params)+len(payload)), h, payload)
+}
+
+// Index coders: Golomb-Rice suits scattered indices (near the entropy of
+// random gaps), varint gaps + zstd suits clustered ones (runs of adjacent
+// coordinates, as in embedding rows); the encoder keeps the smaller.
+const (
+	indexRice = 0
+	indexZstd = 1
+)
+
+func (e *Encoder) encodeIndices(idx []uint32, d int) (coder uint8, rk int, section []byte, rawLen int) {
+	rk = rice.Param(idx, d)
+	r := rice.Append(e.buf[:0], idx, rk)
+	e.buf = r
+	vb := e.buf2[:0]
+	prev := -1
+	for _, i := range idx {
+		vb = binary.AppendUvarint(vb, uint64(int(i)-prev-1))
+		prev = int(i)
+	}
+	e.buf2 = vb
+	z := zst.Append(nil, vb)
+	if len(z) < len(r) {
+		return indexZstd, 0, z, len(vb)
+	}
+	return indexRice, rk, r, 0
+}
+
+func decodeIndices(section []byte, coder uint8, rk, rawLen, k, d int) ([]uint32, error) {
+	switch coder {
+	case indexRice:
+		if rawLen != 0 {
+			return nil, fmt.Errorf("%w: Rice index section with a raw length", ErrCorrupt)
+		}
+		return rice.Decode(make([]uint32, 0, min(k, 8*len(section))), section, k, d, rk)
+	case indexZstd:
+		if rk != 0 || rawLen < k || rawLen > 5*k {
+			return nil, fmt.Errorf("%w: varint index section of %d bytes cannot hold %d indices", ErrCorrupt, rawLen, k)
+		}
+		ib, err := zst.Decode(section, rawLen)
+		if err != nil {
+			return nil, err
+		}
+		idx := make([]uint32, k)
+		pos, prev := 0, -1
+		for j := range idx {
+			g, n := binary.Uvarint(ib[pos:])
+			if n <= 0 || g >= uint64(d) || uint64(prev+1)+g >= uint64(d) {
+				return nil, fmt.Errorf("%w: index %d is malformed or beyond dimension %d", ErrCorrupt, j, d)
+			}
+			pos += n
+			prev += 1 + int(g)
+			idx[j] = uint32(prev)
+		}
+		if pos != len(ib) {
+			return nil, fmt.Errorf("%w: %d trailing bytes after %d indices", ErrCorrupt, len(ib)-pos, k)
+		}
+		return idx, nil
+	}
+	return nil, fmt.Errorf("%w: unknown index coder %d", ErrCorrupt, coder)
 }
 
 // appendValues compresses a value section: float32 and bf16 values with
@@ -249,7 +309,8 @@ func decodeTopK(dst []float32, h frame.Header, payload []byte, w float32, add bo
 		return fmt.Errorf("%w: topk version %d flags %#x unsupported", ErrCorrupt, h.CodecVersion, h.Flags)
 	}
 	p := frame.NewReader(h.Params)
-	k, bits, bucket, rk, il := int(p.U32()), int(p.U8()), int(p.U32()), int(p.U8()), int(p.U32())
+	k, bits, bucket := int(p.U32()), int(p.U8()), int(p.U32())
+	coder, rk, il, rawLen := p.U8(), int(p.U8()), int(p.U32()), int(p.U32())
 	if err := p.Err(); err != nil {
 		return err
 	}
@@ -265,7 +326,7 @@ func decodeTopK(dst []float32, h frame.Header, payload []byte, w float32, add bo
 		return fmt.Errorf("%w: index section length %d overruns the %d-byte payload", ErrCorrupt, il, len(payload))
 	}
 	// Validate every index before touching dst, so a bad blob changes nothing.
-	idx, err := rice.Decode(make([]uint32, 0, min(k, 8*il)), payload[:il], k, d, rk)
+	idx, err := decodeIndices(payload[:il], coder, rk, rawLen, k, d)
 	if err != nil {
 		return fmt.Errorf("topk indices: %w", err)
 	}
