@@ -35,7 +35,7 @@ func TestClientRestartResumes(t *testing.T) {
 			cfg.OnProgress = func(p client.Progress) {
 				if abortAt > 0 && p.Done >= abortAt && p.Done < p.Total {
 					abortAt = 0
-					go victim.Abort()
+					victim.Abort() // synchronously: no more chunk may land
 				}
 			}
 		})
