@@ -16,7 +16,7 @@ func randBatch(m *Model, n int, seed uint64) Batch {
 	if m.TokenInput() {
 		b.Tokens = make([]int32, n*m.InputSize())
 		for i := range b.Tokens {
-			b.Tokens[i] = int32(r.Intn(m.emb.vocab))
+			b.Tokens[i] = int32(r.Intn(m.Vocab()))
 		}
 	} else {
 		b.X = make([]float32, n*m.InputSize())

@@ -173,6 +173,15 @@ func (m *Model) InputSize() int { return m.inSize }
 // TokenInput reports whether the model takes Tokens rather than X.
 func (m *Model) TokenInput() bool { return m.tokens }
 
+// Vocab is the embedding's vocabulary size (tokens must lie in
+// [0, Vocab)), or 0 when the model takes X.
+func (m *Model) Vocab() int {
+	if m.emb == nil {
+		return 0
+	}
+	return m.emb.vocab
+}
+
 // LabelsPerExample is 1 for softmax_xent and the sequence length for seq_xent.
 func (m *Model) LabelsPerExample() int { return m.rows }
 

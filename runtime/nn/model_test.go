@@ -358,3 +358,12 @@ func TestEvalTrainMixedSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestVocab(t *testing.T) {
+	if v := mustBuild(t, builtin(t, "gru"), 1).Vocab(); v != 2000 {
+		t.Fatalf("gru vocab %d, want 2000", v)
+	}
+	if v := mustBuild(t, builtin(t, "mlp"), 1).Vocab(); v != 0 {
+		t.Fatalf("mlp vocab %d, want 0", v)
+	}
+}

@@ -67,8 +67,7 @@ func Batches(m *nn.Model, n, count int, seed uint64) []nn.Batch {
 		if m.TokenInput() {
 			b.Tokens = make([]int32, n*m.InputSize())
 			for i := range b.Tokens {
-				// The vocabulary is the output size for next-token models.
-				b.Tokens[i] = int32(r.Intn(m.Classes()))
+				b.Tokens[i] = int32(r.Intn(m.Vocab()))
 			}
 		} else {
 			b.X = make([]float32, n*m.InputSize())
