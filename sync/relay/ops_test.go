@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/murmur-fl/murmur/sync/client"
 	"github.com/murmur-fl/murmur/sync/relay"
 	"github.com/murmur-fl/murmur/sync/wire"
 )
@@ -141,5 +142,50 @@ func TestEligibility(t *testing.T) {
 	defer cancel2()
 	if m, err := busy.recv(short); err == nil {
 		t.Fatalf("ineligible device got %v", m.Type())
+	}
+}
+
+// pickyCoordinator selects only "phone" devices and applies twice the delta:
+// the seam a root coordinator of many relays would use.
+type pickyCoordinator struct{ applied chan float64 }
+
+func (p pickyCoordinator) Select(_ uint64, eligible []relay.DeviceInfo, want int) []string {
+	var out []string
+	for _, d := range eligible {
+		if d.Caps.Platform == "phone" && len(out) < want {
+			out = append(out, d.ID)
+		}
+	}
+	return out
+}
+
+func (p pickyCoordinator) Apply(_ uint64, cur relay.Committed, delta []float32, weight float64, reported int) ([]float32, []byte, error) {
+	out := make([]float32, len(cur.Params))
+	for i := range out {
+		out[i] = cur.Params[i] + 2*delta[i]
+	}
+	p.applied <- weight
+	return out, nil, nil
+}
+
+func TestCustomCoordinator(t *testing.T) {
+	pc := pickyCoordinator{applied: make(chan float64, 1)}
+	h := startRelay(t, relay.Config{InitialParams: fill(4, 0), Coordinator: pc,
+		Round: relay.RoundConfig{Goal: 1, MinReports: 1, OverSelect: 2, SelectWait: 100 * time.Millisecond}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h.client("laptop", nil) // platform "test": never selected
+	phone := h.client("phone1", func(c *client.Config) { c.Caps.Platform = "phone" })
+	if _, err := device(ctx, phone, 0, 0.25, 7); err != nil {
+		t.Fatal(err)
+	}
+	if w := <-pc.applied; w != 7 {
+		t.Fatalf("coordinator got weight %v, want 7", w)
+	}
+	if ev := h.event(10 * time.Second); !ev.Committed || ev.Selected != 1 {
+		t.Fatalf("event %+v", ev)
+	}
+	if p := h.r.Model().Params; p[0] != 0.5 {
+		t.Fatalf("model %v, want the coordinator's 2×delta", p[0])
 	}
 }
