@@ -18,7 +18,8 @@ import (
 
 // secureDevice runs one device's side of a SecAgg+ round through the relay;
 // dropAfter > 0 makes it vanish after sending that stage.
-func secureDevice(ctx context.Context, c *client.Client, delta []float32, examples uint64, dropAfter uint8) error {
+// flaky cuts the link after every message the device sends (it resumes).
+func secureDevice(ctx context.Context, c *client.Client, delta []float32, examples uint64, dropAfter uint8, flaky bool) error {
 	task, err := c.NextTask(ctx, 0)
 	if err != nil {
 		return err
@@ -63,6 +64,9 @@ func secureDevice(ctx context.Context, c *client.Client, delta []float32, exampl
 		if err != nil {
 			return err
 		}
+		if flaky {
+			c.Drop()
+		}
 	}
 	end, err := c.WaitRoundEnd(ctx, task.Round)
 	if err == nil && !end.Committed {
@@ -72,7 +76,9 @@ func secureDevice(ctx context.Context, c *client.Client, delta []float32, exampl
 }
 
 // TestSecAggRound runs real SecAgg+ (secagg/) through the relay's stage
-// routing with one device dropping after the key-sharing stage: the
+// routing with one device dropping after the key-sharing stage and one
+// whose link is cut after every message it sends (it resumes its session
+// and gets the stage messages queued meanwhile): the
 // committed model is the weighted mean of the survivors' updates, within
 // the quantization step.
 func TestSecAggRound(t *testing.T) {
@@ -105,7 +111,7 @@ func TestSecAggRound(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := secureDevice(ctx, c, delta, ex, drop); err != nil {
+			if err := secureDevice(ctx, c, delta, ex, drop, i == 1); err != nil {
 				errs <- err
 			}
 		}()
@@ -116,7 +122,7 @@ func TestSecAggRound(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if !ev.Committed || ev.Reported != n-1 || ev.Dropped != 1 {
+	if !ev.Committed || ev.Reported != n-1 || ev.Dropped != 1 || ev.Resumed < 1 {
 		t.Fatalf("event %+v", ev)
 	}
 	got := h.r.Model().Params
