@@ -100,3 +100,27 @@ func FuzzRestoreClient(f *testing.F) {
 		}
 	})
 }
+
+// Saved server state is read back from disk: decode it strictly.
+func FuzzRestoreServer(f *testing.F) {
+	p := params(4, 3, 12, 3)
+	s, err := NewServer(p)
+	if err != nil {
+		f.Fatal(err)
+	}
+	c, _ := newClient(p, 1, []uint64{1, 2, 3}, [32]byte{1})
+	if err := s.Handle(1, c.Start()); err != nil {
+		f.Fatal(err)
+	}
+	st, _ := s.MarshalBinary()
+	f.Add(st)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := RestoreServer(b)
+		if err != nil {
+			return
+		}
+		if _, err := s.MarshalBinary(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -212,6 +212,21 @@ func writeFuzzSeeds(t testing.TB, k *kat) {
 			t.Fatal(err)
 		}
 	}
+	// A saved server after one advertisement seeds its state fuzzer.
+	{
+		p := params(4, 3, 12, 3)
+		s, _ := NewServer(p)
+		c, _ := newClient(p, 1, []uint64{1, 2, 3}, [32]byte{1})
+		if err := s.Handle(1, c.Start()); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := s.MarshalBinary()
+		os.MkdirAll(filepath.Join("testdata", "fuzz", "FuzzRestoreServer"), 0o755)
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", st)
+		if err := os.WriteFile(filepath.Join("testdata", "fuzz", "FuzzRestoreServer", "one-advertised"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// A saved client after the first stage seeds the state fuzzer.
 	p := params(4, 3, 12, 3)
 	c, err := newClient(p, 1, []uint64{1, 2, 3}, [32]byte{1})

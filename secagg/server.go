@@ -60,6 +60,9 @@ type Server struct {
 	unmask   map[ClientID]*UnmaskShares
 	unmRaw   map[ClientID][32]byte
 	scratch  []uint64 // reused for decoding masked inputs
+
+	log   []logEntry // what MarshalBinary saves
+	added bool       // the current Handle changed the state
 }
 
 // NewServer starts a round.
@@ -112,6 +115,16 @@ func (s *Server) Handle(from ClientID, msg []byte) error {
 		return fmt.Errorf("%w: %v from client %d during stage %v", ErrStage, m.Type(), from, s.stage)
 	}
 	digest := sha256.Sum256(msg)
+	s.added = false
+	defer func() {
+		if s.added {
+			if m.Type() == TypeMaskedInput {
+				s.log = append(s.log, logEntry{logMasked, from, digest[:]})
+			} else {
+				s.log = append(s.log, logEntry{logMessage, from, slices.Clone(msg)})
+			}
+		}
+	}()
 	switch m := m.(type) {
 	case *AdvertiseKeys:
 		if m.From != from {
@@ -127,6 +140,7 @@ func (s *Server) Handle(from ClientID, msg []byte) error {
 			return err
 		}
 		s.keys[from], s.advRaw[from] = m.Keys, slices.Clone(msg)
+		s.added = true
 	case *ShareKeys:
 		return s.onShareKeys(from, m, digest)
 	case *MaskedInput:
@@ -175,6 +189,7 @@ func (s *Server) onShareKeys(from ClientID, m *ShareKeys, digest [32]byte) error
 		return fmt.Errorf("%w: ShareKeys from %d addresses %v, want its advertised neighbours %v", ErrMalformed, from, got, want)
 	}
 	s.shares[from], s.shareRaw[from] = m, digest
+	s.added = true
 	return nil
 }
 
@@ -197,6 +212,7 @@ func (s *Server) onMasked(from ClientID, m *MaskedInput, digest [32]byte) error 
 		s.sum[i] = (s.sum[i] + v) & mask
 	}
 	s.masked[from] = digest
+	s.added = true
 	return nil
 }
 
@@ -215,6 +231,7 @@ func (s *Server) onSig(from ClientID, m *ConsistencySig) error {
 		return fmt.Errorf("%w: ConsistencySig from %d does not verify", ErrMalformed, from)
 	}
 	s.sigs[from] = m.Sig
+	s.added = true
 	return nil
 }
 
@@ -248,6 +265,7 @@ func (s *Server) onUnmask(from ClientID, m *UnmaskShares, digest [32]byte) error
 		}
 	}
 	s.unmask[from], s.unmRaw[from] = m, digest
+	s.added = true
 	return nil
 }
 
@@ -293,6 +311,9 @@ func checkAlive[V any](s *Server, set map[ClientID]V) error {
 // messages. When the round cannot continue it returns an Abort message for
 // the clients still in it, and the error.
 func (s *Server) Advance() (map[ClientID][]byte, error) {
+	if s.stage < StageDone {
+		s.log = append(s.log, logEntry{kind: logAdvance})
+	}
 	var out map[ClientID][]byte
 	var err error
 	switch s.stage {
