@@ -116,6 +116,12 @@ func TestFederatedAccuracy(t *testing.T) {
 		{"secure-b8-rot", secure(1, true, false), false},
 		{"secure-b8-sub10%-rot", secure(0.1, true, false), false},
 		{"secure-b8-sub10%-rot+ef", secure(0.1, true, true), true},
+		{"secure-b8-sub5%-rot", secure(0.05, true, false), false},
+		{"secure-b6-sub10%-rot", func(round int) Config {
+			c := secure(0.1, true, false)(round)
+			c.Bits = 6
+			return c
+		}, false},
 		{"secure-b8-sub10%+ef", secure(0.1, false, true), true},
 	}
 	// MURMUR_ACC_RUNS=name,name,... runs a subset (float32 always runs:
