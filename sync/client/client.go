@@ -401,11 +401,21 @@ func (c *Client) readLoop(l *link) (retry *wire.RetryLater) {
 			c.mu.Unlock()
 		}
 		c.mu.Lock()
+		if len(c.inbox) >= maxInbox {
+			// Nobody is consuming (a relay flooding us, or a caller not
+			// reading stage messages): drop the oldest, never grow unbounded.
+			c.log.Warn("client inbox full; dropping the oldest message", "type", c.inbox[0].Type())
+			c.inbox = append(c.inbox[:0], c.inbox[1:]...)
+		}
 		c.inbox = append(c.inbox, m)
 		c.wake()
 		c.mu.Unlock()
 	}
 }
+
+// maxInbox bounds messages waiting for a caller (a download in flight holds
+// at most blob size / chunk size chunks).
+const maxInbox = 8192
 
 // link waits for a live link.
 func (c *Client) link(ctx context.Context) (*link, error) {

@@ -157,6 +157,7 @@ type Status struct {
 	Stage        string         `json:"stage"` // "selecting", "collecting", "idle", "finished"
 	Sessions     int            `json:"sessions"`
 	ByPlatform   map[string]int `json:"by_platform"`
+	SecureStage  uint8          `json:"secure_stage,omitempty"` // open SecAgg stage (1..5), 0 if none
 	Selected     int            `json:"selected"`
 	Reported     int            `json:"reported"`
 	ModelVersion uint64         `json:"model_version"`
@@ -181,6 +182,9 @@ func (r *Relay) Status() Status {
 	if rd := r.round; rd != nil {
 		rd.mu.Lock()
 		s.Round, s.Stage, s.Selected, s.Reported = rd.state.Number, "collecting", len(rd.parts), rd.reported
+		if rd.secure != nil {
+			s.SecureStage = rd.stage
+		}
 		rd.mu.Unlock()
 	}
 	return s
