@@ -5,6 +5,12 @@
 // All matrices are dense, row-major float32 slices with an explicit leading
 // dimension (the stride between rows), the BLAS convention, so a backend can
 // work on sub-matrices of one contiguous parameter buffer without copying.
+//
+// Portable, the default, is deterministic: the same inputs give the same
+// bits natively and in wasm (see Portable). Im2Col and Col2Im are the data
+// movement around convolution-as-GEMM; a backend may take them over by also
+// implementing ConvBackend. The conformance suite for backends is in
+// runtime/kernels/kerneltest.
 package kernels
 
 import "sync/atomic"
