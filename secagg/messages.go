@@ -3,7 +3,6 @@ package secagg
 import (
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"unicode/utf8"
 
 	"github.com/murmur-fl/murmur/secagg/encode"
@@ -612,5 +611,3 @@ func Parse(b []byte) (Message, error) {
 	}
 	return m, nil
 }
-
-var _ = slices.Sort[[]ClientID]
