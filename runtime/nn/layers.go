@@ -139,18 +139,26 @@ const (
 	actSigmoid
 )
 
-// activation stores its output and differentiates through it.
+// activation stores its output and differentiates through it. When it
+// follows a dense or conv2d layer (whose backward pass does not read its
+// own output) it works in place on that layer's output and on the incoming
+// gradient, saving a buffer and a memory pass each way.
 type activation struct {
-	kind  actKind
-	shape []int
-	size  int
-	y, dx []float32
+	inplace bool
+	out     []float32 // this batch's output, for backward
+	kind    actKind
+	shape   []int
+	size    int
+	y, dx   []float32
 }
 
 func (a *activation) outShape() []int       { return a.shape }
 func (a *activation) params() []pinit       { return nil }
 func (a *activation) bind(_, _ [][]float32) {}
 func (a *activation) reserve(n int, needDX, train bool) {
+	if a.inplace {
+		return
+	}
 	a.y = grow(a.y, n*a.size)
 	if needDX && train {
 		a.dx = grow(a.dx, n*a.size)
@@ -158,7 +166,11 @@ func (a *activation) reserve(n int, needDX, train bool) {
 }
 func (a *activation) forward(x []float32, n int, _ bool) []float32 {
 	x = x[:n*a.size]
-	y := a.y[:len(x)]
+	y := x
+	if !a.inplace {
+		y = a.y[:len(x)]
+	}
+	a.out = y
 	switch a.kind {
 	case actReLU:
 		// Branchless (signs are random, so a branch mispredicts half the
@@ -182,9 +194,12 @@ func (a *activation) backward(dy []float32, n int, needDX bool) []float32 {
 	if !needDX {
 		return nil
 	}
-	y := a.y[:n*a.size]
-	dx := a.dx[:len(y)]
+	y := a.out[:n*a.size]
 	dy = dy[:len(y)]
+	dx := dy
+	if !a.inplace {
+		dx = a.dx[:len(y)]
+	}
 	switch a.kind {
 	case actReLU:
 		// y is +0 or has a clear sign bit, so -bits(y) is negative exactly

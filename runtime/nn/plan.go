@@ -146,7 +146,14 @@ func plan(s Spec) (*planned, error) {
 			l = newGRU(shape[0], shape[1], ls.Hidden, ls.Last)
 		case "relu", "tanh", "sigmoid":
 			k := map[string]actKind{"relu": actReLU, "tanh": actTanh, "sigmoid": actSigmoid}[ls.Type]
-			l = &activation{kind: k, shape: shape, size: prod(shape)}
+			a := &activation{kind: k, shape: shape, size: prod(shape)}
+			if i > 0 {
+				switch s.Layers[i-1].Type {
+				case "dense", "conv2d":
+					a.inplace = true
+				}
+			}
+			l = a
 		case "dropout":
 			if !(ls.Rate >= 0 && ls.Rate < 1) {
 				return nil, fail("rate %v must be in [0, 1)", ls.Rate)
