@@ -137,3 +137,47 @@ func TestGraphFor(t *testing.T) {
 	}
 	t.Logf("GraphFor(1000, 0.3) = %d, %d; GraphFor(100, 0.3) = %v", k, th, fmt.Sprint(GraphFor(100, 0.3)))
 }
+
+func TestPending(t *testing.T) {
+	p := params(5, 2, 16, 21)
+	r := rand.New(rand.NewPCG(2, 2))
+	rd := newRound(t, p, randInputs(r, p))
+	if got := rd.srv.Pending(); len(got) != 5 {
+		t.Fatalf("pending at start %v, want all 5", got)
+	}
+	out := map[ClientID][]byte{}
+	for id, c := range rd.clients {
+		out[id] = c.Start()
+	}
+	for s := StageAdvertise; s < StageDone; s++ {
+		for id, msg := range out {
+			if s == StageMaskedInput && id == 2 {
+				continue
+			}
+			if err := rd.srv.Handle(id, msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pend := rd.srv.Pending()
+		if s == StageMaskedInput {
+			if len(pend) != 1 || pend[0] != 2 {
+				t.Fatalf("masked-input stage pending %v, want [2]", pend)
+			}
+		} else if len(pend) != 0 {
+			t.Fatalf("stage %v pending %v, want none", s, pend)
+		}
+		in, err := rd.srv.Advance()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = map[ClientID][]byte{}
+		for id, msg := range in {
+			if out[id], err = rd.clients[id].Handle(msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := rd.srv.Pending(); got != nil {
+		t.Fatalf("pending after the end %v", got)
+	}
+}

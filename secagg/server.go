@@ -548,3 +548,34 @@ func (s *Server) Result() ([]uint64, []ClientID, error) {
 	}
 	return nil, nil, fmt.Errorf("%w: no result in stage %v", ErrStage, s.stage)
 }
+
+// Pending lists the clients the current stage still waits for (ascending):
+// a relay may call Advance early once it is empty.
+func (s *Server) Pending() []ClientID {
+	var want, have func(ClientID) bool
+	switch s.stage {
+	case StageAdvertise:
+		want, have = func(ClientID) bool { return true }, in(s.keys)
+	case StageShareKeys:
+		want, have = in(s.keys), in(s.shares)
+	case StageMaskedInput:
+		want, have = in(s.shares), in(s.masked)
+	case StageConsistency:
+		want, have = in(s.masked), in(s.sigs)
+	case StageUnmask:
+		want, have = in(s.sigs), in(s.unmask)
+	default:
+		return nil
+	}
+	var out []ClientID
+	for id := ClientID(1); int(id) <= s.p.N; id++ {
+		if want(id) && !have(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func in[V any](m map[ClientID]V) func(ClientID) bool {
+	return func(id ClientID) bool { _, ok := m[id]; return ok }
+}
