@@ -461,3 +461,10 @@ func (t *tailBuffer) Reset() {
 	defer t.mu.Unlock()
 	t.head, t.buf = t.head[:0], t.buf[:0]
 }
+
+// HostCalls makes the core call the accelerator import n times with empty
+// operands (ABI diagnostics), to measure one guest-to-host call.
+func (c *Core) HostCalls(ctx context.Context, n int) error {
+	_, err := c.call(ctx, "bench_host_calls", uint64(n))
+	return err
+}

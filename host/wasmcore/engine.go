@@ -21,6 +21,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/murmur-fl/murmur/host/accel"
 	"github.com/murmur-fl/murmur/runtime/kernels"
 )
 
@@ -127,7 +128,9 @@ func (e *Engine) instantiateAccel(ctx context.Context) error {
 }
 
 // gemmImport answers murmur_accel.gemm: 0 when done, 1 when no backend is
-// configured, 2 when an operand lies outside guest memory.
+// configured, 2 when an operand lies outside guest memory or the dimensions
+// are inconsistent (the guest then computes it itself). A guest can never
+// make the host panic through it.
 func gemmImport(b kernels.Backend, mem api.Memory, s []uint64) uint32 {
 	if b == nil {
 		return 1
@@ -155,7 +158,9 @@ func gemmImport(b kernels.Backend, mem api.Memory, s []uint64) uint32 {
 	if !ok1 || !ok2 || !ok3 {
 		return 2
 	}
-	b.Gemm(ta, tb, m, n, k, alpha, a, lda, bb, ldb, beta, c, ldc)
+	if accel.Gemm(b, ta, tb, m, n, k, alpha, a, lda, bb, ldb, beta, c, ldc) != nil {
+		return 2 // the guest passed inconsistent dimensions
+	}
 	return 0
 }
 

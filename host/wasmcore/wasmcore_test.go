@@ -351,3 +351,45 @@ func BenchmarkNewCore(b *testing.B) {
 		c.Close(ctx)
 	}
 }
+
+// TestParamsViewIsZeroCopy writes the parameters through the view of guest
+// memory and checks the core computes with them: Update = params - global
+// becomes -global once the host zeroes the view.
+func TestParamsViewIsZeroCopy(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, nil)
+	c, _ := e.NewCore(ctx)
+	defer c.Close(ctx)
+	trainWasm(t, c, mlpSpec, synthetic(32, 64, 10, 1), 1)
+	view, err := c.ParamsView(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := c.Params(ctx, nil)
+	before2, _ := c.Update(ctx, nil)
+	global := make([]float32, len(before))
+	for i := range global {
+		global[i] = before[i] - before2[i]
+	}
+	view, _ = c.ParamsView(ctx)
+	clear(view)
+	u, err := c.Update(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range u {
+		if u[i] != -global[i] {
+			t.Fatalf("update[%d] = %v after zeroing the view, want %v", i, u[i], -global[i])
+		}
+	}
+}
+
+func BenchmarkHostCall(b *testing.B) {
+	e := newEngine(b, &Config{Accel: kernels.Portable{}})
+	c, _ := e.NewCore(context.Background())
+	defer c.Close(context.Background())
+	b.ResetTimer()
+	if err := c.HostCalls(context.Background(), b.N); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -313,7 +313,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	var clientsMu sync.Mutex
 	for i, d := range w.devices {
 		id := "device-" + strconv.Itoa(i+1)
-		dev := &device{o: &o, id: id, index: i, data: d, engine: engine, url: srv.WSURL, token: tokens.Issue(id)}
+		dev := &device{o: &o, id: id, index: i, data: d, engine: engine, url: srv.WSURL, token: tokens.Issue(id),
+			roundOver: func(r uint64) bool { st := srv.Relay.Status(); return st.Round != r || st.Stage == "finished" }}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -418,6 +419,9 @@ type device struct {
 	engine *wasmcore.Engine
 	url    string
 	token  string
+	// roundOver reports whether round r has ended (a dropped device stays
+	// away until then: it vanished, it does not retry the same round).
+	roundOver func(r uint64) bool
 }
 
 // dropped decides, reproducibly from the seed, whether this device drops
@@ -491,10 +495,10 @@ func (d *device) run(ctx context.Context, register func(*client.Client)) {
 		}
 		if r := droppedRound.Load(); r != 0 {
 			state = client.MemStorage() // a fresh start: the session is gone
-			// Stay away until the relay has given up on the old session.
-			waitCtx, stop := context.WithTimeout(ctx, 2500*time.Millisecond)
-			<-waitCtx.Done()
-			stop()
+			// Stay away until the round it dropped out of is over.
+			for ctx.Err() == nil && !d.roundOver(r) {
+				time.Sleep(100 * time.Millisecond)
+			}
 		}
 	}
 }

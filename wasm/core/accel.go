@@ -43,3 +43,16 @@ func ptr(s []float32) unsafe.Pointer {
 	}
 	return unsafe.Pointer(&s[0])
 }
+
+// benchHostCalls calls the GEMM import n times with empty operands, so a
+// host can measure the cost of one guest-to-host call (wasm/ABI.md,
+// diagnostics).
+//
+//go:wasmexport bench_host_calls
+func benchHostCalls(n int32) int32 {
+	var r int32
+	for i := int32(0); i < n; i++ {
+		r += hostGemm(0, 0, 0, 0, 1, nil, 1, nil, 1, 0, nil, 1)
+	}
+	return r
+}

@@ -8,4 +8,5 @@ import (
 	_ "github.com/murmur-fl/murmur/internal/bench/secagg"
 	_ "github.com/murmur-fl/murmur/internal/bench/train"
 	_ "github.com/murmur-fl/murmur/internal/bench/trainwasm"
+	_ "github.com/murmur-fl/murmur/internal/bench/wasmcore"
 )
