@@ -180,7 +180,7 @@ func (s *Server) onShareKeys(from ClientID, m *ShareKeys, digest [32]byte) error
 	if old, ok := s.shareRaw[from]; ok {
 		return dup(old == digest, from, m.Type())
 	}
-	want := s.liveNeighbours(from, s.keys)
+	want := liveNeighboursIn(s.g, from, s.keys)
 	got := make([]ClientID, len(m.Shares))
 	for i, e := range m.Shares {
 		got[i] = e.Peer
@@ -245,7 +245,7 @@ func (s *Server) onUnmask(from ClientID, m *UnmaskShares, digest [32]byte) error
 	if old, ok := s.unmRaw[from]; ok {
 		return dup(old == digest, from, m.Type())
 	}
-	want := s.liveNeighbours(from, s.shares)
+	want := liveNeighboursIn(s.g, from, s.shares)
 	if len(m.Shares) != len(want) {
 		return fmt.Errorf("%w: UnmaskShares from %d has %d shares, want %d", ErrMalformed, from, len(m.Shares), len(want))
 	}
@@ -269,7 +269,7 @@ func (s *Server) onUnmask(from ClientID, m *UnmaskShares, digest [32]byte) error
 	return nil
 }
 
-// liveNeighbours lists id's neighbours present in set, ascending.
+// liveNeighboursIn lists id's neighbours present in set, ascending.
 func liveNeighboursIn[V any](g *graph, id ClientID, set map[ClientID]V) []ClientID {
 	var out []ClientID
 	for _, j := range g.neighbours(id) {
@@ -278,16 +278,6 @@ func liveNeighboursIn[V any](g *graph, id ClientID, set map[ClientID]V) []Client
 		}
 	}
 	return out
-}
-
-func (s *Server) liveNeighbours(id ClientID, set any) []ClientID {
-	switch set := set.(type) {
-	case map[ClientID]PublicKeys:
-		return liveNeighboursIn(s.g, id, set)
-	case map[ClientID]*ShareKeys:
-		return liveNeighboursIn(s.g, id, set)
-	}
-	panic("secagg: liveNeighbours set type")
 }
 
 // checkAlive aborts the stage when the set is empty or one of its members
