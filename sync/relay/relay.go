@@ -34,18 +34,19 @@ type Relay struct {
 	store Store
 	m     *metrics
 
-	mu       sync.Mutex
-	devices  map[string]*device
-	live     int
-	model    Committed
-	coord    Coordinator
-	round    *round // the open round, nil between rounds
-	blobs    map[wire.Hash][]byte
-	closing  bool
-	kick     chan struct{} // wakes the round loop when devices arrive
-	conns    map[*conn]struct{}
-	lastEvt  *RoundEvent
-	finished bool // Round.Rounds reached
+	mu        sync.Mutex
+	devices   map[string]*device
+	live      int
+	model     Committed
+	coord     Coordinator
+	round     *round // the open round, nil between rounds
+	blobs     map[wire.Hash][]byte
+	blobCache map[wire.Hash][]byte // older model versions read from the store
+	closing   bool
+	kick      chan struct{} // wakes the round loop when devices arrive
+	conns     map[*conn]struct{}
+	lastEvt   *RoundEvent
+	finished  bool // Round.Rounds reached
 
 	recent                     map[wire.ID16]countedUpload // counted uploads of recent rounds
 	lastRound                  uint64                      // last round number started
@@ -94,7 +95,7 @@ func New(cfg Config) (*Relay, error) {
 		return nil, errors.New("relay: Config.Auth is required")
 	}
 	r := &Relay{cfg: cfg, log: cfg.Logger.With("component", "relay"), store: cfg.Store, m: newMetrics(),
-		devices: map[string]*device{}, blobs: map[wire.Hash][]byte{}, kick: make(chan struct{}, 1),
+		devices: map[string]*device{}, blobs: map[wire.Hash][]byte{}, blobCache: map[wire.Hash][]byte{}, kick: make(chan struct{}, 1),
 		conns: map[*conn]struct{}{}, recent: map[wire.ID16]countedUpload{}, loopDone: make(chan struct{})}
 	m, ok, err := r.store.Latest()
 	if err != nil {
@@ -303,7 +304,28 @@ func (r *Relay) blob(h wire.Hash) ([]byte, error) {
 	if ok {
 		return b, nil
 	}
-	return r.store.Blob(h)
+	r.mu.Lock()
+	b, ok = r.blobCache[h]
+	r.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	// Older model versions come from the store; keep a few in memory so a
+	// device re-fetching cannot make the relay copy a model per message.
+	b, err := r.store.Blob(h)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if len(r.blobCache) >= keepVersions {
+		for k := range r.blobCache {
+			delete(r.blobCache, k)
+			break
+		}
+	}
+	r.blobCache[h] = b
+	r.mu.Unlock()
+	return b, nil
 }
 
 func newID() wire.ID16 {
