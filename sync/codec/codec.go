@@ -91,8 +91,10 @@ type Config struct {
 	// "sketch".
 	Codec string `json:"codec"`
 
-	// Zstd compresses the payload of the download codecs ("topk" and "qsgd"
-	// always use zstd; the secure codecs never do: masked data is random).
+	// Zstd compresses the payload of the download codecs with zstd or
+	// zstd's Huffman stage alone, whichever is smaller ("topk" and "qsgd"
+	// always entropy-code; the secure codecs never do: masked data is
+	// random).
 	Zstd bool `json:"zstd,omitempty"`
 
 	// Bits per value. topk: 32 (float32, default), 16 (bf16) or 2..8 (QSGD

@@ -374,3 +374,50 @@ func TestTopKIndexCoders(t *testing.T) {
 		}
 	}
 }
+
+// Compressed downloads keep the smaller of zstd and Huffman alone: random
+// weights favour Huffman, a delta that is mostly zero runs favours zstd.
+func TestDownloadCompressorChoice(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	const d = 20000
+	w := heavyTailed(r, d, 0.05)
+	base := append([]float32(nil), w...)
+	next := append([]float32(nil), w...)
+	for i := 0; i < d; i += 100 {
+		next[i] += 0.01 // a sparse change: the delta is mostly zero runs
+	}
+	e := mustEncoder(t, Config{Codec: "bf16", Zstd: true})
+	snap, err := e.EncodeModel(w, 2, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delta, err := e.EncodeModel(next, 2, base, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		blob []byte
+		flag uint16
+	}{"snapshot": {snap, flagHuffman}, "sparse delta": {delta, flagZstd}} {
+		h, _, err := parse(c.blob, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Flags != c.flag {
+			t.Errorf("%s: flags %d, want %d", name, h.Flags, c.flag)
+		}
+	}
+	got, _, err := DecodeModel(delta, base, 1)
+	if err != nil || relErr(got, next) > 1e-4 {
+		t.Fatalf("sparse delta: %v (rel err %g)", err, relErr(got, next))
+	}
+	if _, _, err := DecodeModel(reseal(setFlags(snap, 3)), nil, 0); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("flags 3 accepted: %v", err)
+	}
+}
+
+func setFlags(b []byte, f uint16) []byte {
+	b = append([]byte(nil), b...)
+	binary.LittleEndian.PutUint16(b[6:], f)
+	return b
+}
