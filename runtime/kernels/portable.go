@@ -80,6 +80,23 @@ func (Portable) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float3
 // store adds the micro-tile acc (alpha-scaled) into the mv×nv corner of c.
 // On the first k-chunk it also applies beta (beta == 0 never reads c).
 func store(acc *[mr * nr]float32, mv, nv int, c []float32, ldc int, alpha, beta float32, first bool) {
+	if mv == mr && nv == nr && (!first || beta == 0) {
+		// Full tile, no beta: one bounds check per row (this loop is a
+		// measurable share of small products in wasm).
+		for r := 0; r < mr; r++ {
+			row := (*[nr]float32)(c[r*ldc : r*ldc+nr])
+			t := (*[nr]float32)(acc[r*nr : r*nr+nr])
+			if first {
+				row[0], row[1], row[2], row[3] = float32(alpha*t[0]), float32(alpha*t[1]), float32(alpha*t[2]), float32(alpha*t[3])
+			} else {
+				row[0] += float32(alpha * t[0])
+				row[1] += float32(alpha * t[1])
+				row[2] += float32(alpha * t[2])
+				row[3] += float32(alpha * t[3])
+			}
+		}
+		return
+	}
 	for r := 0; r < mv; r++ {
 		row := c[r*ldc : r*ldc+nv]
 		t := acc[r*nr : r*nr+nv]
@@ -108,6 +125,19 @@ func packA(ap, a []float32, lda int, trans bool, i0, mb, p0, kb int) {
 		rows := min(mr, mb-ir)
 		if rows < mr {
 			clear(panel)
+		}
+		if !trans && rows == mr {
+			// Interleave four rows with sequential writes.
+			off := (i0+ir)*lda + p0
+			r0 := a[off:][:kb:kb]
+			r1 := a[off+lda:][:kb:kb]
+			r2 := a[off+2*lda:][:kb:kb]
+			r3 := a[off+3*lda:][:kb:kb]
+			for p := 0; p < kb; p++ {
+				d := (*[mr]float32)(panel[p*mr : p*mr+mr])
+				d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+			}
+			continue
 		}
 		if !trans {
 			for r := 0; r < rows; r++ {
