@@ -80,19 +80,27 @@ func (Portable) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float3
 // store adds the micro-tile acc (alpha-scaled) into the mv×nv corner of c.
 // On the first k-chunk it also applies beta (beta == 0 never reads c).
 func store(acc *[mr * nr]float32, mv, nv int, c []float32, ldc int, alpha, beta float32, first bool) {
-	if mv == mr && nv == nr && (!first || beta == 0) {
-		// Full tile, no beta: one bounds check per row (this loop is a
-		// measurable share of small products in wasm).
+	if mv == mr && nv == nr {
+		// Full tile: one bounds check per row (this loop is a measurable
+		// share of small products, more so in wasm). beta == 1 on the first
+		// chunk is the same arithmetic as a later chunk: 1*c is exact.
+		add := !first || beta == 1
 		for r := 0; r < mr; r++ {
 			row := (*[nr]float32)(c[r*ldc : r*ldc+nr])
 			t := (*[nr]float32)(acc[r*nr : r*nr+nr])
-			if first {
-				row[0], row[1], row[2], row[3] = float32(alpha*t[0]), float32(alpha*t[1]), float32(alpha*t[2]), float32(alpha*t[3])
-			} else {
+			switch {
+			case add:
 				row[0] += float32(alpha * t[0])
 				row[1] += float32(alpha * t[1])
 				row[2] += float32(alpha * t[2])
 				row[3] += float32(alpha * t[3])
+			case beta == 0:
+				row[0], row[1], row[2], row[3] = float32(alpha*t[0]), float32(alpha*t[1]), float32(alpha*t[2]), float32(alpha*t[3])
+			default:
+				row[0] = float32(beta*row[0]) + float32(alpha*t[0])
+				row[1] = float32(beta*row[1]) + float32(alpha*t[1])
+				row[2] = float32(beta*row[2]) + float32(alpha*t[2])
+				row[3] = float32(beta*row[3]) + float32(alpha*t[3])
 			}
 		}
 		return
