@@ -19,6 +19,8 @@ import (
 // needs one N×3H×H GEMM. Rows of the batch-major [N, T, ·] buffers for a
 // fixed t are addressed with a leading dimension of T*width, so nothing is
 // transposed or copied. Output is every state [T, H], or the last [H].
+// Products that feed an addition are wrapped in float32(...) so the
+// compiler cannot fuse them into FMAs (see runtime/optim).
 type gru struct {
 	t, e, h                int
 	last                   bool
@@ -103,13 +105,13 @@ func (g *gru) forward(x []float32, n int, _ bool) []float32 {
 				rj := tensor.Sigmoid(gir[j] + ghr[j])
 				zj := tensor.Sigmoid(gir[H+j] + ghr[H+j])
 				hnj := ghr[2*H+j]
-				nj := tensor.Tanh(gir[2*H+j] + rj*hnj)
+				nj := tensor.Tanh(gir[2*H+j] + float32(rj*hnj))
 				var hpj float32
 				if hp != nil {
 					hpj = hp[j]
 				}
 				r[j], z[j], hn[j], nv[j] = rj, zj, hnj, nj
-				hs[j] = (1-zj)*nj + zj*hpj
+				hs[j] = float32((1-zj)*nj) + float32(zj*hpj)
 			}
 		}
 	}
@@ -161,7 +163,7 @@ func (g *gru) backward(dy []float32, n int, needDX bool) []float32 {
 				zj, nj, rj := z[j], nv[j], r[j]
 				dn := d * (1 - zj)
 				dz := d * (hpj - nj)
-				dnp := dn * (1 - nj*nj)
+				dnp := dn * (1 - float32(nj*nj))
 				drp := dnp * hn[j] * rj * (1 - rj)
 				dzp := dz * zj * (1 - zj)
 				dgir[j], dgir[H+j], dgir[2*H+j] = drp, dzp, dnp

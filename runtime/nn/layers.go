@@ -210,7 +210,7 @@ func (a *activation) backward(dy []float32, n int, needDX bool) []float32 {
 		}
 	case actTanh:
 		for i, v := range y {
-			dx[i] = dy[i] * (1 - v*v)
+			dx[i] = dy[i] * (1 - float32(v*v))
 		}
 	case actSigmoid:
 		for i, v := range y {

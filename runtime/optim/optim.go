@@ -82,6 +82,11 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
+// Every product that is added to something is wrapped in float32(...):
+// Go may fuse x*y+z into one FMA on arm64 (and amd64 with GOAMD64=v3),
+// which rounds differently; the explicit conversion forbids fusion, so
+// updates are bit-identical on every GOARCH and in wasm.
+
 // Optimizer updates a flat parameter buffer of a fixed length in place.
 // It is not safe for concurrent use.
 type Optimizer struct {
@@ -201,13 +206,13 @@ func (o *Optimizer) Step(params, grads []float32) error {
 	}
 	if wd := c.WeightDecay; wd > 0 {
 		for i, w := range params {
-			grads[i] += wd * w
+			grads[i] += float32(wd * w)
 		}
 	}
 	if mu := c.ProxMu; mu > 0 && o.center != nil {
 		ctr := o.center[:len(params)]
 		for i, w := range params {
-			grads[i] += mu * (w - ctr[i])
+			grads[i] += float32(mu * (w - ctr[i]))
 		}
 	}
 	o.advance()
@@ -227,24 +232,24 @@ func (o *Optimizer) Step(params, grads []float32) error {
 		v = v[:len(params)]
 		for i := range params {
 			gi := g[i]
-			mi := b1*m[i] + (1-b1)*gi
-			vi := b2*v[i] + (1-b2)*gi*gi
+			mi := float32(b1*m[i]) + float32((1-b1)*gi)
+			vi := float32(b2*v[i]) + float32((1-b2)*gi*gi)
 			m[i], v[i] = mi, vi
-			params[i] -= step * mi / (float32(math.Sqrt(float64(vi))) + eps)
+			params[i] -= float32(step * mi / (float32(math.Sqrt(float64(vi))) + eps))
 		}
 	case c.Momentum > 0:
 		v := o.state[:len(params)]
 		g := grads[:len(params)]
 		mom := c.Momentum
 		for i := range params {
-			vi := mom*v[i] + g[i]
+			vi := float32(mom*v[i]) + g[i]
 			v[i] = vi
-			params[i] -= lr * vi
+			params[i] -= float32(lr * vi)
 		}
 	default:
 		g := grads[:len(params)]
 		for i := range params {
-			params[i] -= lr * g[i]
+			params[i] -= float32(lr * g[i])
 		}
 	}
 	return nil
