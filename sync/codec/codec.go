@@ -319,7 +319,7 @@ func decodeInto(dst []float32, h frame.Header, payload []byte, w float32, add bo
 		}
 		return decodeDense(dst, h, p, payload, nil, w, add)
 	case IDSecure, IDSketch:
-		return fmt.Errorf("codec: a %s blob holds a masked vector; decode it with Secure.Unpack and Secure.DecodeSum", ID(h.Codec))
+		return fmt.Errorf("%w: a %s blob holds a masked vector; decode it with Secure.Unpack and Secure.DecodeSum", ErrConfig, ID(h.Codec))
 	default:
 		return fmt.Errorf("%w: codec %s is not an update or model blob", ErrCorrupt, ID(h.Codec))
 	}

@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"errors"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -23,6 +24,9 @@ func FuzzDecode(f *testing.F) {
 		for _, b := range [][]byte{blob, reseal(blob)} {
 			info, ierr := Inspect(b, WithMaxDim(fuzzMaxDim))
 			v, err := Decode(b, WithMaxDim(fuzzMaxDim))
+			if err != nil && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrBaseMismatch) && !errors.Is(err, ErrConfig) {
+				t.Fatalf("Decode error wraps no sentinel: %v", err)
+			}
 			if err == nil {
 				if ierr != nil || len(v) != info.Dim {
 					t.Fatalf("Decode gave %d values but Inspect says %+v, %v", len(v), info, ierr)

@@ -16,10 +16,12 @@ import (
 	"fmt"
 
 	"github.com/klauspost/compress/huff0"
+	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
 )
 
 // ErrCorrupt is wrapped by every decode error.
-var ErrCorrupt = errors.New("codec: corrupt entropy-coded section")
+// It wraps frame.ErrCorrupt, so callers test one sentinel (codec.ErrCorrupt).
+var ErrCorrupt = fmt.Errorf("%w: entropy-coded section", frame.ErrCorrupt)
 
 const chunk = 64 << 10
 

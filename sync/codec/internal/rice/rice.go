@@ -10,14 +10,16 @@
 package rice
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/bits"
+
+	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
 )
 
 // ErrCorrupt is wrapped by every decode error.
-var ErrCorrupt = errors.New("codec: corrupt index section")
+// It wraps frame.ErrCorrupt, so callers test one sentinel (codec.ErrCorrupt).
+var ErrCorrupt = fmt.Errorf("%w: index section", frame.ErrCorrupt)
 
 // MaxK is the largest Rice parameter.
 const MaxK = 31

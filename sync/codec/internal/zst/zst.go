@@ -5,15 +5,16 @@
 package zst
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
 )
 
 // ErrCorrupt is wrapped by every decode error.
-var ErrCorrupt = errors.New("codec: corrupt zstd section")
+// It wraps frame.ErrCorrupt, so callers test one sentinel (codec.ErrCorrupt).
+var ErrCorrupt = fmt.Errorf("%w: zstd section", frame.ErrCorrupt)
 
 var (
 	encOnce sync.Once
