@@ -12,9 +12,11 @@ package train
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/murmur-fl/murmur/host/accel"
 	"github.com/murmur-fl/murmur/internal/bench"
 	"github.com/murmur-fl/murmur/runtime/kernels"
 	"github.com/murmur-fl/murmur/runtime/nn"
@@ -92,7 +94,12 @@ type Variant struct {
 
 var (
 	mu       sync.Mutex
-	variants = []Variant{{Name: "native", New: newNative}}
+	variants = []Variant{
+		{Name: "native", New: newNative},
+		// The same native model with the host's native GEMM: the baseline
+		// that wasm+native offload is compared with.
+		{Name: "native+native", New: func(c Case) (func() error, func(), error) { return newNativeWith(c, "native") }},
+	}
 )
 
 // AddVariant registers v to run after the native variant (call from init).
@@ -102,7 +109,23 @@ func AddVariant(v Variant) {
 	variants = append(variants, v)
 }
 
-// newNative trains with runtime/nn directly, in this goroutine.
+// newNativeWith is newNative with the host/accel backend of that name
+// installed as the kernels backend until done is called.
+func newNativeWith(c Case, backend string) (func() error, func(), error) {
+	b, ok := accel.Lookup(backend)
+	if !ok {
+		return nil, nil, fmt.Errorf("no %q accelerator backend on this machine", backend)
+	}
+	step, done, err := newNative(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	old := kernels.Use(b)
+	return step, func() { kernels.Use(old); done() }, nil
+}
+
+// newNative trains with runtime/nn directly, in this goroutine, with the
+// current kernels backend.
 func newNative(c Case) (func() error, func(), error) {
 	s, err := SpecFor(c)
 	if err != nil {
@@ -149,9 +172,6 @@ func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 				fmt.Fprintf(cfg.Log, "train/%s/%s: skipped: %v\n", c.Name, v.Name, err)
 				continue
 			}
-			if v.Name == "native" {
-				r.Extra["kernels"] = kernels.Current().Name()
-			}
 			emit(r)
 		}
 	}
@@ -187,6 +207,9 @@ func Measure(v Variant, c Case, runs int, budget, target time.Duration) (bench.R
 	extra := st.Extra(work)
 	extra["batch"] = c.Batch
 	extra["steps_per_run"] = steps
+	if strings.HasPrefix(v.Name, "native") { // in-process: say which GEMM ran
+		extra["kernels"] = kernels.Current().Name()
+	}
 	return bench.Result{
 		Bench: fmt.Sprintf("train/%s/%s", c.Name, v.Name),
 		Value: st.Rate(work),

@@ -21,10 +21,14 @@ func TestQuickRun(t *testing.T) {
 	want := map[string]bool{}
 	for _, c := range Cases() {
 		want["train/"+c.Name+"/native"] = true
+		want["train/"+c.Name+"/native+native"] = true
 	}
 	for _, r := range rows {
 		if !strings.HasPrefix(r.Bench, "train/") || r.Unit != "examples/s" || !(r.Value > 0) {
 			t.Errorf("bad row %+v", r)
+		}
+		if strings.HasSuffix(r.Bench, "/native+native") && r.Extra["kernels"] != "native" {
+			t.Errorf("%s ran with kernels %v, want native", r.Bench, r.Extra["kernels"])
 		}
 		delete(want, r.Bench)
 	}
