@@ -45,6 +45,12 @@ var ErrNonFinite = errors.New("nn: loss is not finite")
 // MaxBatch bounds the batch size (buffers grow to the largest batch seen).
 const MaxBatch = 1 << 16
 
+// MaxBatchActivations bounds N times the sum of all layers' output sizes
+// per example, so a large batch of a large model is refused with an error
+// instead of exhausting memory (the buffers are a small multiple of it).
+// The built-in cnn and gru allow batches of about 1500 and 950.
+const MaxBatchActivations = 1 << 26
+
 // Model is a built Spec: its layers, parameter and gradient buffers, and
 // reusable activation buffers. It is not safe for concurrent use.
 type Model struct {
@@ -61,6 +67,7 @@ type Model struct {
 	capN     int // forward buffers hold this many examples
 	capTrain int // backward buffers hold this many
 	maxAct   int
+	actSum   int
 	dlogits  []float32
 	rng      *tensor.RNG // dropout stream
 	seq      bool
@@ -89,6 +96,7 @@ func Build(spec Spec, seed uint64) (*Model, error) {
 		params: make([]float32, total),
 		grads:  make([]float32, total),
 		maxAct: p.maxAct,
+		actSum: p.actSum,
 		seq:    spec.Loss == "seq_xent",
 	}
 	m.inSize = prod(spec.Input)
@@ -197,6 +205,10 @@ func (m *Model) SetRNGState(s uint64) { m.rng.SetState(s) }
 func (m *Model) check(b Batch, needLabels bool) error {
 	if b.N <= 0 || b.N > MaxBatch {
 		return fmt.Errorf("%w: N = %d, want 1..%d", ErrBatch, b.N, MaxBatch)
+	}
+	if b.N > MaxBatchActivations/max(m.actSum, 1) {
+		return fmt.Errorf("%w: N = %d needs %d activations (%d per example), limit %d; use smaller batches",
+			ErrBatch, b.N, b.N*m.actSum, m.actSum, MaxBatchActivations)
 	}
 	want := b.N * m.inSize
 	if m.tokens {

@@ -269,16 +269,17 @@ func TestBadBatch(t *testing.T) {
 		m *Model
 		b Batch
 	}{
-		"zero N":       {m, Batch{N: 0}},
-		"short X":      {m, Batch{N: 2, X: ok.X[:10], Labels: ok.Labels}},
-		"few labels":   {m, Batch{N: 2, X: ok.X, Labels: ok.Labels[:1]}},
-		"label range":  {m, Batch{N: 2, X: ok.X, Labels: []int32{0, 10}}},
-		"label -1":     {m, Batch{N: 2, X: ok.X, Labels: []int32{0, -1}}},
-		"tokens for X": {m, Batch{N: 2, Tokens: make([]int32, 2*784), Labels: ok.Labels}},
-		"token range":  {g, Batch{N: 2, Tokens: append([]int32{2000}, gok.Tokens[1:]...), Labels: gok.Labels}},
-		"neg token":    {g, Batch{N: 2, Tokens: append([]int32{-1}, gok.Tokens[1:]...), Labels: gok.Labels}},
-		"seq labels":   {g, Batch{N: 2, Tokens: gok.Tokens, Labels: gok.Labels[:2]}},
-		"huge N":       {m, Batch{N: 1 << 30}},
+		"zero N":               {m, Batch{N: 0}},
+		"short X":              {m, Batch{N: 2, X: ok.X[:10], Labels: ok.Labels}},
+		"few labels":           {m, Batch{N: 2, X: ok.X, Labels: ok.Labels[:1]}},
+		"label range":          {m, Batch{N: 2, X: ok.X, Labels: []int32{0, 10}}},
+		"label -1":             {m, Batch{N: 2, X: ok.X, Labels: []int32{0, -1}}},
+		"tokens for X":         {m, Batch{N: 2, Tokens: make([]int32, 2*784), Labels: ok.Labels}},
+		"token range":          {g, Batch{N: 2, Tokens: append([]int32{2000}, gok.Tokens[1:]...), Labels: gok.Labels}},
+		"neg token":            {g, Batch{N: 2, Tokens: append([]int32{-1}, gok.Tokens[1:]...), Labels: gok.Labels}},
+		"seq labels":           {g, Batch{N: 2, Tokens: gok.Tokens, Labels: gok.Labels[:2]}},
+		"huge N":               {m, Batch{N: 1 << 30}},
+		"too many activations": {g, Batch{N: 2000, Tokens: make([]int32, 2000*32), Labels: make([]int32, 2000*32)}},
 	}
 	for name, c := range cases {
 		if _, err := c.m.Gradients(c.b); !errors.Is(err, ErrBatch) {

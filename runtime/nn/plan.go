@@ -41,6 +41,7 @@ type planned struct {
 	out    []int
 	tokens bool
 	maxAct int
+	actSum int // sum of every layer's output size per example
 }
 
 var layerTypes = "dense, conv2d, maxpool2d, flatten, embedding, gru, relu, tanh, sigmoid, dropout"
@@ -169,6 +170,7 @@ func plan(s Spec) (*planned, error) {
 			return nil, fail("output shape %v is invalid or larger than %d elements per example", out, MaxActivation)
 		}
 		p.maxAct = max(p.maxAct, n)
+		p.actSum += n
 		k := counts[ls.Type]
 		counts[ls.Type]++
 		for _, pi := range l.params() {
