@@ -24,6 +24,10 @@ type ServerOptions struct {
 	Core      []byte              // the training core served to devices by hash (nil: none)
 	Title     string              // dashboard title
 	Forever   bool                // run rounds until shut down (o.Rounds ignored)
+	// WaitFor holds each round's selection until that many devices are
+	// connected (or 2 s pass): a simulation waits for all its devices, so
+	// the same seed picks the same cohorts.
+	WaitFor int
 }
 
 // Server is a running relay with its dashboard, evaluating every committed
@@ -97,9 +101,10 @@ func startServer(ctx context.Context, so ServerOptions, w *world) (*Server, erro
 		InitialParams: init.Params(),
 		Plan:          plan,
 		Round: relay.RoundConfig{Goal: o.PerRound, MinReports: max(1, o.PerRound*6/10), OverSelect: 1.3,
-			SelectWait: 2 * time.Second, Deadline: o.Deadline, Rounds: rounds},
-		Grace:  2 * time.Second,
-		Logger: o.Logger,
+			SelectWait: 2 * time.Second, Deadline: o.Deadline, Rounds: rounds, WaitFor: so.WaitFor},
+		Coordinator: relay.LocalCoordinator{Seed: o.Seed},
+		Grace:       2 * time.Second,
+		Logger:      o.Logger,
 		OnCommit: func(round, version uint64, params []float32) {
 			st, err := ev.eval(params)
 			if err != nil {

@@ -297,7 +297,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	defer os.RemoveAll(dir)
 	tokens := relay.HMACTokens{Secret: []byte(fmt.Sprintf("sim-%d-%d", o.Seed, time.Now().UnixNano()))}
-	srv, err := startServer(ctx, ServerOptions{Options: o, StorePath: filepath.Join(dir, "relay.db"), Auth: tokens, Core: core,
+	srv, err := startServer(ctx, ServerOptions{Options: o, StorePath: filepath.Join(dir, "relay.db"), Auth: tokens, Core: core, WaitFor: o.Devices,
 		Title: fmt.Sprintf("murmur simulate: %s/%s, %d devices", o.Example, o.Model, o.Devices)}, w)
 	if err != nil {
 		return nil, err

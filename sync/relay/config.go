@@ -91,6 +91,10 @@ type RoundConfig struct {
 	// Require lists capability flags a device must report to be selected
 	// (e.g. wire.CapCharging|wire.CapUnmetered). Default: none.
 	Require uint32
+	// WaitFor makes selection wait until at least this many eligible
+	// devices are connected (or SelectWait passes). Default 0: start as
+	// soon as the over-selected cohort is there.
+	WaitFor int
 	// Rounds stops the relay's round loop after that many rounds (0: run
 	// forever); for simulations.
 	Rounds uint64

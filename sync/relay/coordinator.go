@@ -34,15 +34,24 @@ type DeviceInfo struct {
 type LocalCoordinator struct {
 	// Optimizer is the server optimizer (see OptimizerConfig).
 	Optimizer OptimizerConfig
+	// Seed, if not 0, makes each round's choice depend only on the seed,
+	// the round number and the eligible ids (reproducible simulations).
+	// Default: random.
+	Seed uint64
 }
 
 // Select implements Coordinator: a uniformly random subset.
-func (c LocalCoordinator) Select(_ uint64, eligible []DeviceInfo, want int) []string {
+func (c LocalCoordinator) Select(round uint64, eligible []DeviceInfo, want int) []string {
 	ids := make([]string, len(eligible))
 	for i, d := range eligible {
 		ids[i] = d.ID
 	}
-	rand.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	shuffle := rand.Shuffle
+	if c.Seed != 0 {
+		slices.Sort(ids)
+		shuffle = rand.New(rand.NewPCG(c.Seed, round)).Shuffle
+	}
+	shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 	return ids[:min(want, len(ids))]
 }
 

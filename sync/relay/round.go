@@ -33,6 +33,7 @@ type round struct {
 	closed    bool
 	reported  int
 	rejected  int
+	gone      int // participants whose sessions expired before they reported
 	resumed   map[string]bool
 	allIn     chan struct{} // closed once every participant reported
 	stageIn   chan struct{} // signalled when a stage may be complete
@@ -43,6 +44,7 @@ type part struct {
 	dev      *device
 	reported bool
 	rejected bool
+	gone     bool // its session expired (away past the grace period): not waited for
 	seen     bool // connected at some point during the round
 	size     uint64
 	crc      uint32
@@ -220,7 +222,7 @@ func (r *Relay) selectRound() (*round, error) {
 			}
 		}
 		r.mu.Unlock()
-		if len(avail) >= target || (len(avail) >= cfg.MinReports && time.Since(start) >= cfg.SelectWait) {
+		if len(avail) >= max(target, cfg.WaitFor) || (len(avail) >= cfg.MinReports && time.Since(start) >= cfg.SelectWait) {
 			infos := make([]DeviceInfo, len(avail))
 			byID := make(map[string]*device, len(avail))
 			r.mu.Lock()
@@ -343,15 +345,70 @@ func (r *Relay) collect(rd *round) {
 	if rd.secure != nil {
 		r.runStages(rd, deadline)
 	} else {
-		select {
-		case <-rd.allIn:
-		case <-timer.C:
-		case <-r.ctx.Done():
-			return // the round stays open in the store
+		tick := time.NewTicker(vanishCheck)
+		defer tick.Stop()
+	wait:
+		for {
+			select {
+			case <-rd.allIn:
+				break wait
+			case <-timer.C:
+				break wait
+			case <-tick.C:
+				r.markVanished(rd)
+			case <-r.ctx.Done():
+				return // the round stays open in the store
+			}
 		}
 	}
 	r.m.stage.WithLabelValues("collect").Observe(time.Since(start).Seconds())
 	r.finish(rd)
+}
+
+// vanishCheck is how often a collecting round looks for participants whose
+// sessions have expired.
+const vanishCheck = 200 * time.Millisecond
+
+// markVanished marks participants that have been away longer than the
+// grace period (their sessions can no longer be resumed) as gone, so the
+// round stops waiting for them: a phone that died mid-round does not hold
+// the round until its deadline. A gone device that comes back with a new
+// session may still report.
+func (r *Relay) markVanished(rd *round) {
+	rd.mu.Lock()
+	var owing []*part
+	for _, p := range rd.parts {
+		if !p.reported && !p.rejected && !p.gone {
+			owing = append(owing, p)
+		}
+	}
+	rd.mu.Unlock()
+	if len(owing) == 0 {
+		return
+	}
+	now := time.Now()
+	var gone []*part
+	r.mu.Lock()
+	for _, p := range owing {
+		if d := p.dev; d.conn == nil && now.Sub(d.lastSeen) > r.cfg.Grace {
+			gone = append(gone, p)
+		}
+	}
+	r.mu.Unlock()
+	if len(gone) == 0 {
+		return
+	}
+	rd.mu.Lock()
+	for _, p := range gone {
+		if !p.reported && !p.rejected && !p.gone {
+			p.gone = true
+			rd.gone++
+			r.log.Info("participant vanished", "round", rd.state.Number, "device", p.Device, "index", p.Index)
+		}
+	}
+	rd.checkAllIn()
+	rd.signalStage()
+	rd.mu.Unlock()
 }
 
 func (r *Relay) finish(rd *round) {
@@ -647,7 +704,7 @@ func (rd *round) complete(c *conn, p *part, u UploadMeta) {
 
 // checkAllIn closes allIn when no participant still owes an update.
 func (rd *round) checkAllIn() {
-	if rd.reported+rd.rejected == len(rd.parts) {
+	if rd.reported+rd.rejected+rd.gone >= len(rd.parts) {
 		select {
 		case <-rd.allIn:
 		default:

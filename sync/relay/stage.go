@@ -95,24 +95,35 @@ func (r *Relay) runStages(rd *round, deadline time.Time) {
 			}
 		}
 		timer := time.NewTimer(time.Until(end))
+		tick := time.NewTicker(vanishCheck)
 	wait:
 		for {
 			rd.mu.Lock()
-			all := len(rd.stageSeen) >= len(rd.expect)
+			all := true
+			for idx := range rd.expect {
+				if p := rd.byIndex[idx]; !rd.stageSeen[idx] && (p == nil || !p.gone) {
+					all = false
+					break
+				}
+			}
 			rd.mu.Unlock()
 			if all {
 				break
 			}
 			select {
 			case <-rd.stageIn:
+			case <-tick.C:
+				r.markVanished(rd)
 			case <-timer.C:
 				break wait
 			case <-r.ctx.Done():
 				timer.Stop()
+				tick.Stop()
 				return
 			}
 		}
 		timer.Stop()
+		tick.Stop()
 		rd.mu.Lock()
 		out, next, err := rd.secure.Close(stage)
 		// Who did not speak in this stage has dropped out of the protocol.

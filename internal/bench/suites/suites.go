@@ -5,6 +5,7 @@ import (
 	// Each suite registers itself in init.
 	_ "github.com/murmur-fl/murmur/internal/bench/codec"
 	_ "github.com/murmur-fl/murmur/internal/bench/gemm"
+	_ "github.com/murmur-fl/murmur/internal/bench/relay"
 	_ "github.com/murmur-fl/murmur/internal/bench/secagg"
 	_ "github.com/murmur-fl/murmur/internal/bench/train"
 	_ "github.com/murmur-fl/murmur/internal/bench/trainwasm"
