@@ -129,3 +129,33 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSameSeedSameNumbers: with the same seed, a run with dropouts gives the
+// same cohorts, reports, dropouts, accuracy and loss, bit for bit.
+func TestSameSeedSameNumbers(t *testing.T) {
+	needFashion(t)
+	run := func() []RoundResult {
+		o := small(Options{Seed: 9, Dropout: 0.3})
+		o.Devices, o.PerRound, o.Rounds, o.LocalSteps, o.Limit, o.EvalLimit = 6, 3, 3, 5, 1500, 300
+		var rs []RoundResult
+		o.OnRound = func(r RoundResult) { rs = append(rs, r) }
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if _, err := Run(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	a, b := run(), run()
+	var dropped int
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.Selected != y.Selected || x.Reported != y.Reported || x.Dropped != y.Dropped || x.TestAccuracy != y.TestAccuracy || x.TestLoss != y.TestLoss {
+			t.Fatalf("round %d differs:\n%+v\n%+v", i+1, x, y)
+		}
+		dropped += x.Dropped
+	}
+	if dropped == 0 {
+		t.Fatal("no device dropped out at dropout 0.3: the test would not exercise dropouts")
+	}
+}
