@@ -18,8 +18,9 @@ import (
 // MLP, 10 devices with IID shards of 600, 1 local epoch per round) with each
 // upload codec through SimulateRound, the same seeds and rounds, reporting
 // final test accuracy and upload bytes against float32. It takes minutes:
-// MURMUR_SOAK=1 runs it; MURMUR_ACC_ROUNDS sets the rounds (default 20) and
-// MURMUR_ACC_RUNS=name,... a subset of the runs.
+// MURMUR_SOAK=1 runs it; MURMUR_ACC_ROUNDS sets the rounds (default 20),
+// MURMUR_ACC_RUNS=name,... a subset of the runs, and MURMUR_ACC_NONIID=1
+// gives each device two classes only.
 func TestFederatedAccuracy(t *testing.T) {
 	if os.Getenv("MURMUR_SOAK") == "" {
 		t.Skip("federated accuracy run takes minutes; set MURMUR_SOAK=1")
@@ -39,6 +40,17 @@ func TestFederatedAccuracy(t *testing.T) {
 	shards := make([][]int, devices)
 	for j := range shards {
 		shards[j] = perm[j*perDevice : (j+1)*perDevice]
+	}
+	if os.Getenv("MURMUR_ACC_NONIID") != "" {
+		// Label skew: device j holds only classes j and j+1 (mod 10).
+		for j := range shards {
+			shards[j] = shards[j][:0:0]
+			for _, i := range perm {
+				if c := int(fm.Train.Labels[i]); (c == j%10 || c == (j+1)%10) && len(shards[j]) < perDevice {
+					shards[j] = append(shards[j], i)
+				}
+			}
+		}
 	}
 	init, err := nn.Build(spec, 7)
 	if err != nil {
