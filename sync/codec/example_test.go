@@ -19,9 +19,12 @@ func update(d int) []float32 {
 
 // A device uploads top-k with error feedback; the server accumulates.
 func Example_topK() {
-	cfg := codec.Config{Codec: "topk", Fraction: 0.01, Bits: 4}        // shipped in the round's plan
-	enc, _ := codec.NewEncoder(cfg, codec.WithRand(rand.NewPCG(7, 7))) // default: crypto-seeded
-	var residual codec.Residual                                        // kept in the device checkpoint (MarshalBinary)
+	// The config is shipped in the round's plan.
+	cfg := codec.Config{Codec: "topk", Fraction: 0.01, Bits: 4}
+	// WithRand makes the run reproducible; the default is crypto-seeded.
+	enc, _ := codec.NewEncoder(cfg, codec.WithRand(rand.NewPCG(7, 7)))
+	// The residual belongs in the device checkpoint (MarshalBinary).
+	var residual codec.Residual
 	x := update(100000)
 	blob, _ := enc.EncodeFeedback(x, &residual)
 
