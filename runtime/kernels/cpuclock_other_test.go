@@ -1,0 +1,5 @@
+//go:build !linux && !wasm
+
+package kernels_test
+
+func threadCPUClock() func() int64 { return nil }
