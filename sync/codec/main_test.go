@@ -7,4 +7,7 @@ import (
 )
 
 // The shared zstd encoder and decoder must not leave goroutines behind.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// (runtime.handleEvent is js/wasm's own event-loop goroutine.)
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("runtime.handleEvent"))
+}
