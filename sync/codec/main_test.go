@@ -9,5 +9,5 @@ import (
 // The shared zstd encoder and decoder must not leave goroutines behind.
 // (runtime.handleEvent is js/wasm's own event-loop goroutine.)
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("runtime.handleEvent"))
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("runtime.handleEvent"))
 }
