@@ -90,6 +90,10 @@ func NewSecure(cfg Config, dim int) (*Secure, error) {
 			kept = len(s.sub)
 		}
 		p.Dim, p.Rotate = kept, cfg.Rotate
+		if cfg.Feedback {
+			// Sent vectors carry residual from about dim/kept rounds.
+			p.ClipNorm = cfg.Clip / math.Sqrt(float64(kept)/float64(dim))
+		}
 		if cfg.Rotate && cfg.Range == 0 {
 			// After the randomized Hadamard rotation each coordinate is
 			// sub-Gaussian with scale ||x||/sqrt(P) <= Clip/sqrt(P):
@@ -97,7 +101,7 @@ func NewSecure(cfg Config, dim int) (*Secure, error) {
 			// at that range almost never happens and the step is sqrt(P)/6
 			// times finer than with the safe unrotated default (Clip).
 			P := 1 << bits.Len(uint(kept-1))
-			p.Range = math.Min(cfg.Clip, 6*cfg.Clip/math.Sqrt(float64(P)))
+			p.Range = math.Min(p.ClipNorm, 6*p.ClipNorm/math.Sqrt(float64(P)))
 			s.cfg.Range = p.Range
 		}
 		if s.enc, err = encode.New(p); err != nil {
@@ -201,10 +205,11 @@ func (s *Secure) ModBits() int { return s.enc.Params().ModBits }
 // all are kept).
 func (s *Secure) Coordinates() []uint32 { return s.sub }
 
-// EncodeFeedback is Encode with error feedback (Config.Feedback): it
-// encodes x plus the residual r and leaves in r what was not sent (the
-// coordinates outside this round's subsample, and what clipping removed).
-// Stochastic rounding error is not fed back: it is unbiased already.
+// EncodeFeedback is Encode with error feedback (Config.Feedback): it clips
+// x to Clip, adds the residual r, sends the round's subsample of that
+// (clipped again to Clip/sqrt(fraction), the room for about 1/fraction
+// rounds of residual) and leaves in r everything not sent. Stochastic
+// rounding error is not fed back: it is unbiased already.
 func (s *Secure) EncodeFeedback(dst []uint64, x []float32, w uint64, rng rand.Source, r *Residual) ([]uint64, error) {
 	if !s.cfg.Feedback {
 		return nil, fmt.Errorf("%w: EncodeFeedback needs a config with feedback", ErrConfig)
@@ -221,25 +226,69 @@ func (s *Secure) EncodeFeedback(dst []uint64, x []float32, w uint64, rng rand.So
 	if len(r.v) != s.dim {
 		return nil, fmt.Errorf("codec: residual has %d values but the update has %d (model changed? reset the residual)", len(r.v), s.dim)
 	}
-	a := make([]float32, s.dim)
-	for i, v := range x {
-		a[i] = v + r.v[i]
+	if rng == nil {
+		var seed [32]byte
+		if _, err := crand.Read(seed[:]); err != nil {
+			return nil, fmt.Errorf("codec: seeding the rounding source: %w", err)
+		}
+		rng = rand.NewChaCha8(seed)
 	}
-	out, scale, err := s.encode(dst, a, w, rng)
+	// The clip bounds this round's fresh update, as without feedback; the
+	// residual is added after it.
+	scale, err := clipScale(x, s.cfg.Clip)
 	if err != nil {
 		return nil, err
 	}
-	copy(r.v, a)
+	a := make([]float32, s.dim)
+	for i, v := range x {
+		a[i] = v*scale + r.v[i]
+	}
+	v := a
+	if s.sub != nil {
+		v = make([]float32, len(s.sub))
+		for j, i := range s.sub {
+			v[j] = a[i]
+		}
+	}
+	// What is sent must fit the encoder's clip (room for about 1/fraction
+	// rounds of residual); the excess stays in the residual.
+	s2, err := clipScale(v, s.enc.Params().ClipNorm)
+	if err != nil {
+		return nil, err
+	}
+	for j := range v {
+		v[j] *= s2
+	}
+	out, err := s.enc.Encode(dst, v, w, rng)
+	if err != nil {
+		return nil, fmt.Errorf("codec: %w", err)
+	}
 	if s.sub == nil {
-		for i := range r.v {
-			r.v[i] -= a[i] * scale
+		for i := range a {
+			r.v[i] = a[i] - v[i]
 		}
 		return out, nil
 	}
-	for _, i := range s.sub {
-		r.v[i] -= a[i] * scale
+	copy(r.v, a)
+	for j, i := range s.sub {
+		r.v[i] = a[i] - v[j]
 	}
 	return out, nil
+}
+
+// clipScale returns min(1, c/||x||), or an error naming a non-finite value.
+func clipScale(x []float32, c float64) (float32, error) {
+	var ss float64
+	for i, v := range x {
+		if v-v != 0 {
+			return 0, fmt.Errorf("codec: update coordinate %d is %v", i, v)
+		}
+		ss += float64(v) * float64(v)
+	}
+	if n := math.Sqrt(ss); n > c {
+		return float32(c / n), nil
+	}
+	return 1, nil
 }
 
 // Encode maps update x (dim values) with weight w (0..MaxWeight, such as the
@@ -267,16 +316,9 @@ func (s *Secure) encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([
 	}
 	// Clip the whole update first, so the clip does not depend on which
 	// coordinates the subsample kept.
-	var ss float64
-	for i, v := range x {
-		if v-v != 0 {
-			return nil, 0, fmt.Errorf("codec: update coordinate %d is %v", i, v)
-		}
-		ss += float64(v) * float64(v)
-	}
-	scale := float32(1)
-	if n := math.Sqrt(ss); n > s.cfg.Clip {
-		scale = float32(s.cfg.Clip / n)
+	scale, err := clipScale(x, s.cfg.Clip)
+	if err != nil {
+		return nil, 0, err
 	}
 	v := x
 	if s.sub != nil || scale != 1 {
