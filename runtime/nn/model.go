@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/murmur-fl/murmur/runtime/optim"
 	"github.com/murmur-fl/murmur/runtime/tensor"
@@ -88,6 +89,8 @@ func Build(spec Spec, seed uint64) (*Model, error) {
 	for _, q := range p.layout {
 		total += q.Len
 	}
+	spec.Input = slices.Clone(spec.Input) // the model keeps its own copy
+	spec.Layers = slices.Clone(spec.Layers)
 	m := &Model{
 		spec:   spec,
 		layers: p.layers,
