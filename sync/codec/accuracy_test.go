@@ -19,8 +19,9 @@ import (
 // upload codec through SimulateRound, the same seeds and rounds, reporting
 // final test accuracy and upload bytes against float32. It takes minutes:
 // MURMUR_SOAK=1 runs it; MURMUR_ACC_ROUNDS sets the rounds (default 20),
-// MURMUR_ACC_RUNS=name,... a subset of the runs, and MURMUR_ACC_NONIID=1
-// gives each device two classes only.
+// MURMUR_ACC_RUNS=name,... a subset of the runs, MURMUR_ACC_NONIID=1
+// gives each device two classes only, and MURMUR_ACC_DECAY=1 cuts the
+// server learning rate to 0.3 for the second half of the rounds.
 func TestFederatedAccuracy(t *testing.T) {
 	if os.Getenv("MURMUR_SOAK") == "" {
 		t.Skip("federated accuracy run takes minutes; set MURMUR_SOAK=1")
@@ -30,6 +31,7 @@ func TestFederatedAccuracy(t *testing.T) {
 		t.Skipf("Fashion-MNIST not available: %v", err)
 	}
 	const devices, perDevice, batch = 10, 600, 32
+	decay := os.Getenv("MURMUR_ACC_DECAY") != "" // server lr 0.3 in the second half
 	rounds := 20
 	if n, err := strconv.Atoi(os.Getenv("MURMUR_ACC_ROUNDS")); err == nil && n > 0 {
 		rounds = n
@@ -172,8 +174,12 @@ func TestFederatedAccuracy(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s round %d: %v", rn.name, round, err)
 			}
+			lr := float32(1)
+			if decay && round >= rounds/2 {
+				lr = 0.3 // server step decay for the second half
+			}
 			for i, v := range out.Sum {
-				global[i] += v / float32(out.Weight)
+				global[i] += lr * v / float32(out.Weight)
 			}
 			for _, b := range out.Bytes {
 				bytes += b
