@@ -159,6 +159,9 @@ func (c Config) Validate() error {
 	if c.Bucket < 0 || c.Bucket > 1<<20 {
 		return fmt.Errorf("%w: bucket %d out of range 1..2^20", ErrConfig, c.Bucket)
 	}
+	if c.Feedback && id != IDSecure {
+		return fmt.Errorf("%w: feedback is a secure-codec option (topk and qsgd take a Residual in Encoder.EncodeFeedback)", ErrConfig)
+	}
 	frac := func(def float64) error {
 		if c.Fraction != 0 && !(c.Fraction > 0 && c.Fraction <= 1) {
 			return fmt.Errorf("%w: fraction %v out of range (0, 1]", ErrConfig, c.Fraction)

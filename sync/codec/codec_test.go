@@ -76,6 +76,7 @@ func TestConfigJSONAndValidate(t *testing.T) {
 		{Codec: "secure", Seed: make([]byte, 32), MaxClients: 10}, // no clip
 		{Codec: "sketch", Clip: 1, Seed: make([]byte, 32)},        // no clients
 		{Codec: "int8", Bucket: -1},
+		{Codec: "topk", Feedback: true},
 	} {
 		if err := bad.Validate(); !errors.Is(err, ErrConfig) {
 			t.Errorf("%+v: got %v, want ErrConfig", bad, err)
