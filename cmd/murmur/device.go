@@ -42,7 +42,7 @@ func deviceCmd() *cli.Command {
 			fs.IntVar(&shard, "shard", 1, "which part of the data set this device holds (1-based)")
 			fs.IntVar(&of, "of", 10, "into how many parts the data set is split")
 			fs.Uint64Var(&o.Seed, "seed", 1, "seed of the split and of local training")
-			fs.StringVar(&o.Accel, "accel", "native", "host accelerator for the core's GEMM: go, native (empty: in-guest kernels)")
+			fs.StringVar(&o.Accel, "accel", "exact", "host accelerator for the core's GEMM: exact (bit-identical to in-guest), native (FMA), go (empty: in-guest kernels)")
 		},
 		Run: func(env *cli.Env, args []string) error {
 			if len(args) > 0 {

@@ -232,7 +232,16 @@ func (a *Agent) secure(ctx context.Context, t *wire.Task, p *wire.SecAggPlan, re
 	if err != nil {
 		return res, err
 	}
-	input, err := enc.Encode(nil, upd, examples, rand.NewPCG(a.cfg.Seed, t.Round))
+	var input []uint64
+	rng := rand.NewPCG(a.cfg.Seed, t.Round)
+	if p.Feedback {
+		input, err = enc.EncodeFeedback(nil, upd, examples, rng, &a.residual)
+		if err == nil {
+			a.saveResidual()
+		}
+	} else {
+		input, err = enc.Encode(nil, upd, examples, rng)
+	}
 	if err != nil {
 		return res, err
 	}
@@ -336,6 +345,13 @@ func decodeModel(blob []byte) ([]float32, error) {
 	return p, nil
 }
 
+// saveResidual keeps the error-feedback residual across restarts.
+func (a *Agent) saveResidual() {
+	if b, err := a.residual.MarshalBinary(); err == nil {
+		a.cfg.State.Put("agent-residual", b)
+	}
+}
+
 // encode turns the update into the upload payload per the plan's codec.
 func (a *Agent) encode(cc codec.Config, upd []float32, t *wire.Task) ([]byte, error) {
 	if cc.Codec == "" {
@@ -350,9 +366,7 @@ func (a *Agent) encode(cc codec.Config, upd []float32, t *wire.Task) ([]byte, er
 	case "topk", "qsgd":
 		payload, err = enc.EncodeFeedback(upd, &a.residual)
 		if err == nil {
-			if b, err := a.residual.MarshalBinary(); err == nil {
-				a.cfg.State.Put("agent-residual", b)
-			}
+			a.saveResidual()
 		}
 	default:
 		payload, err = enc.Encode(upd)

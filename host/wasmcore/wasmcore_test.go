@@ -3,6 +3,7 @@ package wasmcore
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	hostaccel "github.com/murmur-fl/murmur/host/accel"
 	"github.com/murmur-fl/murmur/host/agent"
 	"github.com/murmur-fl/murmur/internal/corebuild"
 	"github.com/murmur-fl/murmur/runtime/kernels"
@@ -134,7 +136,7 @@ func trainWasm(t *testing.T, c *Core, spec string, d agent.Dataset, steps int) [
 func TestParityNativeVsWasm(t *testing.T) {
 	d := synthetic(200, 64, 10, 1)
 	want := trainNative(t, mlpSpec, d, 25)
-	for _, accel := range []kernels.Backend{nil, kernels.Portable{}} {
+	for _, accel := range []kernels.Backend{nil, kernels.Portable{}, hostaccel.Exact{}} {
 		name := "in-guest"
 		if accel != nil {
 			name = "accel=" + accel.Name()
@@ -161,6 +163,39 @@ func TestParityNativeVsWasm(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParityNativeAccel: with the FMA-using native backend the result is
+// not bit-identical (fused multiply-adds round differently) but stays
+// within 1e-4 relative (L2) of the native run after 25 Adam steps.
+func TestParityNativeAccel(t *testing.T) {
+	native, ok := hostaccel.Lookup("native")
+	if !ok {
+		t.Skip("host/accel has no native backend on this platform")
+	}
+	d := synthetic(200, 64, 10, 1)
+	want := trainNative(t, mlpSpec, d, 25)
+	e := newEngine(t, &Config{Accel: native})
+	c, err := e.NewCore(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	if err := c.UseAccel(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	got := trainWasm(t, c, mlpSpec, d, 25)
+	var diff, norm float64
+	for i := range want {
+		dd := float64(got[i] - want[i])
+		diff += dd * dd
+		norm += float64(want[i]) * float64(want[i])
+	}
+	if rel := math.Sqrt(diff / norm); rel > 1e-4 {
+		t.Fatalf("relative L2 difference %.3g > 1e-4", rel)
+	} else {
+		t.Logf("relative L2 difference with native accel: %.3g", rel)
 	}
 }
 

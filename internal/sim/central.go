@@ -33,6 +33,7 @@ func Central(ctx context.Context, o Options, epochs int, lr float32, onEpoch fun
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
+	nativeKernels()
 	w, err := loadWorld(&o)
 	if err != nil {
 		return nil, err

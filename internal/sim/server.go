@@ -53,6 +53,7 @@ func StartServer(ctx context.Context, so ServerOptions) (*Server, error) {
 	if err := so.defaults(); err != nil {
 		return nil, err
 	}
+	nativeKernels()
 	w, err := loadWorld(&so.Options)
 	if err != nil {
 		return nil, err

@@ -46,20 +46,23 @@ type Options struct {
 	LR         float32 // client learning rate (default 0.05 SGD momentum 0.9)
 	ProxMu     float32 // FedProx mu (default 0)
 	SecAgg     bool    // secure aggregation (SecAgg+)
-	Codec      string  // update codec: "" (float32), "topk", "qsgd", "secure", ...
-	Dropout    float64 // probability a device drops mid-round
-	Flaky      float64 // probability per second that a device's link is cut (it resumes)
-	Partition  string  // "iid", "dirichlet:<alpha>" (default dirichlet:0.5), "source"
-	Seed       uint64  // everything random derives from it (default 1)
-	Trainer    string  // "wasm" (default) or "native"
-	Accel      string  // host accelerator for the wasm core's GEMM ("" = in-guest)
-	DataDir    string  // data set folder ("" = the example's default lookup)
-	Limit      int     // use only the first Limit training examples (0 = all)
-	EvalLimit  int     // evaluate on the first EvalLimit test examples (0 = all)
-	Addr       string  // relay listen address (default 127.0.0.1:0)
-	Deadline   time.Duration
-	Log        io.Writer // human progress lines (nil = discard)
-	Logger     *slog.Logger
+	// SecAggFraction compresses secure rounds: each round sends this
+	// shared fraction of the coordinates at 8 bits (0 or 1: all, 16 bits).
+	SecAggFraction float64
+	Codec          string  // update codec: "" (float32), "topk", "qsgd", "secure", ...
+	Dropout        float64 // probability a device drops mid-round
+	Flaky          float64 // probability per second that a device's link is cut (it resumes)
+	Partition      string  // "iid", "dirichlet:<alpha>" (default dirichlet:0.5), "source"
+	Seed           uint64  // everything random derives from it (default 1)
+	Trainer        string  // "wasm" (default) or "native"
+	Accel          string  // host accelerator for the wasm core's GEMM ("" = in-guest)
+	DataDir        string  // data set folder ("" = the example's default lookup)
+	Limit          int     // use only the first Limit training examples (0 = all)
+	EvalLimit      int     // evaluate on the first EvalLimit test examples (0 = all)
+	Addr           string  // relay listen address (default 127.0.0.1:0)
+	Deadline       time.Duration
+	Log            io.Writer // human progress lines (nil = discard)
+	Logger         *slog.Logger
 	// OnListen is called with the relay's base URL once it serves.
 	OnListen func(url string)
 	// OnRound is called with each round's result as it ends.
@@ -270,11 +273,17 @@ func (e *evaluator) eval(params []float32) (train.Stats, error) {
 	return e.s.Evaluate(train.EvalSlot, 256)
 }
 
+// nativeKernels makes the host's own (native) training, evaluation and
+// central runs use host/accel's exact backend: vectorized, and bit-identical
+// to the portable kernels the wasm core runs in-guest.
+func nativeKernels() { kernels.Use(hostaccel.Exact{}) }
+
 // Run runs a simulation to the end (or until ctx ends) and returns its summary.
 func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
+	nativeKernels()
 	start := time.Now()
 	w, err := loadWorld(&o)
 	if err != nil {
@@ -386,6 +395,11 @@ func makePlan(o *Options, w *world, dim int) (relay.Plan, *codec.Config, error) 
 			maxN = max(maxN, d.N)
 		}
 		p.SecAgg = &wire.SecAggPlan{Bits: 16, ClipNorm: 10, MaxWeight: uint64(maxN)}
+		if o.SecAggFraction > 0 && o.SecAggFraction < 1 {
+			// Compressed secure rounds: a shared subsample at 8 bits, the
+			// rest kept on the device (error feedback).
+			p.SecAgg.Bits, p.SecAgg.Fraction, p.SecAgg.Feedback = 8, o.SecAggFraction, true
+		}
 		return p, nil, nil
 	}
 	cc := codec.Config{Codec: o.Codec}

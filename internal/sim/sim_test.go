@@ -24,7 +24,7 @@ func small(o Options) Options {
 	o.Devices, o.PerRound, o.Rounds = 5, 4, 3
 	o.LocalSteps, o.Batch = 10, 32
 	o.Limit, o.EvalLimit = 2500, 1000
-	o.Accel = "native"
+	o.Accel = "exact"
 	o.Deadline = 30 * time.Second
 	return o
 }

@@ -6,7 +6,7 @@ import (
 	"math"
 
 	"github.com/murmur-fl/murmur/secagg"
-	"github.com/murmur-fl/murmur/secagg/encode"
+	"github.com/murmur-fl/murmur/sync/codec"
 )
 
 // SecAgg is a Config.Secure factory running SecAgg+ (secagg/) with the
@@ -32,7 +32,7 @@ func SecAgg(round uint64, n, dim int, plan Plan) (StageServer, error) {
 
 type secAggStages struct {
 	srv *secagg.Server
-	enc *encode.Encoder
+	enc *codec.Secure
 }
 
 const secAggInputStage = 3

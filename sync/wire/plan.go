@@ -1,11 +1,13 @@
 package wire
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
 	"github.com/murmur-fl/murmur/secagg"
-	"github.com/murmur-fl/murmur/secagg/encode"
+	"github.com/murmur-fl/murmur/sync/codec"
 )
 
 // Plan is the JSON carried in Task.Plan: the round's training plan. The
@@ -33,13 +35,32 @@ type SecAggPlan struct {
 	Seed      Hash    `json:"seed,omitempty"`       // rotation seed
 	Degree    int     `json:"degree,omitempty"`     // neighbours K (0: secagg.DefaultGraph)
 	Threshold int     `json:"threshold,omitempty"`  // T (0: secagg.DefaultGraph)
+	// Fraction of the coordinates each round sends (a subsample shared by
+	// all participants; 0 or 1: all). 0.1 sends a tenth: about 10x less
+	// upload on top of the B-bit packing.
+	Fraction float64 `json:"fraction,omitempty"`
+	// Feedback keeps the coordinates a device did not send in its local
+	// residual for later rounds (rand-k with error feedback) instead of the
+	// relay scaling the sent ones up (unbiased, higher variance).
+	Feedback bool `json:"feedback,omitempty"`
 }
 
-// Setup returns the round's SecAgg+ parameters and the fixed-point encoder
-// for n participants and a dim-long update.
-func (p *SecAggPlan) Setup(round uint64, n, dim int) (secagg.Params, *encode.Encoder, error) {
-	enc, err := encode.New(encode.Params{Dim: dim, Bits: p.Bits, MaxClients: n, ClipNorm: p.ClipNorm,
-		MaxWeight: p.MaxWeight, Rotate: p.Rotate, Seed: p.Seed})
+// Setup returns the round's SecAgg+ parameters and the linear encoder
+// (sync/codec's "secure" codec: clip, the round's shared subsample of
+// Fraction of the coordinates, optional rotation, stochastic rounding into
+// Z_2^B) for n participants and a dim-long update. The subsample and the
+// rotation are seeded from Seed and the round, so they change every round
+// and every participant and the relay derive the same ones.
+func (p *SecAggPlan) Setup(round uint64, n, dim int) (secagg.Params, *codec.Secure, error) {
+	h := sha256.New()
+	h.Write(p.Seed[:])
+	h.Write(binary.LittleEndian.AppendUint64(nil, round))
+	frac := p.Fraction
+	if frac == 0 {
+		frac = 1
+	}
+	enc, err := codec.NewSecure(codec.Config{Codec: "secure", Bits: p.Bits, Clip: p.ClipNorm, Fraction: frac,
+		Rotate: p.Rotate, MaxClients: n, MaxWeight: max(p.MaxWeight, 1), Seed: h.Sum(nil), Feedback: p.Feedback}, dim)
 	if err != nil {
 		return secagg.Params{}, nil, fmt.Errorf("secagg plan: %w", err)
 	}
@@ -50,7 +71,7 @@ func (p *SecAggPlan) Setup(round uint64, n, dim int) (secagg.Params, *encode.Enc
 	if p.Threshold > 0 {
 		t = p.Threshold
 	}
-	sp := secagg.Params{RoundID: round, N: n, Threshold: t, Degree: k, ModBits: enc.Params().ModBits, Len: enc.Len()}
+	sp := secagg.Params{RoundID: round, N: n, Threshold: t, Degree: k, ModBits: enc.ModBits(), Len: enc.Len()}
 	if err := sp.Validate(); err != nil {
 		return sp, nil, fmt.Errorf("secagg plan: %w", err)
 	}
