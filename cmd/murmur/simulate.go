@@ -88,7 +88,7 @@ func roundFlags(fs *flag.FlagSet, o *sim.Options, lr, prox *float64, deadline *t
 	fs.Float64Var(lr, "lr", 0.05, "client learning rate (SGD, momentum 0.9)")
 	fs.Float64Var(prox, "prox-mu", 0, "FedProx mu (0 = FedAvg)")
 	fs.BoolVar(&o.SecAgg, "secagg", false, "secure aggregation (SecAgg+)")
-	fs.Float64Var(&o.SecAggFraction, "secagg-fraction", 0, "with --secagg: send this shared fraction of the coordinates at 8 bits, keep the rest on the device (e.g. 0.1)")
+	fs.Float64Var(&o.SecAggFraction, "secagg-fraction", 0, "with --secagg: each round sends this shared random fraction of the coordinates at 8 bits (e.g. 0.1: about 20x less upload)")
 	fs.StringVar(&o.Codec, "codec", "", "update codec: topk, qsgd, int8, bf16 (default: float32)")
 	fs.Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed gives the same run")
 	fs.StringVar(&o.DataDir, "dataset", "", "data set folder (default $MURMUR_FASHION_DIR / $MURMUR_FORTUNES_DIR, then Debian's)")
