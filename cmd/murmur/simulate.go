@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,7 +18,7 @@ import (
 
 func simulateCmd() *cli.Command {
 	var o sim.Options
-	var asJSON bool
+	var asJSON, verbose bool
 	var lr float64
 	var prox float64
 	var deadline time.Duration
@@ -42,6 +43,7 @@ func simulateCmd() *cli.Command {
 			fs.IntVar(&o.Limit, "limit", 0, "use only the first N training examples (0 = all)")
 			fs.StringVar(&o.Addr, "addr", "127.0.0.1:0", "address for the relay and its dashboard")
 			fs.BoolVar(&asJSON, "json", false, "print one JSON line per round, then a summary line")
+			fs.BoolVar(&verbose, "verbose", false, "log what the relay and the devices do (structured, to stderr)")
 		},
 		Run: func(env *cli.Env, args []string) error {
 			if len(args) > 0 {
@@ -51,6 +53,9 @@ func simulateCmd() *cli.Command {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			o.Log = env.Stderr
+			if verbose {
+				o.Logger = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
 			bar := progress.New(env.Stderr, "rounds", int64(o.Rounds))
 			o.OnListen = func(url string) { fmt.Fprintf(env.Stderr, "simulate: dashboard at %s/\n", url) }
 			enc := json.NewEncoder(env.Stdout)

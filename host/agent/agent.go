@@ -234,6 +234,7 @@ func (a *Agent) secure(ctx context.Context, t *wire.Task, p *wire.SecAggPlan, re
 	}
 	var input []uint64
 	rng := rand.NewPCG(a.cfg.Seed, t.Round)
+	examples = p.Weight(examples)
 	if p.Feedback {
 		input, err = enc.EncodeFeedback(nil, upd, examples, rng, &a.residual)
 		if err == nil {

@@ -403,6 +403,8 @@ func makePlan(o *Options, w *world, dim int) (relay.Plan, *codec.Config, error) 
 			// coordinates up (unbiased), which sync/codec's accuracy runs
 			// found better than error feedback.
 			p.SecAgg.Bits, p.SecAgg.Fraction, p.SecAgg.Rotate = 8, o.SecAggFraction, true
+			// Weights in 16 steps keep B at b + log2(n) bits.
+			p.SecAgg.MaxWeight, p.SecAgg.WeightUnit = 16, uint64(max(1, (maxN+15)/16))
 			p.SecAgg.Seed = sha256.Sum256(fmt.Appendf(nil, "murmur-sim-%d", o.Seed))
 		}
 		return p, nil, nil

@@ -43,6 +43,18 @@ type SecAggPlan struct {
 	// residual for later rounds (rand-k with error feedback) instead of the
 	// relay scaling the sent ones up (unbiased, higher variance).
 	Feedback bool `json:"feedback,omitempty"`
+	// WeightUnit is how many examples make one unit of a device's weight
+	// (default 1: the weight is the example count). Coarser units keep the
+	// weight coordinate, and so B, small at low bit widths.
+	WeightUnit uint64 `json:"weight_unit,omitempty"`
+}
+
+// Weight is the FedAvg weight a device with that many examples sends:
+// examples / WeightUnit, rounded to nearest, at least 1, at most MaxWeight.
+func (p *SecAggPlan) Weight(examples uint64) uint64 {
+	u := max(p.WeightUnit, 1)
+	w := max((examples+u/2)/u, 1)
+	return min(w, max(p.MaxWeight, 1))
 }
 
 // Setup returns the round's SecAgg+ parameters and the linear encoder
