@@ -13,6 +13,7 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -406,6 +407,10 @@ func makePlan(o *Options, w *world, dim int) (relay.Plan, *codec.Config, error) 
 			// Weights in 16 steps keep B at b + log2(n) bits.
 			p.SecAgg.MaxWeight, p.SecAgg.WeightUnit = 16, uint64(max(1, (maxN+15)/16))
 			p.SecAgg.Seed = sha256.Sum256(fmt.Appendf(nil, "murmur-sim-%d", o.Seed))
+		}
+		// Fail now, not at every round start, if the parameters cannot work.
+		if _, _, err := p.SecAgg.Setup(1, int(math.Ceil(float64(o.PerRound)*1.3)), dim); err != nil {
+			return p, nil, err
 		}
 		return p, nil, nil
 	}
