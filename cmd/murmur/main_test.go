@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/murmur-fl/murmur/internal/bench"
 	"github.com/murmur-fl/murmur/internal/cli"
 )
 
@@ -25,10 +26,11 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	}
 }
 
-// TestBenchQuickJSON runs every registered suite in quick mode and checks the
-// JSON lines follow DESIGN.md: bench name with three parts, positive value, unit.
+// TestBenchQuickJSON checks the JSON lines of `murmur bench --json` follow
+// DESIGN.md (bench name with three parts, positive value, unit); every
+// suite's own package runs it in quick mode.
 func TestBenchQuickJSON(t *testing.T) {
-	code, out, stderr := runMurmur(t, "bench", "--quick", "--json")
+	code, out, stderr := runMurmur(t, "bench", "--quick", "--json", "gemm")
 	if code != 0 {
 		t.Fatalf("bench exit %d: %s", code, stderr)
 	}
@@ -47,6 +49,21 @@ func TestBenchQuickJSON(t *testing.T) {
 		}
 		if strings.Count(r.Bench, "/") < 2 || r.Unit == "" || !(r.Value > 0) {
 			t.Errorf("malformed result %q", l)
+		}
+	}
+}
+
+func TestBenchTable(t *testing.T) {
+	code, out, stderr := runMurmur(t, "bench", "--quick", "gemm")
+	if code != 0 || !strings.Contains(out, "gemm/64") || !strings.Contains(out, "ratio") || !strings.Contains(out, "GFLOP/s") {
+		t.Fatalf("code %d\n%s\n%s", code, out, stderr)
+	}
+}
+
+func TestEverySuiteIsLinked(t *testing.T) {
+	for _, name := range []string{"codec", "gemm", "relay", "secagg", "train", "wasm"} {
+		if _, ok := bench.Lookup(name); !ok {
+			t.Errorf("suite %q is not linked into murmur", name)
 		}
 	}
 }

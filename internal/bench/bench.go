@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -177,4 +179,28 @@ func formatValue(v float64) string {
 	default:
 		return fmt.Sprintf("%.3f", v)
 	}
+}
+
+// RunQuick runs the named suite in quick mode and checks every row has the
+// DESIGN.md shape: "<suite>/<case>/<variant>", a positive finite value and
+// a unit. Suites' tests call it, then check their own rows.
+func RunQuick(ctx context.Context, suite string) ([]Result, error) {
+	s, ok := Lookup(suite)
+	if !ok {
+		return nil, fmt.Errorf("bench: suite %q is not registered", suite)
+	}
+	var rows []Result
+	if err := s.Run(ctx, Config{Quick: true, Log: io.Discard}, func(r Result) { rows = append(rows, r) }); err != nil {
+		return rows, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("bench: suite %q emitted no rows", suite)
+	}
+	for _, r := range rows {
+		parts := strings.Split(r.Bench, "/")
+		if len(parts) < 3 || parts[0] != suite || !(r.Value > 0) || math.IsInf(r.Value, 0) || r.Unit == "" {
+			return rows, fmt.Errorf("bench: suite %q: malformed row %q value %v unit %q", suite, r.Bench, r.Value, r.Unit)
+		}
+	}
+	return rows, nil
 }

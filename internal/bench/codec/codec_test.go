@@ -2,9 +2,6 @@ package codec
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"os"
 	"strings"
 	"testing"
 
@@ -12,12 +9,8 @@ import (
 )
 
 func TestQuickRun(t *testing.T) {
-	s, ok := bench.Lookup("codec")
-	if !ok {
-		t.Fatal("codec suite not registered")
-	}
-	var rs []bench.Result
-	if err := s.Run(context.Background(), bench.Config{Quick: true, Log: io.Discard}, func(r bench.Result) { rs = append(rs, r) }); err != nil {
+	rs, err := bench.RunQuick(context.Background(), "codec")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rs) < 30 {
@@ -35,25 +28,4 @@ func TestQuickRun(t *testing.T) {
 			t.Errorf("missing row %s", want)
 		}
 	}
-}
-
-// TestFullTable prints the full suite's table (what `murmur bench codec`
-// prints once cmd/murmur links this suite).
-func TestFullTable(t *testing.T) {
-	if os.Getenv("MURMUR_BENCH_CODEC") == "" {
-		t.Skip("set MURMUR_BENCH_CODEC=1 to run the full codec benchmark (about a minute)")
-	}
-	s, _ := bench.Lookup("codec")
-	var rs []bench.Result
-	if err := s.Run(context.Background(), bench.Config{Log: os.Stderr}, func(r bench.Result) { rs = append(rs, r) }); err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	bench.WriteTable(&b, rs)
-	for _, r := range rs {
-		if strings.HasSuffix(r.Bench, "/ratio") {
-			fmt.Fprintf(&b, "%-44s rel_err %.4f  bytes %v\n", r.Bench, r.Extra["rel_err"], r.Extra["bytes"])
-		}
-	}
-	t.Log("\n" + b.String())
 }

@@ -2,7 +2,6 @@ package gemm
 
 import (
 	"context"
-	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -12,12 +11,7 @@ import (
 )
 
 func TestQuickSuite(t *testing.T) {
-	s, ok := bench.Lookup("gemm")
-	if !ok {
-		t.Fatal("gemm suite not registered")
-	}
-	var rows []bench.Result
-	err := s.Run(context.Background(), bench.Config{Quick: true, Log: io.Discard}, func(r bench.Result) { rows = append(rows, r) })
+	rows, err := bench.RunQuick(context.Background(), "gemm")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,6 @@ package secagg
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,12 +9,7 @@ import (
 )
 
 func TestQuick(t *testing.T) {
-	s, ok := bench.Lookup("secagg")
-	if !ok {
-		t.Fatal("suite secagg not registered")
-	}
-	var rows []bench.Result
-	err := s.Run(context.Background(), bench.Config{Quick: true, Log: io.Discard}, func(r bench.Result) { rows = append(rows, r) })
+	rows, err := bench.RunQuick(context.Background(), "secagg")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,28 +37,4 @@ func TestParseMetric(t *testing.T) {
 	if _, err := parseMetric([]byte("PASS"), "client-ms/op"); err == nil {
 		t.Fatal("missing metric not reported")
 	}
-}
-
-// TestFullSuite runs the whole suite and prints the table:
-// MURMUR_BENCH=1 go test ./internal/bench/secagg -run FullSuite -v -timeout 30m
-func TestFullSuite(t *testing.T) {
-	if os.Getenv("MURMUR_BENCH") != "1" {
-		t.Skip("the full secagg benchmark takes minutes; set MURMUR_BENCH=1 to run it")
-	}
-	s, _ := bench.Lookup("secagg")
-	if wd, err := os.Getwd(); err == nil && os.Getenv("MURMUR_SRC") == "" {
-		os.Setenv("MURMUR_SRC", filepath.Join(wd, "..", "..", ".."))
-	}
-	var rows []bench.Result
-	err := s.Run(context.Background(), bench.Config{Log: os.Stderr}, func(r bench.Result) {
-		rows = append(rows, r)
-		b, _ := json.Marshal(r)
-		t.Logf("%s", b)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf strings.Builder
-	bench.WriteTable(&buf, rows)
-	t.Logf("\n%s", buf.String())
 }

@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"io"
 	"strings"
 	"testing"
 
@@ -10,12 +9,8 @@ import (
 )
 
 func TestQuickRun(t *testing.T) {
-	s, ok := bench.Lookup("train")
-	if !ok {
-		t.Fatal("train suite not registered")
-	}
-	var rows []bench.Result
-	if err := s.Run(context.Background(), bench.Config{Quick: true, Log: io.Discard}, func(r bench.Result) { rows = append(rows, r) }); err != nil {
+	rows, err := bench.RunQuick(context.Background(), "train")
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]bool{}
