@@ -86,16 +86,24 @@ func TestRelayAndDevicesProcesses(t *testing.T) {
 		s = snapshot{}
 		json.NewDecoder(res.Body).Decode(&s)
 		res.Body.Close()
-		if len(s.Rounds) >= 4 {
+		if len(s.Rounds) >= 6 {
 			break
 		}
 	}
-	if len(s.Rounds) < 4 {
+	if len(s.Rounds) < 6 {
 		t.Fatalf("only %d rounds within the time limit", len(s.Rounds))
 	}
-	first, last := s.Rounds[0], s.Rounds[len(s.Rounds)-1]
-	if !first.Committed || !last.Committed || !(last.TestAccuracy > first.TestAccuracy) || last.TestAccuracy < 0.5 {
-		t.Fatalf("rounds %+v", s.Rounds)
+	// Accuracy is noisy round to round (5 local steps on non-IID shards):
+	// compare the first round with the best of the last three.
+	first, best := s.Rounds[0], 0.0
+	for _, r := range s.Rounds[len(s.Rounds)-3:] {
+		if !r.Committed {
+			t.Fatalf("round not committed: %+v", s.Rounds)
+		}
+		best = max(best, r.TestAccuracy)
+	}
+	if !(best > first.TestAccuracy+0.1) || best < 0.5 {
+		t.Fatalf("did not learn: rounds %+v", s.Rounds)
 	}
 	if len(s.CoreHash) != 64 || s.Status.ByPlatform["linux/amd64"]+s.Status.ByPlatform["linux/arm64"] == 0 {
 		t.Fatalf("dashboard: core %q, platforms %v", s.CoreHash, s.Status.ByPlatform)
