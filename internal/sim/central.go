@@ -22,10 +22,11 @@ type EpochResult struct {
 
 // Central trains one model on the example's whole training set (the
 // reference a federated run is compared with, on the same data) for
-// epochs passes with Adam at lr, evaluating after each epoch. o supplies
+// epochs passes with Adam at lr, halving the rate after every epoch past
+// decayAfter (0: constant), and evaluates after each epoch. o supplies
 // the example, model, batch size, seed, data folder and limits; its
 // federation fields are ignored.
-func Central(ctx context.Context, o Options, epochs int, lr float32, onEpoch func(EpochResult)) ([]EpochResult, error) {
+func Central(ctx context.Context, o Options, epochs int, lr float32, decayAfter int, onEpoch func(EpochResult)) ([]EpochResult, error) {
 	o.Devices, o.PerRound = 1, 1
 	if o.Partition == "" {
 		o.Partition = "iid"
@@ -58,6 +59,12 @@ func Central(ctx context.Context, o Options, epochs int, lr float32, onEpoch fun
 	start := time.Now()
 	var out []EpochResult
 	for epoch := 1; epoch <= epochs; epoch++ {
+		if decayAfter > 0 && epoch > decayAfter {
+			lr /= 2
+			if err := s.SetLR(lr); err != nil {
+				return out, err
+			}
+		}
 		bar := progress.New(o.Log, fmt.Sprintf("epoch %d/%d", epoch, epochs), int64(steps))
 		var lossSum float64
 		const chunk = 20

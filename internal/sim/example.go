@@ -25,6 +25,7 @@ func ExampleMain(example string, args []string, stdout, stderr io.Writer) int {
 	o.Example = example
 	fs.StringVar(&o.Model, "model", defModel, "model (fashion: mlp or cnn; keyboard: gru)")
 	epochs := fs.Int("epochs", 3, "central: passes over the training set")
+	decay := fs.Int("decay-after", 3, "central: halve the learning rate after every epoch past this one (0: constant)")
 	lr := fs.Float64("lr", 0, "learning rate (default: central Adam 0.001 (0.003 for gru), federated SGD 0.05)")
 	fs.IntVar(&o.Batch, "batch", 32, "minibatch size")
 	fs.Uint64Var(&o.Seed, "seed", 1, "random seed")
@@ -57,7 +58,7 @@ func ExampleMain(example string, args []string, stdout, stderr io.Writer) int {
 				rate = 0.003
 			}
 		}
-		res, err := Central(ctx, o, *epochs, rate, func(r EpochResult) {
+		res, err := Central(ctx, o, *epochs, rate, *decay, func(r EpochResult) {
 			if *asJSON {
 				enc.Encode(r)
 				return

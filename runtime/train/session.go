@@ -117,6 +117,18 @@ func (s *Session) BeginRound(optConfig []byte) error {
 	return nil
 }
 
+// SetLR changes the learning rate of the current round's optimizer (for
+// schedules within a long local run) without resetting its state.
+func (s *Session) SetLR(lr float32) error {
+	if s.opt == nil {
+		return fmt.Errorf("%w: SetLR before BeginRound", ErrState)
+	}
+	if err := s.opt.SetLR(lr); err != nil {
+		return fmt.Errorf("%w: %v", ErrInput, err)
+	}
+	return nil
+}
+
 // SetData references a data set (no copy): dense models take x (n × input
 // size), token models take tokens (n × input size); labels has n ×
 // LabelsPerExample entries.

@@ -174,3 +174,27 @@ func TestFedProxPullsTowardGlobal(t *testing.T) {
 		t.Fatalf("FedProx drift %v not below plain drift %v", prox, plain)
 	}
 }
+
+func TestSetLR(t *testing.T) {
+	s, _ := New(tinySpec(t), 1)
+	if err := s.SetLR(0.1); !errors.Is(err, ErrState) {
+		t.Fatalf("SetLR before BeginRound: %v", err)
+	}
+	a, b := newSession(t), newSession(t)
+	if err := b.SetLR(1e-6); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetLR(-1); !errors.Is(err, ErrInput) {
+		t.Fatalf("negative rate: %v", err)
+	}
+	a.Train(5, 16, 1)
+	b.Train(5, 16, 1)
+	var da, db float64
+	for i := range a.Update() {
+		da += float64(a.Update()[i] * a.Update()[i])
+		db += float64(b.Update()[i] * b.Update()[i])
+	}
+	if !(db < da/100) {
+		t.Fatalf("a tiny learning rate moved the model as far as the normal one: %g vs %g", db, da)
+	}
+}
