@@ -21,6 +21,7 @@ func deviceCmd() *cli.Command {
 	var o sim.Options
 	var url, token, id, secret, stateDir string
 	var shard, of int
+	var flags string
 	return &cli.Command{
 		Name:    "device",
 		Summary: "join a relay as one native device (the wasm core in wazero) with local data",
@@ -42,6 +43,7 @@ func deviceCmd() *cli.Command {
 			fs.IntVar(&shard, "shard", 1, "which part of the data set this device holds (1-based)")
 			fs.IntVar(&of, "of", 10, "into how many parts the data set is split")
 			fs.Uint64Var(&o.Seed, "seed", 1, "seed of the split and of local training")
+			fs.StringVar(&flags, "flags", "charging,unmetered,idle", "conditions this device reports (a relay may --require them): charging, unmetered, idle")
 			fs.StringVar(&o.Accel, "accel", "exact", "host accelerator for the core's GEMM: exact (bit-identical to in-guest), native (FMA), go (empty: in-guest kernels)")
 		},
 		Run: func(env *cli.Env, args []string) error {
@@ -53,6 +55,10 @@ func deviceCmd() *cli.Command {
 			}
 			if token == "" {
 				return fmt.Errorf("%w: give --token or --secret", cli.ErrUsage)
+			}
+			capFlags, err := sim.ParseFlags(flags)
+			if err != nil {
+				return fmt.Errorf("%w: --flags: %v", cli.ErrUsage, err)
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -68,7 +74,7 @@ func deviceCmd() *cli.Command {
 			}
 			fmt.Fprintf(env.Stderr, "device %s: %d local examples (shard %d of %d), joining %s\n", id, d.N, shard, of, url)
 			var bar *progress.Bar
-			err = sim.RunDevice(ctx, sim.DeviceOptions{URL: url, Token: token, ID: id, Data: d, State: state, Accel: o.Accel, Seed: o.Seed,
+			err = sim.RunDevice(ctx, sim.DeviceOptions{URL: url, Token: token, ID: id, Data: d, State: state, Accel: o.Accel, Seed: o.Seed, Flags: capFlags,
 				OnEvent: func(e agent.Event) {
 					switch e.Phase {
 					case "train":

@@ -22,6 +22,7 @@ func relayCmd() *cli.Command {
 	var deadline time.Duration
 	var dataDir, secret, corePath string
 	var issue int
+	var require string
 	return &cli.Command{
 		Name:    "relay",
 		Summary: "serve devices: run rounds, aggregate, persist, and show a dashboard",
@@ -40,6 +41,8 @@ func relayCmd() *cli.Command {
 			fs.StringVar(&dataDir, "data", "murmur-relay", "state folder: the bbolt store (committed models, rounds, upload offsets) lives here")
 			fs.StringVar(&secret, "secret", "", "secret for device tokens (HMAC); required")
 			fs.IntVar(&issue, "issue", 0, "print tokens for device-1..device-N at start")
+			fs.StringVar(&require, "require", "", "select only devices reporting these conditions, e.g. charging,unmetered")
+			fs.BoolVar(&o.Heterogeneous, "scale-steps", false, "scale each device's local steps by its reported speed class")
 			fs.StringVar(&corePath, "core", "", "training core module to serve (default: $MURMUR_CORE, else built from source)")
 		},
 		Run: func(env *cli.Env, args []string) error {
@@ -49,10 +52,13 @@ func relayCmd() *cli.Command {
 			if secret == "" {
 				return fmt.Errorf("%w: --secret (or MURMUR_SECRET) is required: devices authenticate with tokens derived from it", cli.ErrUsage)
 			}
+			var err error
+			if o.Require, err = sim.ParseFlags(require); err != nil {
+				return fmt.Errorf("%w: --require: %v", cli.ErrUsage, err)
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			var core []byte
-			var err error
 			if corePath != "" {
 				core, err = os.ReadFile(corePath)
 			} else {

@@ -38,6 +38,7 @@ func simulateCmd() *cli.Command {
 			fs.Float64Var(&o.Dropout, "dropout", 0, "probability a device drops out mid-round")
 			fs.Float64Var(&o.Flaky, "flaky", 0, "probability per second that a device's link is cut (it resumes)")
 			fs.StringVar(&o.Partition, "partition", "", "iid, dirichlet:<alpha> or source (default dirichlet:0.5 / source)")
+			fs.BoolVar(&o.Heterogeneous, "heterogeneous", false, "devices of three speed classes; local steps scale with speed (pair with --prox-mu)")
 			fs.StringVar(&o.Trainer, "trainer", "wasm", "wasm (the core in wazero) or native")
 			fs.StringVar(&o.Accel, "accel", "exact", "host accelerator for the wasm core's GEMM: exact (vectorized, bit-identical to in-guest), native (FMA, fastest), go (empty: in-guest kernels)")
 			fs.IntVar(&o.Limit, "limit", 0, "use only the first N training examples (0 = all)")

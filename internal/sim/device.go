@@ -38,6 +38,7 @@ type DeviceOptions struct {
 	State          client.Storage // default: in memory
 	Accel          string         // host accelerator for the core ("" = in-guest)
 	Seed           uint64
+	Flags          uint32 // capability flags reported (wire.CapCharging ...)
 	Logger         *slog.Logger
 	OnEvent        func(agent.Event)
 	OnProgress     func(client.Progress)
@@ -51,7 +52,7 @@ func RunDevice(ctx context.Context, d DeviceOptions) error {
 		d.Logger = slog.Default()
 	}
 	c, err := client.New(client.Config{URL: d.URL, Token: d.Token, DeviceID: d.ID, State: d.State,
-		Caps:   wire.Capabilities{Platform: runtime.GOOS + "/" + runtime.GOARCH, Accel: d.Accel, MemoryMB: 1024, SpeedClass: 2},
+		Caps:   wire.Capabilities{Platform: runtime.GOOS + "/" + runtime.GOARCH, Accel: d.Accel, MemoryMB: 1024, SpeedClass: 2, Flags: d.Flags},
 		Logger: d.Logger, OnProgress: d.OnProgress})
 	if err != nil {
 		return err

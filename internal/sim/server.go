@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/murmur-fl/murmur/runtime/nn"
 	"github.com/murmur-fl/murmur/runtime/train"
 	"github.com/murmur-fl/murmur/sync/relay"
+	"github.com/murmur-fl/murmur/sync/wire"
 )
 
 // ServerOptions configures the relay side of a federation.
@@ -102,7 +104,7 @@ func startServer(ctx context.Context, so ServerOptions, w *world) (*Server, erro
 		InitialParams: init.Params(),
 		Plan:          plan,
 		Round: relay.RoundConfig{Goal: o.PerRound, MinReports: max(1, o.PerRound*6/10), OverSelect: 1.3,
-			SelectWait: 2 * time.Second, Deadline: o.Deadline, Rounds: rounds, WaitFor: so.WaitFor},
+			SelectWait: 2 * time.Second, Deadline: o.Deadline, Rounds: rounds, WaitFor: so.WaitFor, Require: o.Require},
 		Coordinator: relay.LocalCoordinator{Seed: o.Seed},
 		Grace:       2 * time.Second,
 		Logger:      o.Logger,
@@ -146,6 +148,9 @@ func startServer(ctx context.Context, so ServerOptions, w *world) (*Server, erro
 	if o.SecAgg {
 		rcfg.Secure = relay.SecAgg
 	}
+	if o.Heterogeneous {
+		rcfg.PlanFor = ScaleSteps
+	}
 	rl, err := relay.New(rcfg)
 	if err != nil {
 		store.Close()
@@ -178,6 +183,35 @@ func startServer(ctx context.Context, so ServerOptions, w *world) (*Server, erro
 		o.OnListen(s.URL)
 	}
 	return s, nil
+}
+
+// ScaleSteps is a relay.Config.PlanFor that gives each device local steps
+// in proportion to its speed class (1: half, 2: as planned, 3: 1.5x), so
+// slow devices finish in time; unknown speed keeps the plan.
+func ScaleSteps(_ uint64, caps wire.Capabilities, p relay.Plan) relay.Plan {
+	if caps.SpeedClass >= 1 && caps.SpeedClass <= 3 {
+		p.LocalSteps = max(1, p.LocalSteps*int(caps.SpeedClass)/2)
+	}
+	return p
+}
+
+// ParseFlags reads a capability list such as "charging,unmetered".
+func ParseFlags(s string) (uint32, error) {
+	var f uint32
+	for _, name := range strings.Split(s, ",") {
+		switch strings.TrimSpace(name) {
+		case "":
+		case "charging":
+			f |= wire.CapCharging
+		case "unmetered":
+			f |= wire.CapUnmetered
+		case "idle":
+			f |= wire.CapIdle
+		default:
+			return 0, fmt.Errorf("unknown capability %q (want charging, unmetered, idle)", name)
+		}
+	}
+	return f, nil
 }
 
 // Close shuts the relay and its HTTP server down and closes the store.

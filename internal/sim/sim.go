@@ -64,8 +64,15 @@ type Options struct {
 	EvalLimit      int     // evaluate on the first EvalLimit test examples (0 = all)
 	Addr           string  // relay listen address (default 127.0.0.1:0)
 	Deadline       time.Duration
-	Log            io.Writer // human progress lines (nil = discard)
-	Logger         *slog.Logger
+	// Require lists the capability flags a device must report to be
+	// selected (wire.CapCharging | wire.CapUnmetered ...).
+	Require uint32
+	// Heterogeneous gives simulated devices speed classes 1..3 (seeded) and
+	// scales each one's local steps to its class (slow: half, fast: 1.5x);
+	// FedProx (--prox-mu) keeps the drift in check.
+	Heterogeneous bool
+	Log           io.Writer // human progress lines (nil = discard)
+	Logger        *slog.Logger
 	// OnListen is called with the relay's base URL once it serves.
 	OnListen func(url string)
 	// OnRound is called with each round's result as it ends.
@@ -450,6 +457,14 @@ type device struct {
 	roundOver func(r uint64) bool
 }
 
+// speedClass is 2 (normal), or with Options.Heterogeneous a seeded 1..3.
+func (d *device) speedClass() uint8 {
+	if !d.o.Heterogeneous {
+		return 2
+	}
+	return uint8(1 + rand.New(rand.NewPCG(d.o.Seed, uint64(d.index))).IntN(3))
+}
+
 // dropped decides, reproducibly from the seed, whether this device drops
 // out of a round and at which phase.
 func (d *device) dropped(round uint64, phase string) bool {
@@ -471,7 +486,7 @@ func (d *device) run(ctx context.Context, register func(*client.Client)) {
 	state := client.MemStorage()
 	for ctx.Err() == nil {
 		c, err := client.New(client.Config{URL: d.url, Token: d.token, DeviceID: d.id, State: state,
-			Caps:       wire.Capabilities{Platform: "sim/wasm", Accel: d.o.Accel, MemoryMB: 512, SpeedClass: 2},
+			Caps:       wire.Capabilities{Platform: "sim/wasm", Accel: d.o.Accel, MemoryMB: 512, SpeedClass: d.speedClass(), Flags: wire.CapCharging | wire.CapUnmetered | wire.CapIdle},
 			MinBackoff: 20 * time.Millisecond, MaxBackoff: 2 * time.Second, Logger: d.o.Logger})
 		if err != nil {
 			d.o.Logger.Error("client", "device", d.id, "err", err)
