@@ -150,8 +150,13 @@ func (a *Agent) RunRound(ctx context.Context, t *wire.Task) (Result, error) {
 			return res, fmt.Errorf("agent: round %d codec config: %w", t.Round, err)
 		}
 	}
-	// An upload that was already encoded before a restart resumes as it is.
-	if payload, ex, ok := a.cfg.Client.SavedUpload(t.UploadID); ok {
+	// A SecAgg+ round this device was in before a restart continues where
+	// it stopped; an encoded plaintext upload resumes as it is.
+	if plan.SecAgg != nil {
+		if r, ok, err := a.resumeSecure(ctx, t, res); ok || err != nil {
+			return r, err
+		}
+	} else if payload, ex, ok := a.cfg.Client.SavedUpload(t.UploadID); ok {
 		return a.upload(ctx, t, res, payload, ex)
 	}
 
@@ -250,39 +255,100 @@ func (a *Agent) secure(ctx context.Context, t *wire.Task, p *wire.SecAggPlan, re
 	if err != nil {
 		return res, err
 	}
-	if err := a.cfg.Client.SendStage(ctx, t.Round, 1, 0, sc.Start()); err != nil {
+	st := secureState{Next: 2, Reply: sc.Start(), Examples: examples}
+	return a.runSecure(ctx, t, sc, st, res)
+}
+
+// secureState is what a device keeps of a SecAgg+ round in its State, so
+// that a restarted process continues the protocol instead of starting
+// over (which SecAgg+ forbids: it would answer twice with different keys).
+// It is saved after the client handled a message and before the reply
+// leaves, so no reply is ever sent that the saved state does not know.
+type secureState struct {
+	Next     uint8  `json:"next"`     // the stage whose message comes next
+	Reply    []byte `json:"reply"`    // the reply for stage Next-1, re-sent on resume (idempotent)
+	Client   []byte `json:"client"`   // secagg.Client.MarshalBinary
+	Examples uint64 `json:"examples"` // the weight sent
+}
+
+func secureKey(round uint64) string { return "agent-secagg-" + strconv.FormatUint(round, 10) }
+
+// runSecure sends st.Reply for stage st.Next-1 and runs the remaining
+// stages, saving the state before every reply.
+func (a *Agent) runSecure(ctx context.Context, t *wire.Task, sc *secagg.Client, st secureState, res Result) (Result, error) {
+	send := func(stage uint8, reply []byte) error {
+		if stage == 3 { // the masked input travels as a resumable upload
+			res.UpBytes = len(reply)
+			return a.cfg.Client.Upload(ctx, t, st.Examples, reply)
+		}
+		return a.cfg.Client.SendStage(ctx, t.Round, stage, 0, reply)
+	}
+	save := func() error {
+		var err error
+		if st.Client, err = sc.MarshalBinary(); err != nil {
+			return err
+		}
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		return a.cfg.State.Put(secureKey(t.Round), b)
+	}
+	if err := save(); err != nil {
 		return res, err
 	}
-	for stage := uint8(2); !sc.Done(); stage++ {
-		m, err := a.cfg.Client.RecvStage(ctx, t.Round, stage)
+	if err := send(st.Next-1, st.Reply); err != nil {
+		return res, err
+	}
+	for !sc.Done() {
+		m, err := a.cfg.Client.RecvStage(ctx, t.Round, st.Next)
 		if err != nil {
 			return res, err
 		}
 		reply, err := sc.Handle(m.Payload)
 		if err != nil {
-			return res, fmt.Errorf("agent: secagg stage %d: %w", stage, err)
+			return res, fmt.Errorf("agent: secagg stage %d: %w", st.Next, err)
 		}
 		if reply == nil {
 			break
 		}
-		if stage == 3 {
-			err = a.cfg.Client.Upload(ctx, t, examples, reply)
-			res.UpBytes = len(reply)
-		} else {
-			err = a.cfg.Client.SendStage(ctx, t.Round, stage, 0, reply)
+		st.Reply, st.Next = reply, st.Next+1
+		if err := save(); err != nil {
+			return res, err
 		}
-		if err != nil {
+		if err := send(st.Next-1, reply); err != nil {
 			return res, err
 		}
 	}
-	res.Examples = int(examples)
+	res.Examples = int(st.Examples)
 	end, err := a.cfg.Client.WaitRoundEnd(ctx, t.Round)
 	if err != nil {
 		return res, err
 	}
+	a.cfg.State.Delete(secureKey(t.Round))
 	res.Committed = end.Committed
 	a.emit(Event{Round: t.Round, Phase: "done", Steps: res.Steps, Loss: res.Loss})
 	return res, nil
+}
+
+// resumeSecure continues a SecAgg+ round a previous process of this device
+// was in, if its State says so.
+func (a *Agent) resumeSecure(ctx context.Context, t *wire.Task, res Result) (Result, bool, error) {
+	b, err := a.cfg.State.Get(secureKey(t.Round))
+	if err != nil {
+		return res, false, nil
+	}
+	var st secureState
+	if err := json.Unmarshal(b, &st); err != nil || st.Next < 2 {
+		return res, false, fmt.Errorf("agent: saved secagg state for round %d is corrupt", t.Round)
+	}
+	sc, err := secagg.RestoreClient(st.Client)
+	if err != nil {
+		return res, false, fmt.Errorf("agent: saved secagg state for round %d: %w", t.Round, err)
+	}
+	a.emit(Event{Round: t.Round, Phase: "upload"})
+	res, err = a.runSecure(ctx, t, sc, st, res)
+	return res, true, err
 }
 
 func (a *Agent) upload(ctx context.Context, t *wire.Task, res Result, payload []byte, examples uint64) (Result, error) {
