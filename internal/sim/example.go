@@ -40,6 +40,7 @@ func ExampleMain(example string, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.SecAgg, "secagg", false, "federated: secure aggregation")
 	fs.Float64Var(&o.Dropout, "dropout", 0, "federated: probability a device drops mid-round")
 	fs.StringVar(&o.Accel, "accel", "exact", "federated: host accelerator for the wasm core: exact, native, go (empty = in-guest kernels)")
+	fs.StringVar(&o.Trainer, "trainer", "wasm", "federated: wasm (the core in wazero) or native (same bits with -accel exact, faster)")
 	asJSON := fs.Bool("json", false, "one JSON line per epoch or round")
 	if err := fs.Parse(args); err != nil {
 		return 2
