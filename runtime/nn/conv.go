@@ -11,7 +11,7 @@ type conv2d struct {
 	c, h, w, f, k, s, pad int
 	oh, ow, p, ckk        int
 	out                   []int
-	jlo, jhi              []int // per kernel column: output columns that read inside the image
+	geom                  kernels.ConvGeom
 	wt, b, gw, gb         []float32
 	x, y, dx, col, dcol   []float32
 }
@@ -23,19 +23,7 @@ func newConv2D(in []int, filters, kernel, stride, pad int) *conv2d {
 	c.p = c.oh * c.ow
 	c.ckk = c.c * kernel * kernel
 	c.out = []int{filters, c.oh, c.ow}
-	// Output column oj reads input column oj*stride + kj - pad; keep the
-	// range of oj where that lies inside [0, w).
-	c.jlo, c.jhi = make([]int, kernel), make([]int, kernel)
-	for kj := 0; kj < kernel; kj++ {
-		lo, hi := 0, 0
-		if pad-kj > 0 {
-			lo = (pad - kj + stride - 1) / stride
-		}
-		if last := c.w - 1 + pad - kj; last >= 0 {
-			hi = min(last/stride+1, c.ow)
-		}
-		c.jlo[kj], c.jhi[kj] = min(lo, hi), hi
-	}
+	c.geom = kernels.ConvGeom{C: c.c, H: c.h, W: c.w, K: kernel, S: stride, P: pad}
 	return c
 }
 
@@ -56,77 +44,11 @@ func (c *conv2d) reserve(n int, needDX, train bool) {
 	}
 }
 
-// im2col writes the [C*K*K, OH*OW] column matrix of one example. For each
-// kernel column kj the output columns that read inside the image are the
-// precomputed range [jlo, jhi); the rest are zero padding. With stride 1
-// the inside run is a plain copy.
-func (c *conv2d) im2col(x, col []float32) {
-	row := 0
-	for ch := 0; ch < c.c; ch++ {
-		img := x[ch*c.h*c.w : (ch+1)*c.h*c.w]
-		for ki := 0; ki < c.k; ki++ {
-			for kj := 0; kj < c.k; kj++ {
-				dst := col[row*c.p : (row+1)*c.p]
-				row++
-				lo, hi := c.jlo[kj], c.jhi[kj]
-				off := kj - c.pad
-				for oi := 0; oi < c.oh; oi++ {
-					d := dst[oi*c.ow : (oi+1)*c.ow]
-					ii := oi*c.s + ki - c.pad
-					if ii < 0 || ii >= c.h {
-						clear(d)
-						continue
-					}
-					src := img[ii*c.w : (ii+1)*c.w]
-					clear(d[:lo])
-					if c.s == 1 {
-						copy(d[lo:hi], src[lo+off:hi+off])
-					} else {
-						for oj := lo; oj < hi; oj++ {
-							d[oj] = src[oj*c.s+off]
-						}
-					}
-					clear(d[hi:])
-				}
-			}
-		}
-	}
-}
+// im2col and col2im go through runtime/kernels, so a host accelerator can
+// take them (kernels.ConvBackend); the portable ones are bit-identical.
+func (c *conv2d) im2col(x, col []float32) { kernels.Im2Col(c.geom, x, col) }
 
-// col2im adds the column gradients back into one example's input gradient.
-func (c *conv2d) col2im(col, dx []float32) {
-	clear(dx)
-	row := 0
-	for ch := 0; ch < c.c; ch++ {
-		img := dx[ch*c.h*c.w : (ch+1)*c.h*c.w]
-		for ki := 0; ki < c.k; ki++ {
-			for kj := 0; kj < c.k; kj++ {
-				src := col[row*c.p : (row+1)*c.p]
-				row++
-				lo, hi := c.jlo[kj], c.jhi[kj]
-				off := kj - c.pad
-				for oi := 0; oi < c.oh; oi++ {
-					ii := oi*c.s + ki - c.pad
-					if ii < 0 || ii >= c.h {
-						continue
-					}
-					dst := img[ii*c.w : (ii+1)*c.w]
-					s := src[oi*c.ow : (oi+1)*c.ow]
-					if c.s == 1 {
-						d := dst[lo+off : hi+off]
-						for j, v := range s[lo:hi] {
-							d[j] += v
-						}
-					} else {
-						for oj := lo; oj < hi; oj++ {
-							dst[oj*c.s+off] += s[oj]
-						}
-					}
-				}
-			}
-		}
-	}
-}
+func (c *conv2d) col2im(col, dx []float32) { kernels.Col2Im(c.geom, col, dx) }
 
 func (c *conv2d) forward(x []float32, n int, _ bool) []float32 {
 	in := c.c * c.h * c.w
@@ -177,7 +99,6 @@ func (c *conv2d) backward(dy []float32, n int, needDX bool) []float32 {
 type maxpool2d struct {
 	c, h, w, k, s, oh, ow int
 	out                   []int
-	jlo, jhi              []int // per kernel column: output columns that read inside the image
 	y, dx                 []float32
 	arg                   []int32
 }
