@@ -404,7 +404,8 @@ func makePlan(o *Options, w *world, dim int) (relay.Plan, *codec.Config, error) 
 		for _, d := range w.devices {
 			maxN = max(maxN, d.N)
 		}
-		p.SecAgg = &wire.SecAggPlan{Bits: 16, ClipNorm: 10, MaxWeight: uint64(maxN)}
+		// The graph must survive the simulated dropouts with room for bad luck.
+		p.SecAgg = &wire.SecAggPlan{Bits: 16, ClipNorm: 10, MaxWeight: uint64(maxN), Dropout: min(0.5, o.Dropout+0.2)}
 		if o.SecAggFraction > 0 && o.SecAggFraction < 1 {
 			// Compressed secure rounds: a shared subsample at 8 bits with
 			// the rotation spreading outliers; the relay scales the kept

@@ -47,6 +47,10 @@ type SecAggPlan struct {
 	// (default 1: the weight is the example count). Coarser units keep the
 	// weight coordinate, and so B, small at low bit widths.
 	WeightUnit uint64 `json:"weight_unit,omitempty"`
+	// Dropout is the fraction of participants the round must survive
+	// losing at any stage; the neighbour graph is chosen for it
+	// (secagg.GraphFor). Default 0: secagg.DefaultGraph.
+	Dropout float64 `json:"dropout,omitempty"`
 }
 
 // Weight is the FedAvg weight a device with that many examples sends:
@@ -76,7 +80,7 @@ func (p *SecAggPlan) Setup(round uint64, n, dim int) (secagg.Params, *codec.Secu
 	if err != nil {
 		return secagg.Params{}, nil, fmt.Errorf("secagg plan: %w", err)
 	}
-	k, t := secagg.DefaultGraph(n)
+	k, t := secagg.GraphFor(n, p.Dropout)
 	if p.Degree > 0 {
 		k = p.Degree
 	}
