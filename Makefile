@@ -20,9 +20,10 @@ test-deps: deps
 bench-deps: deps
 	@scripts/npm-deps.sh internal/bench/tfjs
 
-# A federation on this machine: a relay with its dashboard and 30 devices
-# running the wasm training core, SecAgg+, links that cut and resume.
-DEMO_FLAGS ?= --example fashion --devices 30 --per-round 10 --rounds 15 --secagg --flaky 0.02
+# A federation on this machine: a relay with its dashboard and 50 devices
+# running the wasm training core, compressed SecAgg+, dropouts, links that cut
+# and resume (about 4 minutes on 2 cores).
+DEMO_FLAGS ?= --example fashion --devices 50 --per-round 10 --rounds 80 --secagg --secagg-fraction 0.1 --dropout 0.1 --flaky 0.05
 demo: deps
 	$(GO) run ./cmd/murmur simulate $(DEMO_FLAGS)
 

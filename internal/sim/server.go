@@ -14,6 +14,7 @@ import (
 	"github.com/murmur-fl/murmur/internal/dashboard"
 	"github.com/murmur-fl/murmur/runtime/nn"
 	"github.com/murmur-fl/murmur/runtime/train"
+	"github.com/murmur-fl/murmur/sync/codec"
 	"github.com/murmur-fl/murmur/sync/relay"
 	"github.com/murmur-fl/murmur/sync/wire"
 )
@@ -144,6 +145,21 @@ func startServer(ctx context.Context, so ServerOptions, w *world) (*Server, erro
 	}
 	if cc != nil {
 		rcfg.Decode = codecDecoder(*cc)
+	}
+	// Downloads: bf16 snapshots, Huffman/zstd-compressed (about 3x smaller
+	// than float32); the relay keeps float32.
+	down, err := codec.NewEncoder(codec.Config{Codec: "bf16", Zstd: true})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	rcfg.EncodeModel = func(params []float32) []byte {
+		b, err := down.EncodeModel(params, 0, nil, 0)
+		if err != nil {
+			o.Logger.Error("bf16 model encoding failed; sending float32", "err", err)
+			return relay.EncodeFloat32(params) // devices read both
+		}
+		return b
 	}
 	if o.SecAgg {
 		rcfg.Secure = relay.SecAgg
