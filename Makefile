@@ -22,8 +22,8 @@ bench-deps: deps
 
 # A federation on this machine: a relay with its dashboard and 50 devices
 # running the wasm training core, compressed SecAgg+, dropouts, links that cut
-# and resume (about 4 minutes on 2 cores).
-DEMO_FLAGS ?= --example fashion --devices 50 --per-round 10 --rounds 80 --secagg --secagg-fraction 0.1 --dropout 0.1 --flaky 0.05
+# and resume (about 3 minutes on 2 cores).
+DEMO_FLAGS ?= --example fashion --devices 50 --per-round 10 --rounds 60 --secagg --secagg-fraction 0.3 --dropout 0.1 --flaky 0.05
 demo: deps
 	$(GO) run ./cmd/murmur simulate $(DEMO_FLAGS)
 
