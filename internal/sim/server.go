@@ -144,7 +144,7 @@ func startServer(ctx context.Context, so ServerOptions, w *world) (*Server, erro
 		},
 	}
 	if cc != nil {
-		rcfg.Decode = codecDecoder(*cc)
+		rcfg.Decode = codecDecoder()
 	}
 	// Downloads: bf16 snapshots, Huffman/zstd-compressed (about 3x smaller
 	// than float32); the relay keeps float32.

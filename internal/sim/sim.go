@@ -434,7 +434,7 @@ func makePlan(o *Options, w *world, dim int) (relay.Plan, *codec.Config, error) 
 }
 
 // codecDecoder adapts sync/codec to the relay's UpdateDecoder.
-func codecDecoder(cc codec.Config) relay.UpdateDecoder {
+func codecDecoder() relay.UpdateDecoder {
 	return func(payload []byte, dim int, dst []float32) ([]float32, error) {
 		v, err := codec.Decode(payload, codec.WithDim(dim))
 		if err != nil {

@@ -185,12 +185,14 @@ func (s *Session) Train(steps, batch int, seed uint64) (Stats, error) {
 		s.pos = 0
 	}
 	var lossSum float64
+	examples := 0
 	for i := 0; i < steps; i++ {
 		if s.pos >= len(s.order) {
 			s.newEpoch(d.n)
 		}
 		end := min(s.pos+batch, len(s.order))
 		s.gather(&s.batch, d, s.order[s.pos:end])
+		examples += s.batch.N
 		s.pos = end
 		loss, err := s.model.Step(s.batch, s.opt)
 		if err != nil {
@@ -198,11 +200,10 @@ func (s *Session) Train(steps, batch int, seed uint64) (Stats, error) {
 		}
 		lossSum += float64(loss)
 	}
-	st := Stats{Steps: steps, Examples: 0}
+	st := Stats{Steps: steps, Examples: examples}
 	if steps > 0 {
 		st.Loss = float32(lossSum / float64(steps))
 	}
-	st.Examples = steps * batch
 	return st, nil
 }
 
