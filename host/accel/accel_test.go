@@ -73,26 +73,29 @@ func TestGemmChecked(t *testing.T) {
 	}
 }
 
-func TestConformanceExact(t *testing.T)         { kerneltest.Run(t, mustLookup(t, "exact")) }
-func TestConformanceExactFallback(t *testing.T) { kerneltest.Run(t, Exact{generic: true}) }
+func TestConformanceExact(t *testing.T)  { kerneltest.Run(t, mustLookup(t, "exact")) }
+func TestConformanceExact3(t *testing.T) { kerneltest.Run(t, Exact{Threads: 3}) }
 
 // Exact must match the portable backend bit for bit, on the shared digest
 // and on MLP-shaped products, with any thread count.
 func TestExactBitIdentical(t *testing.T) {
 	t.Logf("exact micro-kernel: %s", Exact{}.Kernel())
+	if got, want := (Exact{}).Kernel(), (kernels.Portable{}).Kernel(); got != want {
+		t.Fatalf("Exact kernel %q, Portable's %q: Exact must delegate to Portable", got, want)
+	}
 	want := kerneltest.Digest(kernels.Portable{})
-	for _, e := range []Exact{{}, {Threads: 1}, {Threads: 3}, {generic: true}} {
+	for _, e := range []Exact{{}, {Threads: 1}, {Threads: 3}} {
 		if got := kerneltest.Digest(e); got != want {
 			t.Fatalf("Exact%+v digest %s, Portable %s", e, got, want)
 		}
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, s := range [][3]int{{128, 128, 784}, {784, 128, 128}, {128, 10, 128}, {1, 1000, 3}} {
+	for _, s := range [][3]int{{128, 128, 784}, {784, 128, 128}, {128, 10, 128}, {1, 1000, 3}, {301, 77, 520}} {
 		for _, tr := range [][2]bool{{false, true}, {true, false}, {false, false}, {true, true}} {
 			c := kerneltest.NewCase(rng, tr[0], tr[1], s[0], s[1], s[2], 1, 1, 1)
 			x := slices.Clone(c.C)
 			kernels.Portable{}.Gemm(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, c.A, c.LDA, c.B, c.LDB, c.Beta, x, c.LDC)
-			for _, e := range []Exact{{}, {generic: true}} {
+			for _, e := range []Exact{{Threads: 2}, {Threads: 5}} {
 				y := slices.Clone(c.C)
 				e.Gemm(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, c.A, c.LDA, c.B, c.LDB, c.Beta, y, c.LDC)
 				for i := range x {

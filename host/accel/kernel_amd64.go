@@ -1,24 +1,10 @@
 package accel
 
 //go:noescape
-func kern6x16exact(k int, a, b, c *float32, ldc int, alpha float32, accumulate int)
-
-//go:noescape
 func kern6x16(k int, a, b, c *float32, ldc int, alpha float32, accumulate int)
 
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 func xgetbv() (eax, edx uint32)
-
-// hasAVX reports whether the CPU and OS support AVX (YMM state enabled).
-func hasAVX() bool {
-	_, _, ecx1, _ := cpuid(1, 0)
-	const osxsave, avx = 1 << 27, 1 << 28
-	if ecx1&(osxsave|avx) != osxsave|avx {
-		return false
-	}
-	xcr0, _ := xgetbv()
-	return xcr0&6 == 6
-}
 
 // hasAVX2FMA reports whether the CPU and OS support AVX2 and FMA3 (YMM state
 // enabled in XCR0).
@@ -40,9 +26,6 @@ func hasAVX2FMA() bool {
 }
 
 func init() {
-	if hasAVX() {
-		exactMicro = microKernel{name: "avx", mr: 6, nr: 16, run: kern6x16exact}
-	}
 	if hasAVX2FMA() {
 		micro = microKernel{name: "avx2-fma", mr: 6, nr: 16, run: kern6x16}
 	}

@@ -5,9 +5,6 @@ import "unsafe"
 //go:noescape
 func kern8x8(k int, a, b, c *float32)
 
-//go:noescape
-func kern8x8exact(k int, a, b, c *float32)
-
 // Every arm64 CPU has NEON (Advanced SIMD), so no feature check is needed.
 func init() {
 	micro = microKernel{name: "neon-fma", mr: 8, nr: 8, run: func(k int, a, b, c *float32, ldc int, alpha float32, accumulate int) {
@@ -15,17 +12,10 @@ func init() {
 		kern8x8(k, a, b, &t[0])
 		merge8x8(&t, c, ldc, alpha, accumulate)
 	}}
-	exactMicro = microKernel{name: "neon", mr: 8, nr: 8, run: func(k int, a, b, c *float32, ldc int, alpha float32, accumulate int) {
-		var t [64]float32
-		kern8x8exact(k, a, b, &t[0])
-		merge8x8(&t, c, ldc, alpha, accumulate)
-	}}
 }
 
 // merge8x8 writes C = alpha*t (accumulate == 0) or C += alpha*t into the
-// 8x8 tile at c with row stride ldc. The explicit float32 conversion keeps
-// the compiler from fusing alpha*t+C into one FMADD, which would break the
-// exact backend's bit-identity with kernels.Portable.
+// 8x8 tile at c with row stride ldc.
 func merge8x8(t *[64]float32, c *float32, ldc int, alpha float32, accumulate int) {
 	cs := unsafe.Slice(c, 7*ldc+8)
 	for r := 0; r < 8; r++ {

@@ -263,7 +263,9 @@ func pack6(panel, s []float32, ld, off, kb int) {
 // parallel; each block is an independent Gemm on sub-matrices.
 func portableRows(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	var p kernels.Portable
-	rowsPer := roundUp((m+threads-1)/threads, 4)
+	// Multiples of 24 rows keep every block but the last made of whole
+	// micro-tiles (4, 6 and 8 rows on the pure-Go, AVX and NEON paths).
+	rowsPer := roundUp((m+threads-1)/threads, 24)
 	var wg sync.WaitGroup
 	for r0 := 0; r0 < m; r0 += rowsPer {
 		rows := min(rowsPer, m-r0)

@@ -8,16 +8,32 @@ import (
 // Portable is the pure-Go reference backend. It is always present and is
 // what the wasm core runs when its host offers no accelerator.
 //
-// Its Gemm is cache-blocked (packed panels of A and B, a 4x4 register or
-// stack-blocked micro-kernel) and deterministic: every element of C is
+// Its Gemm is cache-blocked (packed panels of A and B around a small
+// register-blocked micro-kernel) and deterministic: every element of C is
 // accumulated in the same order on every GOARCH, products are rounded to
 // float32 before they are added (no fused multiply-add), and there are no
 // goroutines, so the same inputs give bit-identical outputs natively, in
 // wasip1 and in js/wasm.
+//
+// Natively on amd64 (with AVX) and arm64 the micro-kernel is assembly that
+// vectorizes across columns of C but performs each element's float32
+// operations exactly as the pure-Go kernel does, so it changes speed, not
+// bits (testdata/portable.digest is checked on both paths). The pure-Go
+// kernel runs in wasm, on other GOARCHes and with -tags purego; Kernel says
+// which is live.
 type Portable struct{}
 
 // Name implements Backend.
 func (Portable) Name() string { return "go" }
+
+// Kernel names the micro-kernel in use: "avx" (amd64), "neon" (arm64) or
+// "go" (the pure-Go fallback).
+func (Portable) Kernel() string {
+	if vec.run == nil {
+		return "go"
+	}
+	return vec.name
+}
 
 // Blocking parameters. They are constants on every platform because kc
 // decides the summation order (each C element is the sum over kc-sized
@@ -30,7 +46,10 @@ const (
 	nc = 512 // columns of B packed at once (about 512 KiB)
 )
 
-type workspace struct{ a, b []float32 }
+// workspace holds packed panels of A and B and, for the vector kernel, a
+// scratch tile for the edges of C; pooled so steady-state calls allocate
+// nothing.
+type workspace struct{ a, b, t []float32 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 
@@ -48,6 +67,10 @@ func (Portable) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float3
 	}
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
+	if vec.run != nil {
+		gemmVec(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	kb0, nb0, mb0 := min(k, kc), min(n, nc), min(m, mc)
 	ws.b = grow(ws.b, kb0*roundUp(nb0, nr))
 	ws.a = grow(ws.a, kb0*roundUp(mb0, mr))

@@ -1,0 +1,33 @@
+//go:build !purego
+
+package kernels
+
+// kern6x16exact computes one 6x16 tile of C from packed panels: C = alpha*AB
+// (accumulate == 0) or C += alpha*AB, with C's row stride ldc (elements).
+// It rounds every product before adding it (VMULPS then VADDPS, no FMA), so
+// each element gets exactly the float32 operations of the pure-Go kernel.
+// Requires AVX; k >= 1.
+//
+//go:noescape
+func kern6x16exact(k int, a, b, c *float32, ldc int, alpha float32, accumulate int)
+
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+func xgetbv() (eax, edx uint32)
+
+// hasAVX reports whether the CPU and the OS support AVX (YMM state enabled
+// in XCR0).
+func hasAVX() bool {
+	_, _, ecx1, _ := cpuid(1, 0)
+	const osxsave, avx = 1 << 27, 1 << 28
+	if ecx1&(osxsave|avx) != osxsave|avx {
+		return false
+	}
+	xcr0, _ := xgetbv()
+	return xcr0&6 == 6
+}
+
+func init() {
+	if hasAVX() {
+		vec = vecKernel{name: "avx", mr: 6, nr: 16, run: kern6x16exact}
+	}
+}
