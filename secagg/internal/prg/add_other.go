@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package prg
+
+func addU32(a, b []uint32) { addU32Go(a, b) }
+
+func subU32(a, b []uint32) { subU32Go(a, b) }
