@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // 8x8 single-precision micro-kernel for arm64 (NEON). A panel: 8 floats per
