@@ -49,12 +49,14 @@ type Client struct {
 	history [][]byte // accepted server messages, in order
 	reply   []byte   // reply to the last accepted message (Start's reply first)
 
-	sid    [32]byte
-	keys   map[ClientID]PublicKeys // listed neighbours
-	encSh  map[ClientID][]byte     // X25519 share-channel secrets with them
-	held   map[ClientID]heldShares // neighbours whose shares we hold (their U2 membership)
-	surv   []byte                  // the SurvivorList we signed
-	survIn map[ClientID]bool
+	sid   [32]byte
+	keys  map[ClientID]PublicKeys // listed neighbours
+	encSh map[ClientID][]byte     // X25519 share-channel secrets with them
+	held  map[ClientID]heldShares // neighbours whose shares we hold (their U2 membership)
+	// rejected are the neighbours in U2 whose shares did not open (Rejected).
+	rejected map[ClientID]error
+	surv     []byte // the SurvivorList we signed
+	survIn   map[ClientID]bool
 
 	// Revealed records what this client revealed per peer; tests read it.
 	revealed map[ClientID]uint8
@@ -243,44 +245,84 @@ func (c *Client) onShares(m *SharesFor) ([]byte, error) {
 		return nil, fmt.Errorf("%w: SharesFor addressed to %d, this is client %d", ErrMalformed, m.To, c.id)
 	}
 	held := map[ClientID]heldShares{}
+	rejected := map[ClientID]error{}
 	terms := []prg.Term{{Seed: selfMaskSeed(&c.sid, c.b)}}
 	for _, s := range m.Shares {
 		pk, ok := c.keys[s.Peer]
 		if !ok {
 			return nil, fmt.Errorf("%w: share from client %d, which is not a listed neighbour of %d", ErrMalformed, s.Peer, c.id)
 		}
-		a, nonce, ad := shareAEAD(&c.sid, c.encSh[s.Peer], s.Peer, c.id)
-		pt, err := a.Open(nil, nonce, s.Ciphertext[:], ad)
-		if err != nil {
-			return nil, fmt.Errorf("%w: share from client %d does not decrypt for this session", ErrSession, s.Peer)
-		}
-		if ClientID(binary.LittleEndian.Uint32(pt)) != s.Peer || ClientID(binary.LittleEndian.Uint32(pt[4:])) != c.id {
-			return nil, fmt.Errorf("%w: share from client %d names the wrong parties", ErrMalformed, s.Peer)
-		}
-		var h heldShares
-		copy(h.r[:], pt[8:40])
-		copy(h.b[:], pt[40:72])
-		if _, err := parseScalar(h.r[:]); err != nil {
-			return nil, fmt.Errorf("share from client %d: %w", s.Peer, err)
-		}
-		if _, err := parseScalar(h.b[:]); err != nil {
-			return nil, fmt.Errorf("share from client %d: %w", s.Peer, err)
-		}
-		held[s.Peer] = h
+		// The pair mask depends only on the advertised keys, so it is added
+		// even when the peer's share below is unusable: the server counts
+		// every peer it routed shares from as having shared keys, and
+		// removes or expects the mask accordingly.
 		ms, err := ecdhWith(c.maskSK, pk.Mask, s.Peer)
 		if err != nil {
 			return nil, err
 		}
 		// The lower id adds the pairwise mask, the higher subtracts it.
 		terms = append(terms, prg.Term{Seed: pairMaskSeed(&c.sid, ms), Sub: c.id > s.Peer})
+		h, err := c.openShare(s)
+		if err != nil {
+			// A corrupt (or malicious) peer must not stall this client:
+			// hold nothing of it, so nothing of it is ever revealed, and go
+			// on. The other neighbours' shares still recover its secrets.
+			rejected[s.Peer] = err
+			continue
+		}
+		held[s.Peer] = h
 	}
 	if len(held) < c.p.Threshold {
+		if len(m.Shares) >= c.p.Threshold {
+			// Enough peers, but their shares do not open: most likely the
+			// whole message belongs to another session. Refuse it and keep
+			// waiting for the right one.
+			first := rejected[sortedKeys(rejected)[0]]
+			return nil, fmt.Errorf("%w: client %d can open %d of %d shares, threshold %d (first failure: %v)",
+				ErrSession, c.id, len(held), len(m.Shares), c.p.Threshold, first)
+		}
 		return nil, fmt.Errorf("%w: client %d holds shares of %d neighbours, threshold %d", ErrTooFewSurvivors, c.id, len(held), c.p.Threshold)
 	}
 	y := slices.Clone(c.input)
 	prg.ApplyAll(maskPRG, y, terms, c.p.ModBits)
-	c.held = held
+	c.held, c.rejected = held, rejected
 	return (&MaskedInput{RoundID: c.p.RoundID, From: c.id, ModBits: c.p.ModBits, Vector: y}).MarshalBinary()
+}
+
+// openShare decrypts and checks the shares peer s.Peer sent this client.
+func (c *Client) openShare(s EncryptedShare) (heldShares, error) {
+	var h heldShares
+	a, nonce, ad := shareAEAD(&c.sid, c.encSh[s.Peer], s.Peer, c.id)
+	pt, err := a.Open(nil, nonce, s.Ciphertext[:], ad)
+	if err != nil {
+		return h, fmt.Errorf("%w: share from client %d does not decrypt for this session", ErrSession, s.Peer)
+	}
+	if ClientID(binary.LittleEndian.Uint32(pt)) != s.Peer || ClientID(binary.LittleEndian.Uint32(pt[4:])) != c.id {
+		return h, fmt.Errorf("%w: share from client %d names the wrong parties", ErrMalformed, s.Peer)
+	}
+	copy(h.r[:], pt[8:40])
+	copy(h.b[:], pt[40:72])
+	if _, err := parseScalar(h.r[:]); err != nil {
+		return h, fmt.Errorf("share from client %d: %w", s.Peer, err)
+	}
+	if _, err := parseScalar(h.b[:]); err != nil {
+		return h, fmt.Errorf("share from client %d: %w", s.Peer, err)
+	}
+	return h, nil
+}
+
+// Rejected reports the neighbours whose encrypted shares this client could
+// not use (they did not decrypt, named the wrong parties or held invalid
+// scalars), with the reason. Such a peer is corrupt (or its ciphertext was
+// tampered with on the way): the client holds and reveals nothing of it
+// but still masks against it, so the round goes on. A device may report
+// these ids to the operator.
+func (c *Client) Rejected() map[ClientID]error {
+	out := make(map[ClientID]error, len(c.rejected))
+	for id, err := range c.rejected {
+		out[id] = err
+	}
+	return out
 }
 
 func (c *Client) onSurvivors(m *SurvivorList, raw []byte) ([]byte, error) {
@@ -292,7 +334,8 @@ func (c *Client) onSurvivors(m *SurvivorList, raw []byte) ([]byte, error) {
 		}
 		in[id] = true
 		if c.g.adjacent(c.id, id) {
-			if _, ok := c.held[id]; !ok {
+			_, ok := c.held[id]
+			if _, bad := c.rejected[id]; !ok && !bad {
 				return nil, fmt.Errorf("%w: survivor %d never sent this client %d its shares", ErrInconsistent, id, c.id)
 			}
 			live++

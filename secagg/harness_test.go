@@ -38,6 +38,9 @@ type round struct {
 	srv     *Server
 	clients map[ClientID]*Client
 	gone    map[ClientID]bool
+	// tamper, when set, may replace a client's stage-k message on its way
+	// to the server (a malicious client).
+	tamper func(stage int, from ClientID, msg []byte) []byte
 }
 
 func newRound(t testing.TB, p Params, inputs map[ClientID][]uint64) *round {
@@ -71,6 +74,9 @@ func (rd *round) run(d drops) ([]uint64, []ClientID, error) {
 			if d[stage][id] {
 				rd.gone[id] = true
 				continue
+			}
+			if rd.tamper != nil {
+				msg = rd.tamper(stage, id, msg)
 			}
 			if err := rd.srv.Handle(id, msg); err != nil {
 				t.Fatalf("stage %d: server rejected client %d: %v", stage, id, err)

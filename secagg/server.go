@@ -245,13 +245,19 @@ func (s *Server) onUnmask(from ClientID, m *UnmaskShares, digest [32]byte) error
 	if old, ok := s.unmRaw[from]; ok {
 		return dup(old == digest, from, m.Type())
 	}
+	// One share per neighbour that shared keys, except that an honest
+	// client leaves out the peers whose encrypted shares it rejected
+	// (Client.Rejected): any ascending subset of them is accepted, and
+	// recovery counts the shares each secret actually got.
 	want := liveNeighboursIn(s.g, from, s.shares)
-	if len(m.Shares) != len(want) {
-		return fmt.Errorf("%w: UnmaskShares from %d has %d shares, want %d", ErrMalformed, from, len(m.Shares), len(want))
-	}
-	for i, e := range m.Shares {
-		if e.Peer != want[i] {
-			return fmt.Errorf("%w: UnmaskShares from %d: share for %d, want %d", ErrMalformed, from, e.Peer, want[i])
+	k := 0
+	for _, e := range m.Shares {
+		for k < len(want) && want[k] < e.Peer {
+			k++
+		}
+		if k == len(want) || want[k] != e.Peer {
+			return fmt.Errorf("%w: UnmaskShares from %d: share for %d, which is not one of its neighbours that shared keys %v",
+				ErrMalformed, from, e.Peer, want)
 		}
 		kind := uint8(KindMaskKey)
 		if _, ok := s.masked[e.Peer]; ok {
