@@ -26,7 +26,7 @@ import (
 )
 
 // ABIVersion is the version of wasm/ABI.md this host speaks.
-const ABIVersion = 1
+const ABIVersion = 2
 
 // Config sets an Engine's limits. The zero value (or nil) means defaults.
 type Config struct {
@@ -120,6 +120,12 @@ func (e *Engine) instantiateAccel(ctx context.Context) error {
 		}, []api.ValueType{api.ValueTypeI32}).
 		WithParameterNames("flags", "m", "n", "k", "alpha", "a", "lda", "b", "ldb", "beta", "c", "ldc").
 		Export("gemm").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, stack []uint64) {
+			stack[0] = uint64(opImport(accel, m.Memory(), kernels.Op(api.DecodeU32(stack[0])), api.DecodeU32(stack[1])))
+		}), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
+		WithParameterNames("op", "args").
+		Export("op").
 		Instantiate(ctx)
 	if err != nil {
 		return fmt.Errorf("wasmcore: host module murmur_accel: %w", err)

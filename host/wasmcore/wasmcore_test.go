@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,8 +78,15 @@ func synthetic(n, dim, classes int, seed uint64) agent.Dataset {
 	return d
 }
 
+const adamOpt = `{"name":"adam","lr":0.01}`
+
 // trainNative runs the same steps through runtime/train directly.
 func trainNative(t *testing.T, spec string, d agent.Dataset, steps int) []float32 {
+	t.Helper()
+	return trainNativeOpt(t, spec, adamOpt, d, steps)
+}
+
+func trainNativeOpt(t *testing.T, spec, opt string, d agent.Dataset, steps int) []float32 {
 	t.Helper()
 	sp, err := nn.ParseSpec([]byte(spec))
 	if err != nil {
@@ -91,7 +99,7 @@ func trainNative(t *testing.T, spec string, d agent.Dataset, steps int) []float3
 	if err := s.SetData(0, d.X, d.Tokens, d.Labels, d.N); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.BeginRound([]byte(`{"name":"adam","lr":0.01}`)); err != nil {
+	if err := s.BeginRound([]byte(opt)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Train(steps, 16, 3); err != nil {
@@ -101,6 +109,11 @@ func trainNative(t *testing.T, spec string, d agent.Dataset, steps int) []float3
 }
 
 func trainWasm(t *testing.T, c *Core, spec string, d agent.Dataset, steps int) []float32 {
+	t.Helper()
+	return trainWasmOpt(t, c, spec, adamOpt, d, steps)
+}
+
+func trainWasmOpt(t *testing.T, c *Core, spec, opt string, d agent.Dataset, steps int) []float32 {
 	t.Helper()
 	ctx := context.Background()
 	if err := c.Load(ctx, []byte(spec), 11); err != nil {
@@ -113,7 +126,7 @@ func trainWasm(t *testing.T, c *Core, spec string, d agent.Dataset, steps int) [
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.BeginRound(ctx, init, []byte(`{"name":"adam","lr":0.01}`)); err != nil {
+	if err := c.BeginRound(ctx, init, []byte(opt)); err != nil {
 		t.Fatal(err)
 	}
 	st, err := c.Train(ctx, steps, 16, 3)
@@ -130,39 +143,84 @@ func trainWasm(t *testing.T, c *Core, spec string, d agent.Dataset, steps int) [
 	return p
 }
 
+// Small models that between them use every kernel op (kernels.Ops):
+// dense, conv2d, maxpool, every activation, embedding, GRU with outputs at
+// every step and at the last step only, both losses, and every optimizer
+// with clipping, weight decay and the FedProx term.
+const (
+	cnnSpec = `{"input":[2,9,9],"layers":[{"type":"conv2d","filters":4,"kernel":3,"pad":1},{"type":"relu"},{"type":"maxpool2d","kernel":2},` +
+		`{"type":"conv2d","filters":3,"kernel":2,"stride":2},{"type":"tanh"},{"type":"maxpool2d","kernel":2,"stride":1},{"type":"flatten"},` +
+		`{"type":"dense","units":10}],"loss":"softmax_xent"}`
+	gruSpec     = `{"input":[6],"layers":[{"type":"embedding","vocab":30,"dim":8},{"type":"gru","hidden":12},{"type":"dense","units":30}],"loss":"seq_xent"}`
+	gruLastSpec = `{"input":[6],"layers":[{"type":"embedding","vocab":30,"dim":8},{"type":"gru","hidden":12,"last":true},{"type":"sigmoid"},{"type":"dense","units":5}],"loss":"softmax_xent"}`
+)
+
+// tokens is a synthetic token data set: sequences of t ids below vocab
+// and labels per position (seq, some -1) or per sequence.
+func tokens(n, t, vocab, classes int, seq bool, seed uint64) agent.Dataset {
+	r := tensor.NewRNG(seed)
+	d := agent.Dataset{Tokens: make([]int32, n*t), N: n}
+	for i := range d.Tokens {
+		d.Tokens[i] = int32(r.Intn(vocab))
+	}
+	rows := 1
+	if seq {
+		rows = t
+	}
+	d.Labels = make([]int32, n*rows)
+	for i := range d.Labels {
+		d.Labels[i] = int32(r.Intn(classes+1)) - 1
+		if !seq && d.Labels[i] < 0 {
+			d.Labels[i] = 0
+		}
+	}
+	return d
+}
+
 // TestParityNativeVsWasm: the same model, seed, data and steps give
 // bit-identical parameters natively and in the wasm core, with in-guest
-// kernels and with the host's "go" backend through the GEMM import.
+// kernels and with the host running GEMM and every other kernel op through
+// the imports ("go" and "exact" backends), for models that use every op.
 func TestParityNativeVsWasm(t *testing.T) {
-	d := synthetic(200, 64, 10, 1)
-	want := trainNative(t, mlpSpec, d, 25)
-	for _, accel := range []kernels.Backend{nil, kernels.Portable{}, hostaccel.Exact{}} {
-		name := "in-guest"
-		if accel != nil {
-			name = "accel=" + accel.Name()
-		}
-		t.Run(name, func(t *testing.T) {
-			e := newEngine(t, &Config{Accel: accel})
-			c, err := e.NewCore(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close(context.Background())
+	cases := []struct {
+		name, spec, opt string
+		data            agent.Dataset
+	}{
+		{"mlp-adam", mlpSpec, adamOpt, synthetic(200, 64, 10, 1)},
+		{"cnn-momentum-prox", cnnSpec, `{"name":"sgd","lr":0.05,"momentum":0.9,"prox_mu":0.1,"weight_decay":0.001}`, synthetic(60, 2*9*9, 10, 2)},
+		{"gru-adam-clip", gruSpec, `{"name":"adam","lr":0.01,"clip_norm":0.5}`, tokens(40, 6, 30, 30, true, 3)},
+		{"gru-last-sgd", gruLastSpec, `{"name":"sgd","lr":0.1}`, tokens(40, 6, 30, 5, false, 4)},
+	}
+	for _, tc := range cases {
+		want := trainNativeOpt(t, tc.spec, tc.opt, tc.data, 12)
+		for _, accel := range []kernels.Backend{nil, kernels.Portable{}, hostaccel.Exact{}} {
+			name := tc.name + "/in-guest"
 			if accel != nil {
-				if err := c.UseAccel(context.Background(), true); err != nil {
+				name = tc.name + "/accel=" + accel.Name()
+			}
+			t.Run(name, func(t *testing.T) {
+				e := newEngine(t, &Config{Accel: accel})
+				c, err := e.NewCore(context.Background())
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			got := trainWasm(t, c, mlpSpec, d, 25)
-			if len(got) != len(want) {
-				t.Fatalf("%d params, want %d", len(got), len(want))
-			}
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("param %d: wasm %v, native %v (not bit-identical)", i, got[i], want[i])
+				defer c.Close(context.Background())
+				if accel != nil {
+					if err := c.UseAccel(context.Background(), true); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-		})
+				got := trainWasmOpt(t, c, tc.spec, tc.opt, tc.data, 12)
+				if len(got) != len(want) {
+					t.Fatalf("%d params, want %d", len(got), len(want))
+				}
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("param %d: wasm %v, native %v (not bit-identical)", i, got[i], want[i])
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -323,7 +381,7 @@ func TestLimitsRealCore(t *testing.T) {
 
 func TestLimitsMisbehavingGuest(t *testing.T) {
 	ctx := context.Background()
-	e, err := NewEngine(ctx, buildBadCore(t, "1"), &Config{MemoryLimitPages: 4096, CallTimeout: 3 * time.Second, CacheDir: testCache})
+	e, err := NewEngine(ctx, buildBadCore(t, strconv.Itoa(ABIVersion)), &Config{MemoryLimitPages: 4096, CallTimeout: 3 * time.Second, CacheDir: testCache})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,8 +427,8 @@ func TestABIMismatch(t *testing.T) {
 	}
 	defer e.Close(ctx)
 	_, err = e.NewCore(ctx)
-	if !errors.Is(err, ErrABIMismatch) || !strings.Contains(err.Error(), "99") || !strings.Contains(err.Error(), "1") {
-		t.Fatalf("err = %v, want ErrABIMismatch naming versions 99 and 1", err)
+	if !errors.Is(err, ErrABIMismatch) || !strings.Contains(err.Error(), "99") || !strings.Contains(err.Error(), strconv.Itoa(ABIVersion)) {
+		t.Fatalf("err = %v, want ErrABIMismatch naming versions 99 and %d", err, ABIVersion)
 	}
 }
 

@@ -30,36 +30,6 @@ func (g ConvGeom) Check(img, col []float32) error {
 	return nil
 }
 
-// ConvBackend is an optional extension of Backend for the data movement
-// around convolution-as-GEMM, which dominates a CNN step once GEMM is fast.
-// A host accelerator may implement it to run these on guest memory; results
-// must equal the portable ones bit for bit (Col2Im adds in the same order).
-type ConvBackend interface {
-	Im2Col(g ConvGeom, img, col []float32)
-	Col2Im(g ConvGeom, col, img []float32)
-}
-
-// Im2Col writes the [C*K*K, OH*OW] column matrix of one example: row
-// (c*K+ki)*K+kj, column oi*OW+oj holds img[c, oi*S+ki-P, oj*S+kj-P], or 0
-// where that falls in the padding. It panics if g or the lengths are bad.
-func Im2Col(g ConvGeom, img, col []float32) {
-	if cb, ok := Current().(ConvBackend); ok {
-		cb.Im2Col(g, img, col)
-		return
-	}
-	PortableIm2Col(g, img, col)
-}
-
-// Col2Im clears img and adds the column gradients back into it (the
-// adjoint of Im2Col), row by row in increasing row order.
-func Col2Im(g ConvGeom, col, img []float32) {
-	if cb, ok := Current().(ConvBackend); ok {
-		cb.Col2Im(g, col, img)
-		return
-	}
-	PortableCol2Im(g, col, img)
-}
-
 // validRange returns the output columns [lo, hi) whose input column
 // oj*S+off lies inside [0, w).
 func validRange(off, s, w, ow int) (lo, hi int) {

@@ -7,9 +7,10 @@
 // work on sub-matrices of one contiguous parameter buffer without copying.
 //
 // Portable, the default, is deterministic: the same inputs give the same
-// bits natively and in wasm (see Portable). Im2Col and Col2Im are the data
-// movement around convolution-as-GEMM; a backend may take them over by also
-// implementing ConvBackend. The conformance suite for backends is in
+// bits natively and in wasm (see Portable). The other loops of a training
+// step (bias, activations, loss, pooling, im2col, embeddings, the GRU cell,
+// the optimizer) are Ops: portable here, and taken over by a backend that
+// also implements OpsBackend. The conformance suite for backends is in
 // runtime/kernels/kerneltest.
 package kernels
 

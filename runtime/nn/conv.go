@@ -54,15 +54,9 @@ func (c *conv2d) forward(x []float32, n int, _ bool) []float32 {
 	in := c.c * c.h * c.w
 	c.x = x[:n*in]
 	y := c.y[:n*c.f*c.p]
+	kernels.BiasFill(y, c.b, n, c.p)
 	for i := 0; i < n; i++ {
 		yi := y[i*c.f*c.p : (i+1)*c.f*c.p]
-		for f := 0; f < c.f; f++ {
-			bv := c.b[f]
-			row := yi[f*c.p : (f+1)*c.p]
-			for j := range row {
-				row[j] = bv
-			}
-		}
 		c.im2col(c.x[i*in:(i+1)*in], c.col)
 		kernels.Gemm(false, false, c.f, c.p, c.ckk, 1, c.wt, c.ckk, c.col, c.p, 1, yi, c.p)
 	}
@@ -71,15 +65,9 @@ func (c *conv2d) forward(x []float32, n int, _ bool) []float32 {
 
 func (c *conv2d) backward(dy []float32, n int, needDX bool) []float32 {
 	in := c.c * c.h * c.w
+	kernels.BiasGrad(c.gb, dy[:n*c.f*c.p], n, c.p)
 	for i := 0; i < n; i++ {
 		dyi := dy[i*c.f*c.p : (i+1)*c.f*c.p]
-		for f := 0; f < c.f; f++ {
-			var s float32
-			for _, v := range dyi[f*c.p : (f+1)*c.p] {
-				s += v
-			}
-			c.gb[f] += s
-		}
 		c.im2col(c.x[i*in:(i+1)*in], c.col)
 		kernels.Gemm(false, true, c.f, c.ckk, c.p, 1, dyi, c.p, c.col, c.p, 1, c.gw, c.ckk)
 		if needDX {
@@ -126,67 +114,9 @@ func (m *maxpool2d) reserve(n int, needDX, train bool) {
 }
 
 func (m *maxpool2d) forward(x []float32, n int, _ bool) []float32 {
-	planes := n * m.c
-	hw := m.h * m.w
-	y := m.y[:planes*m.oh*m.ow]
-	if m.k == 2 && m.s == 2 {
-		m.forward2x2(x, y, planes)
-		return y
-	}
-	o := 0
-	for pl := 0; pl < planes; pl++ {
-		img := x[pl*hw : (pl+1)*hw]
-		for oi := 0; oi < m.oh; oi++ {
-			for oj := 0; oj < m.ow; oj++ {
-				i0, j0 := oi*m.s, oj*m.s
-				best := i0*m.w + j0
-				bv := img[best]
-				for ki := 0; ki < m.k; ki++ {
-					r := (i0 + ki) * m.w
-					for kj := 0; kj < m.k; kj++ {
-						if v := img[r+j0+kj]; v > bv {
-							bv, best = v, r+j0+kj
-						}
-					}
-				}
-				y[o] = bv
-				m.arg[o] = int32(pl*hw + best)
-				o++
-			}
-		}
-	}
+	y := m.y[:n*m.c*m.oh*m.ow]
+	kernels.MaxPool(x, y, m.arg[:len(y)], n*m.c, m.h, m.w, m.k, m.s)
 	return y
-}
-
-// forward2x2 is forward for the common 2x2, stride-2 window, unrolled
-// (same tie rule: the first maximum in row-major window order wins).
-func (m *maxpool2d) forward2x2(x, y []float32, planes int) {
-	hw := m.h * m.w
-	o := 0
-	for pl := 0; pl < planes; pl++ {
-		base := pl * hw
-		for oi := 0; oi < m.oh; oi++ {
-			r0 := x[base+2*oi*m.w : base+(2*oi+1)*m.w]
-			r1 := x[base+(2*oi+1)*m.w : base+(2*oi+2)*m.w]
-			yo := y[o : o+m.ow]
-			ao := m.arg[o : o+m.ow]
-			for oj := range yo {
-				j := 2 * oj
-				bv, bi := r0[j], base+2*oi*m.w+j
-				if v := r0[j+1]; v > bv {
-					bv, bi = v, bi+1
-				}
-				if v := r1[j]; v > bv {
-					bv, bi = v, base+(2*oi+1)*m.w+j
-				}
-				if v := r1[j+1]; v > bv {
-					bv, bi = v, base+(2*oi+1)*m.w+j+1
-				}
-				yo[oj], ao[oj] = bv, int32(bi)
-			}
-			o += m.ow
-		}
-	}
 }
 
 func (m *maxpool2d) backward(dy []float32, n int, needDX bool) []float32 {
@@ -194,9 +124,6 @@ func (m *maxpool2d) backward(dy []float32, n int, needDX bool) []float32 {
 		return nil
 	}
 	dx := m.dx[:n*m.c*m.h*m.w]
-	clear(dx)
-	for o, a := range m.arg[:n*m.c*m.oh*m.ow] {
-		dx[a] += dy[o]
-	}
+	kernels.MaxPoolGrad(dy, dx, m.arg[:n*m.c*m.oh*m.ow])
 	return dx
 }

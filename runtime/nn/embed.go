@@ -1,6 +1,9 @@
 package nn
 
-import "github.com/murmur-fl/murmur/runtime/tensor"
+import (
+	"github.com/murmur-fl/murmur/runtime/kernels"
+	"github.com/murmur-fl/murmur/runtime/tensor"
+)
 
 // embedding maps token ids to rows of a [vocab, dim] table. It is always the
 // first layer; the model hands it the batch's tokens (validated to lie in
@@ -25,17 +28,10 @@ func (e *embedding) bind(p, g [][]float32)    { e.w, e.gw = p[0], g[0] }
 func (e *embedding) reserve(n int, _, _ bool) { e.y = grow(e.y, n*e.t*e.dim) }
 func (e *embedding) forward(_ []float32, n int, _ bool) []float32 {
 	y := e.y[:n*e.t*e.dim]
-	for i, tok := range e.tokens[:n*e.t] {
-		copy(y[i*e.dim:(i+1)*e.dim], e.w[int(tok)*e.dim:])
-	}
+	kernels.EmbedGather(e.w, y, e.tokens[:n*e.t], e.dim)
 	return y
 }
 func (e *embedding) backward(dy []float32, n int, _ bool) []float32 {
-	for i, tok := range e.tokens[:n*e.t] {
-		g := e.gw[int(tok)*e.dim : (int(tok)+1)*e.dim]
-		for j, v := range dy[i*e.dim : (i+1)*e.dim] {
-			g[j] += v
-		}
-	}
+	kernels.EmbedGrad(e.gw, dy, e.tokens[:n*e.t], e.dim)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/murmur-fl/murmur/runtime/kernels"
 	"github.com/murmur-fl/murmur/runtime/tensor"
 )
 
@@ -143,7 +144,7 @@ func TestLossGradient(t *testing.T) {
 	logits := []float32{1, 2, 0.5, -1, 3, 0, 0, 0, 2}
 	labels := []int32{1, -1, 0}
 	dl := make([]float32, 9)
-	got := xentGrad(logits, labels, 3, dl)
+	got := kernels.XentGrad(logits, labels, 3, dl)
 	var want float64
 	for r, lab := range labels {
 		if lab < 0 {
@@ -217,7 +218,7 @@ func TestMaxPoolFastPath(t *testing.T) {
 }
 
 func TestReLUSpecialValues(t *testing.T) {
-	a := &activation{kind: actReLU, shape: []int{6}, size: 6}
+	a := &activation{kind: kernels.ReLU, shape: []int{6}, size: 6}
 	a.reserve(1, true, true)
 	inf := float32(math.Inf(1))
 	x := []float32{-2, float32(math.Copysign(0, -1)), 0, 3, -inf, inf}

@@ -4,7 +4,6 @@ import (
 	"math"
 
 	"github.com/murmur-fl/murmur/runtime/kernels"
-	"github.com/murmur-fl/murmur/runtime/tensor"
 )
 
 // gru is a single-layer GRU over [T, E] inputs with PyTorch's equations and
@@ -84,36 +83,17 @@ func (g *gru) forward(x []float32, n int, _ bool) []float32 {
 	rows := n * T
 	g.x = x[:rows*E]
 	gi := g.gi[:rows*H3]
-	fillRows(gi, rows, g.bih)
+	kernels.BiasFill(gi, g.bih, rows, 1)
 	kernels.Gemm(false, true, rows, H3, E, 1, g.x, E, g.wih, E, 1, gi, H3)
 	gh := g.gh[:n*H3]
+	st := kernels.GRUStep{N: n, Len: T, H: H, GI: gi, GH: gh, HS: g.hs, R: g.r, Z: g.z, NN: g.nn, HN: g.hn}
 	for t := 0; t < T; t++ {
-		fillRows(gh, n, g.bhh)
+		kernels.BiasFill(gh, g.bhh, n, 1)
 		if t > 0 {
 			kernels.Gemm(false, true, n, H3, H, 1, g.hs[(t-1)*H:], T*H, g.whh, H, 1, gh, H3)
 		}
-		for i := 0; i < n; i++ {
-			o := (i*T + t) * H
-			gir := gi[(i*T+t)*H3 : (i*T+t+1)*H3]
-			ghr := gh[i*H3 : (i+1)*H3]
-			r, z, nv, hn, hs := g.r[o:o+H], g.z[o:o+H], g.nn[o:o+H], g.hn[o:o+H], g.hs[o:o+H]
-			var hp []float32
-			if t > 0 {
-				hp = g.hs[o-H : o]
-			}
-			for j := 0; j < H; j++ {
-				rj := tensor.Sigmoid(gir[j] + ghr[j])
-				zj := tensor.Sigmoid(gir[H+j] + ghr[H+j])
-				hnj := ghr[2*H+j]
-				nj := tensor.Tanh(gir[2*H+j] + float32(rj*hnj))
-				var hpj float32
-				if hp != nil {
-					hpj = hp[j]
-				}
-				r[j], z[j], hn[j], nv[j] = rj, zj, hnj, nj
-				hs[j] = float32((1-zj)*nj) + float32(zj*hpj)
-			}
-		}
+		st.T = t
+		kernels.GRUForward(st)
 	}
 	if !g.last {
 		return g.hs[:rows*H]
@@ -132,46 +112,12 @@ func (g *gru) backward(dy []float32, n int, needDX bool) []float32 {
 	dgh := g.dgh[:n*H3]
 	dh, dhp := g.dh[:n*H], g.dhp[:n*H]
 	clear(dh)
+	st := kernels.GRUStep{N: n, Len: T, H: H, LastOnly: g.last, HS: g.hs, R: g.r, Z: g.z, NN: g.nn, HN: g.hn,
+		DY: dy, DGI: dgi, DGH: dgh}
 	for t := T - 1; t >= 0; t-- {
-		for i := 0; i < n; i++ {
-			o := (i*T + t) * H
-			r, z, nv, hn := g.r[o:o+H], g.z[o:o+H], g.nn[o:o+H], g.hn[o:o+H]
-			dhi := dh[i*H : (i+1)*H]
-			var dyi []float32
-			switch {
-			case !g.last:
-				dyi = dy[o : o+H]
-			case t == T-1:
-				dyi = dy[i*H : (i+1)*H]
-			}
-			var hp []float32
-			if t > 0 {
-				hp = g.hs[o-H : o]
-			}
-			dgir := dgi[(i*T+t)*H3 : (i*T+t+1)*H3]
-			dghr := dgh[i*H3 : (i+1)*H3]
-			dhpi := dhp[i*H : (i+1)*H]
-			for j := 0; j < H; j++ {
-				d := dhi[j]
-				if dyi != nil {
-					d += dyi[j]
-				}
-				var hpj float32
-				if hp != nil {
-					hpj = hp[j]
-				}
-				zj, nj, rj := z[j], nv[j], r[j]
-				dn := d * (1 - zj)
-				dz := d * (hpj - nj)
-				dnp := dn * (1 - float32(nj*nj))
-				drp := dnp * hn[j] * rj * (1 - rj)
-				dzp := dz * zj * (1 - zj)
-				dgir[j], dgir[H+j], dgir[2*H+j] = drp, dzp, dnp
-				dghr[j], dghr[H+j], dghr[2*H+j] = drp, dzp, dnp*rj
-				dhpi[j] = d * zj
-			}
-		}
-		colSums(g.gbhh, dgh, n)
+		st.T, st.DH, st.DHP = t, dh, dhp
+		kernels.GRUBackward(st)
+		kernels.BiasGrad(g.gbhh, dgh, n, 1)
 		if t > 0 {
 			hprev := g.hs[(t-1)*H:]
 			kernels.Gemm(true, false, H3, H, n, 1, dgh, H3, hprev, T*H, 1, g.gwhh, H)
@@ -180,7 +126,7 @@ func (g *gru) backward(dy []float32, n int, needDX bool) []float32 {
 		dh, dhp = dhp, dh
 	}
 	kernels.Gemm(true, false, H3, E, rows, 1, dgi, H3, g.x, E, 1, g.gwih, E)
-	colSums(g.gbih, dgi, rows)
+	kernels.BiasGrad(g.gbih, dgi, rows, 1)
 	if !needDX {
 		return nil
 	}

@@ -59,25 +59,6 @@ func prod(s []int) int {
 	return n
 }
 
-// fillRows copies b into every row of the rows×len(b) matrix y.
-func fillRows(y []float32, rows int, b []float32) {
-	c := len(b)
-	for r := 0; r < rows; r++ {
-		copy(y[r*c:(r+1)*c], b)
-	}
-}
-
-// colSums adds the column sums of the rows×len(g) matrix dy into g.
-func colSums(g []float32, dy []float32, rows int) {
-	c := len(g)
-	for r := 0; r < rows; r++ {
-		row := dy[r*c : (r+1)*c]
-		for j, v := range row {
-			g[j] += v
-		}
-	}
-}
-
 // ---- dense ----
 
 // dense computes y = x W^T + b over the last axis. W is [units, in]
@@ -113,14 +94,14 @@ func (d *dense) forward(x []float32, n int, _ bool) []float32 {
 	rows := n * d.rpe
 	d.x = x[:rows*d.in]
 	y := d.y[:rows*d.units]
-	fillRows(y, rows, d.b)
+	kernels.BiasFill(y, d.b, rows, 1)
 	kernels.Gemm(false, true, rows, d.units, d.in, 1, d.x, d.in, d.w, d.in, 1, y, d.units)
 	return y
 }
 func (d *dense) backward(dy []float32, n int, needDX bool) []float32 {
 	rows := n * d.rpe
 	kernels.Gemm(true, false, d.units, d.in, rows, 1, dy, d.units, d.x, d.in, 1, d.gw, d.in)
-	colSums(d.gb, dy, rows)
+	kernels.BiasGrad(d.gb, dy, rows, 1)
 	if !needDX {
 		return nil
 	}
@@ -131,14 +112,6 @@ func (d *dense) backward(dy []float32, n int, needDX bool) []float32 {
 
 // ---- elementwise activations ----
 
-type actKind int
-
-const (
-	actReLU actKind = iota
-	actTanh
-	actSigmoid
-)
-
 // activation stores its output and differentiates through it. When it
 // follows a dense or conv2d layer (whose backward pass does not read its
 // own output) it works in place on that layer's output and on the incoming
@@ -146,7 +119,7 @@ const (
 type activation struct {
 	inplace bool
 	out     []float32 // this batch's output, for backward
-	kind    actKind
+	kind    kernels.Activation
 	shape   []int
 	size    int
 	y, dx   []float32
@@ -171,23 +144,7 @@ func (a *activation) forward(x []float32, n int, _ bool) []float32 {
 		y = a.y[:len(x)]
 	}
 	a.out = y
-	switch a.kind {
-	case actReLU:
-		// Branchless (signs are random, so a branch mispredicts half the
-		// time): clear the bits of every value whose sign bit is set.
-		for i, v := range x {
-			u := math.Float32bits(v)
-			y[i] = math.Float32frombits(u &^ uint32(int32(u)>>31))
-		}
-	case actTanh:
-		for i, v := range x {
-			y[i] = tensor.Tanh(v)
-		}
-	case actSigmoid:
-		for i, v := range x {
-			y[i] = tensor.Sigmoid(v)
-		}
-	}
+	kernels.Act(a.kind, x, y)
 	return y
 }
 func (a *activation) backward(dy []float32, n int, needDX bool) []float32 {
@@ -200,23 +157,7 @@ func (a *activation) backward(dy []float32, n int, needDX bool) []float32 {
 	if !a.inplace {
 		dx = a.dx[:len(y)]
 	}
-	switch a.kind {
-	case actReLU:
-		// y is +0 or has a clear sign bit, so -bits(y) is negative exactly
-		// when y != 0: that sign, spread, masks the gradient.
-		for i, v := range y {
-			m := uint32(-int32(math.Float32bits(v)) >> 31)
-			dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & m)
-		}
-	case actTanh:
-		for i, v := range y {
-			dx[i] = dy[i] * (1 - float32(v*v))
-		}
-	case actSigmoid:
-		for i, v := range y {
-			dx[i] = dy[i] * v * (1 - v)
-		}
-	}
+	kernels.ActGrad(a.kind, y, dy, dx)
 	return dx
 }
 

@@ -19,6 +19,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/murmur-fl/murmur/runtime/kernels"
 	"github.com/murmur-fl/murmur/runtime/optim"
 	"github.com/murmur-fl/murmur/runtime/tensor"
 )
@@ -299,7 +300,7 @@ func (m *Model) Gradients(b Batch) (float32, error) {
 	logits := m.forward(b, true)
 	rows := b.N * m.rows
 	dl := m.dlogits[:rows*m.classes]
-	loss := xentGrad(logits, b.Labels, m.classes, dl)
+	loss := kernels.XentGrad(logits, b.Labels, m.classes, dl)
 	clear(m.grads)
 	dy := dl
 	for i := len(m.layers) - 1; i >= 0; i-- {

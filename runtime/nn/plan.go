@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/murmur-fl/murmur/runtime/kernels"
 	"github.com/murmur-fl/murmur/runtime/tensor"
 )
 
@@ -146,7 +147,7 @@ func plan(s Spec) (*planned, error) {
 			}
 			l = newGRU(shape[0], shape[1], ls.Hidden, ls.Last)
 		case "relu", "tanh", "sigmoid":
-			k := map[string]actKind{"relu": actReLU, "tanh": actTanh, "sigmoid": actSigmoid}[ls.Type]
+			k := map[string]kernels.Activation{"relu": kernels.ReLU, "tanh": kernels.Tanh, "sigmoid": kernels.Sigmoid}[ls.Type]
 			a := &activation{kind: k, shape: shape, size: prod(shape)}
 			if i > 0 {
 				switch s.Layers[i-1].Type {

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/murmur-fl/murmur/runtime/kernels"
 )
 
 // Config selects and configures an optimizer. Zero fields take the
@@ -82,10 +84,8 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// Every product that is added to something is wrapped in float32(...):
-// Go may fuse x*y+z into one FMA on arm64 (and amd64 with GOAMD64=v3),
-// which rounds differently; the explicit conversion forbids fusion, so
-// updates are bit-identical on every GOARCH and in wasm.
+// The update loops are kernels.OptimStep: bit-identical on every GOARCH and
+// in wasm (no fused multiply-adds), and a host accelerator may run them.
 
 // Optimizer updates a flat parameter buffer of a fixed length in place.
 // It is not safe for concurrent use.
@@ -192,65 +192,28 @@ func (o *Optimizer) Step(params, grads []float32) error {
 		return fmt.Errorf("optim: step with %d params and %d grads, want %d", len(params), len(grads), o.n)
 	}
 	c := &o.cfg
-	if cn := c.ClipNorm; cn > 0 {
-		var ss float64
-		for _, g := range grads {
-			ss += float64(g) * float64(g)
-		}
-		if norm := math.Sqrt(ss); norm > float64(cn) {
-			k := float32(float64(cn) / norm)
-			for i := range grads {
-				grads[i] *= k
-			}
-		}
-	}
-	if wd := c.WeightDecay; wd > 0 {
-		for i, w := range params {
-			grads[i] += float32(wd * w)
-		}
-	}
-	if mu := c.ProxMu; mu > 0 && o.center != nil {
-		ctr := o.center[:len(params)]
-		for i, w := range params {
-			grads[i] += float32(mu * (w - ctr[i]))
-		}
-	}
 	o.advance()
-	lr := c.LR
+	h := kernels.OptimHyper{LR: c.LR, Momentum: c.Momentum, Beta2: c.Beta2, Eps: c.Eps,
+		WeightDecay: c.WeightDecay, ClipNorm: c.ClipNorm, ProxMu: c.ProxMu}
+	kind := kernels.SGD
 	switch {
 	case c.Name == "adam":
-		m := o.state[:o.n:o.n]
-		v := o.state[o.n : 2*o.n : 2*o.n]
-		b1, b2 := c.Beta1, c.Beta2
 		// Bias corrections folded into the step size and epsilon.
+		kind = kernels.Adam
 		bc1 := float32(1 - o.b1pow)
 		bc2 := float32(math.Sqrt(1 - o.b2pow))
-		step := lr * bc2 / bc1
-		eps := c.Eps * bc2
-		g := grads[:len(params)]
-		m = m[:len(params)]
-		v = v[:len(params)]
-		for i := range params {
-			gi := g[i]
-			mi := float32(b1*m[i]) + float32((1-b1)*gi)
-			vi := float32(b2*v[i]) + float32((1-b2)*gi*gi)
-			m[i], v[i] = mi, vi
-			params[i] -= float32(step * mi / (float32(math.Sqrt(float64(vi))) + eps))
-		}
+		h.LR = c.LR * bc2 / bc1
+		h.Eps = c.Eps * bc2
+		h.Momentum = c.Beta1
 	case c.Momentum > 0:
-		v := o.state[:len(params)]
-		g := grads[:len(params)]
-		mom := c.Momentum
-		for i := range params {
-			vi := float32(mom*v[i]) + g[i]
-			v[i] = vi
-			params[i] -= float32(lr * vi)
-		}
-	default:
-		g := grads[:len(params)]
-		for i := range params {
-			params[i] -= float32(lr * g[i])
-		}
+		kind = kernels.SGDMomentum
 	}
+	var center []float32
+	if c.ProxMu > 0 {
+		center = o.center
+	}
+	// The loops run as one kernel, so a host accelerator can take the
+	// whole update (the largest non-GEMM cost of a step in the wasm core).
+	kernels.OptimStep(kind, params, grads, o.state, center, h)
 	return nil
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"unsafe"
 
 	"github.com/murmur-fl/murmur/runtime/kernels"
@@ -15,9 +16,58 @@ import (
 //go:wasmimport murmur_accel gemm
 func hostGemm(flags, m, n, k int32, alpha float32, a unsafe.Pointer, lda int32, b unsafe.Pointer, ldb int32, beta float32, c unsafe.Pointer, ldc int32) int32
 
-// hostBackend offloads GEMM to the host and falls back to the in-guest
-// kernels when the host declines.
+// hostOp is murmur_accel.op (wasm/ABI.md): the host runs kernel op on the
+// operands described by the opDesc at desc, in this module's memory, and
+// writes the op's results into desc.r. It returns 0 when done, 1 when it
+// has no backend (the core then runs the op itself), 2 when it rejected the
+// operands.
+//
+//go:wasmimport murmur_accel op
+func hostOp(op int32, desc unsafe.Pointer) int32
+
+// opDesc is kernels.Args as the host reads it: 192 bytes, little-endian,
+// no padding (wasm/ABI.md, "Op descriptor").
+type opDesc struct {
+	f [10][2]uint32 // float32 arrays: pointer, length in elements
+	i [2][2]uint32  // int32 arrays: pointer, length in elements
+	n [8]int32
+	s [8]float32
+	r [4]float64 // results, written by the host
+}
+
+// desc is reused by every call: the core is single-threaded.
+var desc opDesc
+
+// hostBackend offloads GEMM and the other kernels (kernels.Op) to the host,
+// and falls back to the in-guest kernels when the host declines.
 type hostBackend struct{}
+
+// RunOp implements kernels.OpsBackend.
+func (hostBackend) RunOp(op kernels.Op, a *kernels.Args) bool {
+	for k, f := range a.F {
+		desc.f[k] = [2]uint32{addr(unsafe.Pointer(unsafe.SliceData(f))), uint32(len(f))}
+	}
+	for k, v := range a.I {
+		desc.i[k] = [2]uint32{addr(unsafe.Pointer(unsafe.SliceData(v))), uint32(len(v))}
+	}
+	for k, v := range a.N {
+		desc.n[k] = int32(v)
+	}
+	desc.s = a.S
+	switch hostOp(int32(op), unsafe.Pointer(&desc)) {
+	case 0:
+		a.R = desc.r
+		return true
+	case 1:
+		return false
+	default:
+		// The in-guest code would fail the same way; say who refused.
+		panic(fmt.Sprintf("host rejected the operands of kernel op %s", op))
+	}
+}
+
+// addr is the linear-memory address of p (0 for nil).
+func addr(p unsafe.Pointer) uint32 { return uint32(uintptr(p)) }
 
 func (hostBackend) Name() string { return "host" }
 

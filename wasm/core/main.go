@@ -17,7 +17,7 @@ import (
 )
 
 // abiVersion is the version of wasm/ABI.md this core implements.
-const abiVersion = 1
+const abiVersion = 2
 
 // Status codes (wasm/ABI.md, "Error codes").
 const (

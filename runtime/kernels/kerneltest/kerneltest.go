@@ -7,8 +7,8 @@
 // dimensions larger than the row width, and a range of alpha and beta,
 // including beta == 0 with a NaN-filled C (which must not leak NaNs), NaN and
 // Inf propagation from A and B, and untouched padding between rows of C.
-// Backends that also implement kernels.ConvBackend are checked bit for bit
-// against the portable Im2Col and Col2Im.
+// Backends that also implement kernels.OpsBackend are checked bit for bit
+// against the portable Ops (RunOps).
 //
 // Tolerance: each element must be within (k+4)·2⁻²³·(|α|·Σ|a||b| + |β|·|c|)
 // (plus 1e-30 absolute) of the float64 reference. That is twice the classic
@@ -249,8 +249,8 @@ func Run(t *testing.T, b kernels.Backend) {
 			}
 		}
 	})
-	if cb, ok := b.(kernels.ConvBackend); ok {
-		t.Run("Conv", func(t *testing.T) { runConv(t, cb) })
+	if ob, ok := b.(kernels.OpsBackend); ok {
+		t.Run("Ops", func(t *testing.T) { RunOps(t, ob) })
 	}
 	t.Run("Repeatable", func(t *testing.T) {
 		c := NewCase(rng, false, true, 67, 45, 333, 1, 1, 0.5)
@@ -277,33 +277,6 @@ func Run(t *testing.T, b kernels.Backend) {
 			}
 		}
 	})
-}
-
-// runConv checks a ConvBackend against the portable Im2Col and Col2Im bit
-// for bit (they move data, and Col2Im must add in the same order).
-func runConv(t *testing.T, cb kernels.ConvBackend) {
-	rng := rand.New(rand.NewPCG(3, 5))
-	for iter := 0; iter < 200; iter++ {
-		g := kernels.ConvGeom{C: 1 + rng.IntN(3), H: 1 + rng.IntN(9), W: 1 + rng.IntN(9), K: 1 + rng.IntN(4), S: 1 + rng.IntN(2), P: rng.IntN(2)}
-		if g.K > g.H+2*g.P || g.K > g.W+2*g.P {
-			continue
-		}
-		img := randSlice(rng, g.C*g.H*g.W)
-		n := g.C * g.K * g.K * g.OutH() * g.OutW()
-		want, got := make([]float32, n), randSlice(rng, n)
-		kernels.PortableIm2Col(g, img, want)
-		cb.Im2Col(g, img, got)
-		if !slices.Equal(bitsOf(want), bitsOf(got)) {
-			t.Fatalf("%+v: Im2Col differs from the portable one", g)
-		}
-		col := randSlice(rng, n)
-		wimg, gimg := make([]float32, len(img)), randSlice(rng, len(img))
-		kernels.PortableCol2Im(g, col, wimg)
-		cb.Col2Im(g, col, gimg)
-		if !slices.Equal(bitsOf(wimg), bitsOf(gimg)) {
-			t.Fatalf("%+v: Col2Im differs from the portable one", g)
-		}
-	}
 }
 
 func set(s []float32, ld int, trans bool, i, j int, v float32) {

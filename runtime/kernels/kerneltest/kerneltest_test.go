@@ -99,15 +99,39 @@ func TestDigestDistinguishesBackends(t *testing.T) {
 	}
 }
 
-// convPortable implements ConvBackend with the portable functions, so Run
-// exercises its Conv subtest.
-type convPortable struct{ kernels.Portable }
+// opsPortable implements OpsBackend with the portable code, so Run
+// exercises its Ops subtest.
+type opsPortable struct{ kernels.Portable }
 
-func (convPortable) Im2Col(g kernels.ConvGeom, img, col []float32) {
-	kernels.PortableIm2Col(g, img, col)
-}
-func (convPortable) Col2Im(g kernels.ConvGeom, col, img []float32) {
-	kernels.PortableCol2Im(g, col, img)
+func (opsPortable) RunOp(op kernels.Op, a *kernels.Args) bool {
+	return kernels.RunOn(kernels.Portable{}, op, a) == nil
 }
 
-func TestRunWithConvBackend(t *testing.T) { Run(t, convPortable{}) }
+func TestRunWithOpsBackend(t *testing.T) { Run(t, opsPortable{}) }
+
+// wrongRelu changes one op's result; RunOps must notice.
+type wrongRelu struct{ kernels.Portable }
+
+func (wrongRelu) RunOp(op kernels.Op, a *kernels.Args) bool {
+	if err := kernels.RunOn(kernels.Portable{}, op, a); err != nil {
+		return false
+	}
+	if op == kernels.OpAct && len(a.F[1]) > 0 {
+		a.F[1][0] += 1
+	}
+	return true
+}
+
+func TestCheckOpsCatchesWrongResults(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, c := range OpCases(rng) {
+		if c.Op != kernels.OpAct {
+			continue
+		}
+		if err := CheckOp(wrongRelu{}, c); err == nil {
+			t.Fatalf("CheckOp accepted a backend whose %s differs", c.Op)
+		}
+		return
+	}
+	t.Fatal("OpCases has no act case")
+}

@@ -1,0 +1,109 @@
+package wasmcore
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/murmur-fl/murmur/runtime/kernels"
+)
+
+// opDescSize is the size of the op descriptor in guest memory (wasm/ABI.md,
+// "Op descriptor"): 10 float32 arrays and 2 int32 arrays as (pointer,
+// length) pairs, 8 int32 sizes, 8 float32 scalars, 4 float64 results.
+const opDescSize = 10*8 + 2*8 + 8*4 + 8*4 + 4*8
+
+const (
+	offI = 10 * 8
+	offN = offI + 2*8
+	offS = offN + 8*4
+	offR = offS + 8*4
+)
+
+// memory is the part of api.Memory the op decoder needs: a view of n
+// bytes at off, or false when that lies outside the memory.
+type memory interface {
+	Read(off, n uint32) ([]byte, bool)
+}
+
+// opImport answers murmur_accel.op: it runs kernel op on the operands that
+// the descriptor at ptr points to in guest memory, in place, and writes the
+// op's results back into the descriptor. It returns 0 when done, 1 when no
+// backend is configured (the guest then runs the op itself), and 2 when the
+// descriptor or the operands are bad: outside guest memory, misaligned, too
+// short for the op, an unknown op. A guest can never make the host panic
+// through it.
+func opImport(b kernels.Backend, mem memory, op kernels.Op, ptr uint32) uint32 {
+	if b == nil {
+		return 1
+	}
+	desc, args, err := decodeOp(mem, ptr)
+	if err != nil {
+		return 2
+	}
+	if err := kernels.RunOn(b, op, &args); err != nil {
+		return 2
+	}
+	for k, r := range args.R {
+		binary.LittleEndian.PutUint64(desc[offR+8*k:], math.Float64bits(r))
+	}
+	return 0
+}
+
+// decodeOp reads the descriptor at ptr and returns it (a view, for writing
+// the results) and the kernels.Args it describes, whose slices alias guest
+// memory.
+func decodeOp(mem memory, ptr uint32) ([]byte, kernels.Args, error) {
+	var a kernels.Args
+	if ptr%8 != 0 {
+		return nil, a, fmt.Errorf("op descriptor at %#x is not 8-byte aligned", ptr)
+	}
+	desc, ok := mem.Read(ptr, opDescSize)
+	if !ok {
+		return nil, a, fmt.Errorf("op descriptor at %#x lies outside guest memory", ptr)
+	}
+	le := binary.LittleEndian
+	for k := range a.F {
+		p, n := le.Uint32(desc[8*k:]), le.Uint32(desc[8*k+4:])
+		v, err := view[float32](mem, p, n)
+		if err != nil {
+			return nil, a, fmt.Errorf("float array %d: %w", k, err)
+		}
+		a.F[k] = v
+	}
+	for k := range a.I {
+		p, n := le.Uint32(desc[offI+8*k:]), le.Uint32(desc[offI+8*k+4:])
+		v, err := view[int32](mem, p, n)
+		if err != nil {
+			return nil, a, fmt.Errorf("int array %d: %w", k, err)
+		}
+		a.I[k] = v
+	}
+	for k := range a.N {
+		a.N[k] = int(int32(le.Uint32(desc[offN+4*k:])))
+	}
+	for k := range a.S {
+		a.S[k] = math.Float32frombits(le.Uint32(desc[offS+4*k:]))
+	}
+	return desc, a, nil
+}
+
+// view returns the n 4-byte elements at ptr as a slice aliasing guest
+// memory (nil for n == 0).
+func view[T float32 | int32](mem memory, ptr, n uint32) ([]T, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	if ptr%4 != 0 {
+		return nil, fmt.Errorf("pointer %#x is not 4-byte aligned", ptr)
+	}
+	if uint64(n)*4 > math.MaxUint32 {
+		return nil, fmt.Errorf("%d elements overflow guest memory", n)
+	}
+	buf, ok := mem.Read(ptr, n*4)
+	if !ok {
+		return nil, fmt.Errorf("%d elements at %#x lie outside guest memory", n, ptr)
+	}
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(buf))), n), nil
+}

@@ -1,0 +1,234 @@
+package wasmcore
+
+import (
+	"context"
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/murmur-fl/murmur/host/agent"
+	"github.com/murmur-fl/murmur/runtime/kernels"
+	"github.com/murmur-fl/murmur/runtime/kernels/kerneltest"
+)
+
+// countingOps is the portable backend, counting the ops the host ran.
+type countingOps struct {
+	kernels.Portable
+	mu    *sync.Mutex
+	calls map[kernels.Op]int
+}
+
+func (c countingOps) RunOp(op kernels.Op, a *kernels.Args) bool {
+	c.mu.Lock()
+	c.calls[op]++
+	c.mu.Unlock()
+	return kernels.RunOn(kernels.Portable{}, op, a) == nil
+}
+
+// TestEveryOpIsOffloaded: training and evaluating the test models with an
+// accelerator sends every kernel op through murmur_accel.op.
+func TestEveryOpIsOffloaded(t *testing.T) {
+	ctx := context.Background()
+	b := countingOps{mu: new(sync.Mutex), calls: map[kernels.Op]int{}}
+	e := newEngine(t, &Config{Accel: b})
+	run := func(spec, opt string, d agent.Dataset) {
+		c, err := e.NewCore(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		if err := c.UseAccel(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		trainWasmOpt(t, c, spec, opt, d, 3)
+		if _, err := c.Evaluate(ctx, 0, 8); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(cnnSpec, `{"name":"sgd","lr":0.05,"momentum":0.9,"prox_mu":0.1}`, synthetic(20, 2*9*9, 10, 2))
+	run(gruSpec, `{"name":"adam","lr":0.01,"clip_norm":0.5}`, tokens(20, 6, 30, 30, true, 3))
+	run(gruLastSpec, `{"name":"sgd","lr":0.1}`, tokens(20, 6, 30, 5, false, 4))
+	for _, op := range kernels.Ops() {
+		if b.calls[op] == 0 {
+			t.Errorf("op %s never reached the host", op)
+		}
+	}
+}
+
+// fakeMemory is guest memory for the decoder tests.
+type fakeMemory []byte
+
+func (m fakeMemory) Read(off, n uint32) ([]byte, bool) {
+	if uint64(off)+uint64(n) > uint64(len(m)) {
+		return nil, false
+	}
+	return m[off : off+n : off+n], true
+}
+
+// putDesc writes a descriptor at off: float arrays f and int arrays i as
+// (pointer, length) pairs, and sizes n.
+func putDesc(m fakeMemory, off uint32, f, i [][2]uint32, n []int32) {
+	le := binary.LittleEndian
+	for k, p := range f {
+		le.PutUint32(m[off+uint32(8*k):], p[0])
+		le.PutUint32(m[off+uint32(8*k)+4:], p[1])
+	}
+	for k, p := range i {
+		le.PutUint32(m[off+offI+uint32(8*k):], p[0])
+		le.PutUint32(m[off+offI+uint32(8*k)+4:], p[1])
+	}
+	for k, v := range n {
+		le.PutUint32(m[off+offN+uint32(4*k):], uint32(v))
+	}
+}
+
+// TestOpImport runs an op through the import's decoder on a fake memory,
+// and checks that every kind of bad descriptor is refused with code 2,
+// without a panic, and that a host without a backend declines with 1.
+func TestOpImport(t *testing.T) {
+	mem := make(fakeMemory, 4096)
+	le := binary.LittleEndian
+	// y [2, 3] at 1024, b [3] at 2048: bias_fill writes b into both rows.
+	for k, v := range []float32{1, 2, 3} {
+		le.PutUint32(mem[2048+4*k:], math.Float32bits(v))
+	}
+	putDesc(mem, 0, [][2]uint32{{1024, 6}, {2048, 3}}, nil, []int32{2, 1})
+	if code := opImport(kernels.Portable{}, mem, kernels.OpBiasFill, 0); code != 0 {
+		t.Fatalf("bias_fill: code %d, want 0", code)
+	}
+	for k, want := range []float32{1, 2, 3, 1, 2, 3} {
+		if got := math.Float32frombits(le.Uint32(mem[1024+4*k:])); got != want {
+			t.Fatalf("y[%d] = %v, want %v", k, got, want)
+		}
+	}
+	// xent_eval writes its results into the descriptor.
+	for k, v := range []float32{0, 5, 1} {
+		le.PutUint32(mem[1024+4*k:], math.Float32bits(v))
+	}
+	le.PutUint32(mem[3072:], 1) // label 1
+	putDesc(mem, 256, [][2]uint32{{1024, 3}}, [][2]uint32{{3072, 1}}, []int32{3})
+	if code := opImport(kernels.Portable{}, mem, kernels.OpXentEval, 256); code != 0 {
+		t.Fatalf("xent_eval: code %d", code)
+	}
+	if count, top1 := math.Float64frombits(le.Uint64(mem[256+offR+8:])), math.Float64frombits(le.Uint64(mem[256+offR+16:])); count != 1 || top1 != 1 {
+		t.Fatalf("xent_eval results: count %v top1 %v, want 1 and 1", count, top1)
+	}
+
+	if code := opImport(nil, mem, kernels.OpBiasFill, 0); code != 1 {
+		t.Fatalf("no backend: code %d, want 1", code)
+	}
+	bad := []struct {
+		name string
+		op   kernels.Op
+		ptr  uint32
+		f, i [][2]uint32
+		n    []int32
+	}{
+		{"unknown op", 99, 512, nil, nil, nil},
+		{"op zero", 0, 512, nil, nil, nil},
+		{"descriptor outside memory", kernels.OpBiasFill, 4000, nil, nil, nil},
+		{"misaligned descriptor", kernels.OpBiasFill, 516, nil, nil, nil},
+		{"array outside memory", kernels.OpBiasFill, 512, [][2]uint32{{4000, 100}, {2048, 3}}, nil, []int32{2, 1}},
+		{"array length overflows", kernels.OpBiasFill, 512, [][2]uint32{{1024, 1 << 31}, {2048, 3}}, nil, []int32{2, 1}},
+		{"misaligned array", kernels.OpBiasFill, 512, [][2]uint32{{1026, 6}, {2048, 3}}, nil, []int32{2, 1}},
+		{"output too short", kernels.OpBiasFill, 512, [][2]uint32{{1024, 5}, {2048, 3}}, nil, []int32{2, 1}},
+		{"negative size", kernels.OpBiasFill, 512, [][2]uint32{{1024, 6}, {2048, 3}}, nil, []int32{-2, 1}},
+		{"token outside the table", kernels.OpEmbedGather, 512, [][2]uint32{{1024, 6}, {2048, 3}}, [][2]uint32{{3072, 1}}, []int32{3}},
+		{"argmax outside dx", kernels.OpMaxPoolGrad, 512, [][2]uint32{{1024, 1}, {2048, 1}}, [][2]uint32{{3072, 1}}, nil},
+	}
+	le.PutUint32(mem[3072:], 7)
+	for _, tc := range bad {
+		clear(mem[512 : 512+opDescSize])
+		putDesc(mem, 512, tc.f, tc.i, tc.n)
+		if code := opImport(kernels.Portable{}, mem, tc.op, tc.ptr); code != 2 {
+			t.Errorf("%s: code %d, want 2", tc.name, code)
+		}
+	}
+}
+
+// TestOpConformanceThroughDecoder runs every conformance case through the
+// descriptor encoding the guest uses: the decoded operands must give the
+// portable results bit for bit.
+func TestOpConformanceThroughDecoder(t *testing.T) {
+	kerneltest.RunOps(t, viaDescriptor{})
+}
+
+// viaDescriptor copies an op's operands into a fake guest memory, runs the
+// import on it and copies the outputs back.
+type viaDescriptor struct{}
+
+func (viaDescriptor) RunOp(op kernels.Op, a *kernels.Args) bool {
+	mem := make(fakeMemory, 1<<20)
+	next := uint32(4096)
+	var f, i [][2]uint32
+	le := binary.LittleEndian
+	for _, s := range a.F {
+		f = append(f, [2]uint32{next, uint32(len(s))})
+		for k, v := range s {
+			le.PutUint32(mem[next+uint32(4*k):], math.Float32bits(v))
+		}
+		next += uint32(4*len(s)+63) &^ 63
+	}
+	for _, s := range a.I {
+		i = append(i, [2]uint32{next, uint32(len(s))})
+		for k, v := range s {
+			le.PutUint32(mem[next+uint32(4*k):], uint32(v))
+		}
+		next += uint32(4*len(s)+63) &^ 63
+	}
+	n := make([]int32, len(a.N))
+	for k, v := range a.N {
+		n[k] = int32(v)
+	}
+	putDesc(mem, 0, f, i, n)
+	for k, v := range a.S {
+		le.PutUint32(mem[offS+4*k:], math.Float32bits(v))
+	}
+	if opImport(kernels.Portable{}, mem, op, 0) != 0 {
+		return false
+	}
+	for k, s := range a.F {
+		for j := range s {
+			s[j] = math.Float32frombits(le.Uint32(mem[f[k][0]+uint32(4*j):]))
+		}
+	}
+	for k, s := range a.I {
+		for j := range s {
+			s[j] = int32(le.Uint32(mem[i[k][0]+uint32(4*j):]))
+		}
+	}
+	for k := range a.R {
+		a.R[k] = math.Float64frombits(le.Uint64(mem[offR+8*k:]))
+	}
+	return true
+}
+
+// FuzzOpDescriptor: any descriptor bytes and op code give a code, never a
+// panic, and code 0 only for known ops.
+func FuzzOpDescriptor(f *testing.F) {
+	seed := make([]byte, opDescSize)
+	f.Add(uint32(kernels.OpBiasFill), seed)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, c := range kerneltest.OpCases(rng)[:8] {
+		b := slices.Clone(seed)
+		for k, s := range c.Args.F {
+			binary.LittleEndian.PutUint32(b[8*k:], uint32(opDescSize+64*k))
+			binary.LittleEndian.PutUint32(b[8*k+4:], uint32(len(s)))
+		}
+		f.Add(uint32(c.Op), b)
+	}
+	f.Fuzz(func(t *testing.T, op uint32, desc []byte) {
+		mem := make(fakeMemory, 8192)
+		copy(mem, desc)
+		code := opImport(kernels.Portable{}, mem, kernels.Op(op), 0)
+		if code != 0 && code != 2 {
+			t.Fatalf("code %d", code)
+		}
+		if code == 0 && (op == 0 || int(op) > len(kernels.Ops())) {
+			t.Fatalf("unknown op %d accepted", op)
+		}
+	})
+}
