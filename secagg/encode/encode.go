@@ -14,16 +14,33 @@
 //
 //  1. Clip: x <- x * min(1, C/||x||_2).
 //  2. Weight: x <- x * (w/W). (Still inside the clip ball.)
-//  3. Rotate (optional): pad x with zeros to P = the next power of two >= d,
-//     then y = H·D·x / sqrt(P), with H the P×P Walsh-Hadamard matrix
-//     (entries ±1, Sylvester order) and D = diag(s) with s_i in {−1,+1}
-//     drawn from the seed (see Signs). y is an orthonormal transform of x,
-//     so ||y|| = ||x||, but its coordinates are spread out (≈ ||x||/sqrt(P)
-//     each), which makes a small range R accurate. Without rotation P = d.
+//  3. Rotate (optional). Version 1: pad x with zeros to P = the next power
+//     of two >= d, then y = H·D·x / sqrt(P), with H the P×P Walsh-Hadamard
+//     matrix (entries ±1, Sylvester order) and D = diag(s) with s_i in
+//     {−1,+1} drawn from the seed (see Signs). y is an orthonormal
+//     transform of x, so ||y|| = ||x||, but its coordinates are spread out
+//     (≈ ||x||/sqrt(P) each), which makes a small range R accurate.
+//     Version 2 (no padding, P = d): with K = the largest power of two
+//     <= d and s = Signs(seed, 2K), rotate the window [0, K) by
+//     H·diag(s[0:K])/sqrt(K) and then, if d > K, the window [d−K, d) by
+//     H·diag(s[K:2K])/sqrt(K) (each window product rounded before use).
+//     Both windows are orthonormal, so is their product, and every
+//     coordinate comes out with scale at most ||x||/sqrt(K) (K > d/2): the
+//     same tail bound as one padded rotation of size K, without sending
+//     up to d padding coordinates. Without rotation P = d.
 //  4. Clamp: y_i <- max(−R, min(R, y_i)). (A no-op when R >= C.)
 //  5. Quantize: with M = 2^(b−1) − 1 and step Δ = R/M, let u_i = y_i/Δ in
 //     [−M, M] and q_i = floor(u_i) + Bernoulli(u_i − floor(u_i)), so
-//     E[q_i] = u_i (unbiased) and |q_i − u_i| < 1.
+//     E[q_i] = u_i (unbiased) and |q_i − u_i| < 1. Version 1 draws the
+//     Bernoulli from one rng.Uint64() per coordinate (53 bits: round up
+//     when (r>>11)·2^−53 < u_i − floor(u_i)). Version 2 takes one key =
+//     rng.Uint64() per Encode and a counter-based stream (wyrand): word j
+//     is hi^lo of the 128-bit product s·(s XOR 0xe7037ed1a0b428db) with
+//     s = key + (j+1)·0xa0761d6478bd642f; coordinate i uses the low (i
+//     even) or high (i odd) 32 bits r of word i/2 and rounds up when
+//     r·2^−32 < u_i − floor(u_i) (bias below 2^−32 steps). It is not
+//     cryptographic; rounding needs only uniformity, and it is about 10x
+//     cheaper than a Source call per coordinate.
 //  6. Map into Z_2^B by two's complement: e_i = q_i mod 2^B (negative q_i
 //     becomes 2^B + q_i). Coordinate P (the last, the "weight coordinate")
 //     is e_P = w, unsigned.
@@ -42,6 +59,10 @@
 // within n·Δ of the exact sum in the rotated domain (L∞), and the L2 error
 // after the (orthonormal) inverse rotation is at most n·Δ·sqrt(P), times W.
 //
+// Versions change the bytes an encoder writes for the same inputs and
+// seeds (version 2 also the length with rotation); decoders of both exist,
+// and a sum must only mix encodings of one version.
+//
 // Determinism: the encoder uses float64 throughout, only single IEEE
 // operations (products are rounded explicitly before use, so no fused
 // multiply-add can change them), and draws its rounding randomness from a
@@ -57,6 +78,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"sync"
 )
 
 // ErrParams reports invalid encoding parameters.
@@ -74,7 +96,15 @@ type Params struct {
 	MaxWeight  uint64  // W, the largest weight (example count); 0 means 1
 	Rotate     bool    // apply the seeded randomized Hadamard rotation
 	Seed       [32]byte
+	// Version of the encoding (see the package doc): 1 (one Uint64 of the
+	// Source per coordinate; rotation padded to a power of two) or 2
+	// (counter-based rounding stream; rotation without padding). 0 means
+	// 2.
+	Version int
 }
+
+// Latest is the encoding version New uses when Params.Version is 0.
+const Latest = 2
 
 // MinModBits returns the smallest B for which n sums of b-bit values never
 // wrap: b + ceil(log2 n).
@@ -90,9 +120,10 @@ func MinModBits(b, n int) int {
 type Encoder struct {
 	p      Params
 	padded int       // P
+	block  int       // K, the rotation window (version 2); P in version 1
 	step   float64   // Δ
 	maxQ   int64     // M
-	signs  []float64 // D, only when rotating
+	signs  []float64 // D, only when rotating (version 2: 2K, two windows)
 	mask   uint64    // 2^B − 1
 }
 
@@ -126,6 +157,12 @@ func New(p Params) (*Encoder, error) {
 	if p.MaxWeight == 0 {
 		p.MaxWeight = 1
 	}
+	if p.Version == 0 {
+		p.Version = Latest
+	}
+	if p.Version != 1 && p.Version != 2 {
+		return nil, fmt.Errorf("%w: Version %d (want 1 or 2)", ErrParams, p.Version)
+	}
 	// n·W must fit below 2^B so the weight coordinate never wraps.
 	if hi, lo := bits.Mul64(uint64(p.MaxClients), p.MaxWeight); hi != 0 || (p.ModBits < 64 && lo >= 1<<uint(p.ModBits)) {
 		return nil, fmt.Errorf("%w: MaxClients %d × MaxWeight %d does not fit in ModBits %d",
@@ -138,11 +175,23 @@ func New(p Params) (*Encoder, error) {
 		e.mask = 1<<uint(p.ModBits) - 1
 	}
 	if p.Rotate {
-		e.padded = 1 << bits.Len(uint(p.Dim-1))
-		e.signs = Signs(p.Seed, e.padded)
+		switch p.Version {
+		case 1:
+			e.padded = 1 << bits.Len(uint(p.Dim-1))
+			e.block = e.padded
+			e.signs = Signs(p.Seed, e.padded)
+		default:
+			e.block = RotationBlock(p.Dim)
+			e.signs = Signs(p.Seed, 2*e.block)
+		}
 	}
 	return e, nil
 }
+
+// RotationBlock is K, the size of version 2's rotation windows for d
+// coordinates: the largest power of two <= d. Each rotated coordinate has
+// scale at most ||x||/sqrt(K), which is what a range should be set from.
+func RotationBlock(d int) int { return 1 << (bits.Len(uint(d)) - 1) }
 
 // Params returns the parameters with defaults filled in.
 func (e *Encoder) Params() Params { return e.p }
@@ -180,7 +229,8 @@ func Signs(seed [32]byte, n int) []float64 {
 }
 
 // Encode encodes x with weight w (0..MaxWeight) into dst (grown as needed,
-// length Len()), drawing rounding randomness from rng.
+// length Len()), drawing rounding randomness from rng: exactly one Uint64
+// per coordinate of the (padded) rotated vector, in order.
 func (e *Encoder) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([]uint64, error) {
 	if len(x) != e.p.Dim {
 		return nil, fmt.Errorf("encode: input length %d, want Dim %d", len(x), e.p.Dim)
@@ -188,48 +238,197 @@ func (e *Encoder) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) (
 	if w > e.p.MaxWeight {
 		return nil, fmt.Errorf("encode: weight %d exceeds MaxWeight %d", w, e.p.MaxWeight)
 	}
-	y := make([]float64, e.padded)
 	var ss float64
 	for i, v := range x {
-		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
+		if v-v != 0 { // NaN or ±Inf
 			return nil, fmt.Errorf("encode: input coordinate %d is %v", i, v)
 		}
-		y[i] = f
+		f := float64(v)
 		ss += float64(f * f)
 	}
 	scale := float64(w) / float64(e.p.MaxWeight)
 	if norm := math.Sqrt(ss); norm > e.p.ClipNorm {
 		scale = float64(scale * (e.p.ClipNorm / norm))
 	}
-	for i := range y[:e.p.Dim] {
-		y[i] = float64(y[i] * scale)
-	}
-	if e.signs != nil {
-		for i := range y {
-			y[i] = float64(y[i] * e.signs[i])
-		}
-		fwht(y)
-		inv := 1 / math.Sqrt(float64(e.padded))
-		for i := range y {
-			y[i] = float64(y[i] * inv)
-		}
-	}
 	dst = grow(dst, e.padded+1)
-	M := float64(e.maxQ)
-	for i, v := range y {
-		u := v / e.step
-		u = math.Max(-M, math.Min(M, u))
-		fl := math.Floor(u)
-		q := int64(fl)
-		// Uniform in [0,1) with 53 bits; round up with probability u−fl.
-		if r := float64(rng.Uint64()>>11) * 0x1p-53; r < u-fl {
-			q++
+	q := quantizer{step: e.step, m: float64(e.maxQ), mask: e.mask}
+	if e.p.Version == 1 {
+		if e.signs == nil {
+			// y_i = x_i·scale, quantized straight from the input: no float64 copy.
+			q.run(dst[:e.p.Dim], x, scale, rng)
+		} else {
+			bp := scratch(e.padded)
+			y := *bp
+			for i, v := range x {
+				y[i] = float64(float64(v)*scale) * e.signs[i] // ·±1 is exact
+			}
+			for i := e.p.Dim; i < len(y); i++ {
+				y[i] = 0 * e.signs[i] // the padding keeps its signed zero
+			}
+			fwht(y)
+			q.run(dst[:e.padded], y, 1/math.Sqrt(float64(e.padded)), rng)
+			pool.Put(bp)
 		}
-		dst[i] = uint64(q) & e.mask
+		dst[e.padded] = w
+		return dst, nil
+	}
+	key := rng.Uint64()
+	if e.signs == nil {
+		quantizeCounter(dst[:e.p.Dim], x, scale, key, q)
+	} else {
+		bp := scratch(e.p.Dim)
+		y := *bp
+		for i, v := range x {
+			y[i] = float64(float64(v) * scale)
+		}
+		K := e.block
+		inv := 1 / math.Sqrt(float64(K))
+		rotate(y[:K], e.signs[:K], inv)
+		if e.p.Dim > K {
+			rotate(y[e.p.Dim-K:], e.signs[K:], inv)
+		}
+		quantizeCounter(dst[:e.p.Dim], y, 1, key, q)
+		pool.Put(bp)
 	}
 	dst[e.padded] = w
 	return dst, nil
+}
+
+// rotate sets y = H·diag(signs)·y·inv (version 2's window).
+func rotate(y, signs []float64, inv float64) {
+	signs = signs[:len(y)]
+	for i := range y {
+		y[i] *= signs[i]
+	}
+	fwht(y)
+	for i := range y {
+		y[i] = float64(y[i] * inv)
+	}
+}
+
+// unrotate inverts rotate: y = diag(signs)·H·y·inv.
+func unrotate(y, signs []float64, inv float64) {
+	signs = signs[:len(y)]
+	fwht(y)
+	for i := range y {
+		y[i] = float64(y[i]*inv) * signs[i]
+	}
+}
+
+// quantizeCounter is version 2's step 5 and 6 for y_i = float64(src[i]·mul),
+// with the counter-based stream of key (see the package doc).
+func quantizeCounter[F float32 | float64](dst []uint64, src []F, mul float64, key uint64, q quantizer) {
+	src = src[:len(dst)]
+	n := len(src) &^ 1
+	s := key
+	for i := 0; i < n; i += 2 {
+		s += 0xa0761d6478bd642f
+		hi, lo := bits.Mul64(s, s^0xe7037ed1a0b428db)
+		r := hi ^ lo
+		dst[i] = q.one(float64(float64(src[i])*mul), uint32(r))
+		dst[i+1] = q.one(float64(float64(src[i+1])*mul), uint32(r>>32))
+	}
+	if n < len(src) {
+		s += 0xa0761d6478bd642f
+		hi, lo := bits.Mul64(s, s^0xe7037ed1a0b428db)
+		dst[n] = q.one(float64(float64(src[n])*mul), uint32(hi^lo))
+	}
+}
+
+// one quantizes y with the 32-bit uniform r (version 2).
+func (q quantizer) one(y float64, r uint32) uint64 {
+	u := y / q.step
+	if u > q.m {
+		u = q.m
+	} else if u < -q.m {
+		u = -q.m
+	}
+	fl := math.Floor(u)
+	var up int64
+	if float64(r)*0x1p-32 < u-fl {
+		up = 1
+	}
+	return uint64(int64(fl)+up) & q.mask
+}
+
+// quantizer does steps 4 to 6 (clamp, stochastic rounding, map into Z_2^B).
+type quantizer struct {
+	step, m float64 // Δ and M
+	mask    uint64
+}
+
+// randBatch is how many rounding draws are taken from the Source at a time.
+const randBatch = 256
+
+// run sets dst[i] to the encoding of y_i = float64(src[i]·mul). The draws
+// are taken in batches through concrete types where it can (an interface
+// call per coordinate costs about as much as the rest of the loop), but in
+// the same order and number as one Uint64 per coordinate, so the bytes are
+// those of the plain loop.
+func (q quantizer) run(dst []uint64, src any, mul float64, rng rand.Source) {
+	var buf [randBatch]uint64
+	n := len(dst)
+	for o := 0; o < n; o += randBatch {
+		r := buf[:min(randBatch, n-o)]
+		fill(r, rng)
+		switch s := src.(type) {
+		case []float32:
+			quantizeBlock(dst[o:o+len(r)], s[o:o+len(r)], mul, r, q)
+		case []float64:
+			quantizeBlock(dst[o:o+len(r)], s[o:o+len(r)], mul, r, q)
+		}
+	}
+}
+
+func fill(r []uint64, rng rand.Source) {
+	switch s := rng.(type) {
+	case *rand.PCG:
+		for i := range r {
+			r[i] = s.Uint64()
+		}
+	case *rand.ChaCha8:
+		for i := range r {
+			r[i] = s.Uint64()
+		}
+	default:
+		for i := range r {
+			r[i] = rng.Uint64()
+		}
+	}
+}
+
+func quantizeBlock[F float32 | float64](dst []uint64, src []F, mul float64, r []uint64, q quantizer) {
+	src, r = src[:len(dst)], r[:len(dst)]
+	for i, v := range src {
+		u := float64(float64(v)*mul) / q.step
+		// Clamp to [−M, M] (u is finite; −0 stays −0, as with math.Max/Min).
+		if u > q.m {
+			u = q.m
+		} else if u < -q.m {
+			u = -q.m
+		}
+		fl := math.Floor(u)
+		// Uniform in [0,1) with 53 bits; round up with probability u−fl.
+		// Branch-free: the outcome is a coin flip no predictor can learn.
+		var up int64
+		if float64(int64(r[i]>>11))*0x1p-53 < u-fl {
+			up = 1
+		}
+		dst[i] = uint64(int64(fl)+up) & q.mask
+	}
+}
+
+// pool holds float64 scratch vectors for the rotation, so an Encoder shared
+// by goroutines allocates none per call in steady state.
+var pool sync.Pool
+
+func scratch(n int) *[]float64 {
+	if p, ok := pool.Get().(*[]float64); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float64, n)
+	return &s
 }
 
 // DecodeSum decodes a modular sum (mod 2^B, length Len()) of encodings into
@@ -238,30 +437,48 @@ func (e *Encoder) DecodeSum(sum []uint64) ([]float32, uint64, error) {
 	if len(sum) != e.padded+1 {
 		return nil, 0, fmt.Errorf("encode: sum length %d, want %d", len(sum), e.padded+1)
 	}
-	z := make([]float64, e.padded)
-	half := uint64(1) << uint(e.p.ModBits-1)
-	for i := range z {
-		v := sum[i] & e.mask
-		var s int64
-		if v >= half {
-			s = int64(v | ^e.mask) // sign-extend the B-bit value
-		} else {
-			s = int64(v)
-		}
-		z[i] = float64(float64(s) * e.step)
-	}
-	if e.signs != nil {
-		fwht(z)
-		inv := 1 / math.Sqrt(float64(e.padded))
-		for i := range z {
-			z[i] = float64(float64(z[i]*inv) * e.signs[i])
-		}
-	}
 	out := make([]float32, e.p.Dim)
 	W := float64(e.p.MaxWeight)
-	for i := range out {
-		out[i] = float32(z[i] * W)
+	half := uint64(1) << uint(e.p.ModBits-1)
+	signed := func(v uint64) float64 {
+		v &= e.mask
+		if v >= half {
+			return float64(int64(v | ^e.mask)) // sign-extend the B-bit value
+		}
+		return float64(int64(v))
 	}
+	if e.signs == nil {
+		for i := range out {
+			z := float64(signed(sum[i]) * e.step)
+			out[i] = float32(z * W)
+		}
+		return out, sum[e.padded] & e.mask, nil
+	}
+	bp := scratch(e.padded)
+	z := *bp
+	for i := range z {
+		z[i] = float64(signed(sum[i]) * e.step)
+	}
+	if e.p.Version != 1 {
+		K := e.block
+		inv := 1 / math.Sqrt(float64(K))
+		if e.p.Dim > K {
+			unrotate(z[e.p.Dim-K:], e.signs[K:], inv)
+		}
+		unrotate(z[:K], e.signs[:K], inv)
+		for i := range out {
+			out[i] = float32(z[i] * W)
+		}
+		pool.Put(bp)
+		return out, sum[e.padded] & e.mask, nil
+	}
+	fwht(z)
+	inv := 1 / math.Sqrt(float64(e.padded))
+	for i := range out {
+		v := float64(float64(z[i]*inv) * e.signs[i])
+		out[i] = float32(v * W)
+	}
+	pool.Put(bp)
 	return out, sum[e.padded] & e.mask, nil
 }
 
@@ -299,13 +516,57 @@ func modMask(bits int) uint64 {
 	return 1<<uint(bits) - 1
 }
 
+// fwhtBlock is the block whose levels are done first, in L1 (32 KiB of
+// float64).
+const fwhtBlock = 1 << 12
+
 // fwht is the in-place unnormalized Walsh-Hadamard transform (len(a) a power
-// of two). Only additions and subtractions: exact order, no FMA.
+// of two). Only additions and subtractions: exact order, no FMA. The levels
+// below fwhtBlock are done block by block while the block is in cache, the
+// rest two levels per pass over memory; every element sees the same
+// operations in the same order as in the textbook level-by-level loop
+// (butterflies of one level are independent), so the result is identical.
 func fwht(a []float64) {
 	n := len(a)
-	for h := 1; h < n; h <<= 1 {
-		for i := 0; i < n; i += h << 1 {
+	b := min(n, fwhtBlock)
+	for o := 0; o < n; o += b {
+		fwhtLevels(a[o:o+b], 1)
+	}
+	fwhtLevels(a, b)
+}
+
+// fwhtLevels applies the levels h, 2h, ... below len(a) to a, two at a time
+// (radix 4: four elements, two butterflies of level h, then two of level
+// 2h, the same operations as level by level).
+func fwhtLevels(a []float64, h int) {
+	n := len(a)
+	if h == 1 && n >= 4 {
+		for i := 0; i+4 <= n; i += 4 {
+			q := a[i : i+4 : i+4]
+			s0, d0 := q[0]+q[1], q[0]-q[1]
+			s1, d1 := q[2]+q[3], q[2]-q[3]
+			q[0], q[2] = s0+s1, s0-s1
+			q[1], q[3] = d0+d1, d0-d1
+		}
+		h = 4
+	}
+	for ; 4*h <= n; h *= 4 {
+		for i := 0; i < n; i += 4 * h {
+			p0, p1, p2, p3 := a[i:i+h], a[i+h:i+2*h], a[i+2*h:i+3*h], a[i+3*h:i+4*h]
+			p1, p2, p3 = p1[:len(p0)], p2[:len(p0)], p3[:len(p0)]
+			for j := range p0 {
+				x0, x1, x2, x3 := p0[j], p1[j], p2[j], p3[j]
+				s0, d0 := x0+x1, x0-x1 // level h
+				s1, d1 := x2+x3, x2-x3
+				p0[j], p2[j] = s0+s1, s0-s1 // level 2h
+				p1[j], p3[j] = d0+d1, d0-d1
+			}
+		}
+	}
+	if 2*h <= n { // one level left
+		for i := 0; i < n; i += 2 * h {
 			x, y := a[i:i+h], a[i+h:i+2*h]
+			y = y[:len(x)]
 			for j := range x {
 				u, v := x[j], y[j]
 				x[j], y[j] = u+v, u-v

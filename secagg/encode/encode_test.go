@@ -64,8 +64,18 @@ func TestParamsValidation(t *testing.T) {
 // vector converges to it. With k samples the standard error per coordinate
 // is at most Δ/(2·sqrt(k)); we allow 5 standard errors.
 func TestUnbiased(t *testing.T) {
-	const d, k = 64, 4000
-	e := mustNew(t, Params{Dim: d, Bits: 4, MaxClients: k, ClipNorm: 10})
+	for _, v := range []int{1, 2} {
+		for _, rot := range []bool{false, true} {
+			t.Run(fmt.Sprintf("v%d/rotate=%v", v, rot), func(t *testing.T) {
+				testUnbiased(t, Params{Dim: 64 + 13, Bits: 4, MaxClients: 4000, ClipNorm: 10, Version: v, Rotate: rot, Seed: [32]byte{5}})
+			})
+		}
+	}
+}
+
+func testUnbiased(t *testing.T, p Params) {
+	d, k := p.Dim, p.MaxClients
+	e := mustNew(t, p)
 	r := rand.New(rand.NewPCG(1, 2))
 	x := randVec(r, d, 0.5)
 	sum := make([]uint64, e.Len())
@@ -83,7 +93,7 @@ func TestUnbiased(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tol := 5 * e.Step() / (2 * math.Sqrt(k))
+	tol := 5 * e.Step() / (2 * math.Sqrt(float64(k)))
 	for i := range x {
 		if diff := math.Abs(float64(mean[i] - x[i])); diff > tol {
 			t.Errorf("coord %d: mean %v, input %v, |diff| %.3g > %.3g (Δ=%.3g)", i, mean[i], x[i], diff, tol, e.Step())
@@ -205,46 +215,54 @@ func TestRotationHelpsHeavyTails(t *testing.T) {
 	nrm = math.Sqrt(nrm)
 	// Range = 4 standard deviations of a rotated coordinate.
 	rng := 4 * nrm / math.Sqrt(1024)
-	errFor := func(rot bool) float64 {
-		e := mustNew(t, Params{Dim: d, Bits: 8, MaxClients: 1, ClipNorm: nrm * 2, Range: rng, Rotate: rot, Seed: [32]byte{42}})
-		enc, err := e.Encode(nil, x, 1, rand.NewPCG(1, 2))
-		if err != nil {
-			t.Fatal(err)
+	for _, version := range []int{1, 2} {
+		errFor := func(rot bool) float64 {
+			e := mustNew(t, Params{Dim: d, Bits: 8, MaxClients: 1, ClipNorm: nrm * 2, Range: rng, Rotate: rot, Seed: [32]byte{42}, Version: version})
+			enc, err := e.Encode(nil, x, 1, rand.NewPCG(1, 2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := e.DecodeSum(enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s float64
+			for i := range x {
+				diff := float64(got[i] - x[i])
+				s += diff * diff
+			}
+			return math.Sqrt(s) / nrm
 		}
-		got, _, err := e.DecodeSum(enc)
-		if err != nil {
-			t.Fatal(err)
+		plain, rotated := errFor(false), errFor(true)
+		t.Logf("version %d: relative L2 error: plain %.6f, rotated %.6f", version, plain, rotated)
+		if !(rotated < plain/3) {
+			t.Fatalf("version %d: rotation did not help: plain %.4f, rotated %.4f", version, plain, rotated)
 		}
-		var s float64
-		for i := range x {
-			diff := float64(got[i] - x[i])
-			s += diff * diff
-		}
-		return math.Sqrt(s) / nrm
-	}
-	plain, rotated := errFor(false), errFor(true)
-	t.Logf("relative L2 error: plain %.4f, rotated %.4f", plain, rotated)
-	if !(rotated < plain/3) {
-		t.Fatalf("rotation did not help: plain %.4f, rotated %.4f", plain, rotated)
 	}
 }
 
 // Encoding is a pure function of its inputs and seeds; the digest pins the
 // exact bytes so a change on any GOARCH (or a port) is caught.
 func TestDeterministicDigest(t *testing.T) {
-	e := mustNew(t, Params{Dim: 300, Bits: 16, MaxClients: 1000, ClipNorm: 1, Range: 0.2, MaxWeight: 50, Rotate: true, Seed: [32]byte{1}})
-	r := rand.New(rand.NewPCG(11, 12))
-	x := randVec(r, 300, 0.1)
-	enc, err := e.Encode(nil, x, 17, rand.NewChaCha8([32]byte{2}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	packed := Pack(nil, enc, e.Params().ModBits)
-	sum := sha256.Sum256(packed)
-	got := hex.EncodeToString(sum[:])
-	const want = "f33c26dfcfe79c274b366d5af9029e6f58fdd04b0ac9e57f78abac62b3cab79f"
-	if got != want {
-		t.Errorf("digest of the packed encoding = %s, want %s", got, want)
+	for _, c := range []struct {
+		version int
+		want    string
+	}{
+		{1, "f33c26dfcfe79c274b366d5af9029e6f58fdd04b0ac9e57f78abac62b3cab79f"},
+		{2, "10a734b29725a0584acf81649749987c3d003f0fd177bd39a1275942bc247405"},
+	} {
+		e := mustNew(t, Params{Dim: 300, Bits: 16, MaxClients: 1000, ClipNorm: 1, Range: 0.2, MaxWeight: 50, Rotate: true, Seed: [32]byte{1}, Version: c.version})
+		r := rand.New(rand.NewPCG(11, 12))
+		x := randVec(r, 300, 0.1)
+		enc, err := e.Encode(nil, x, 17, rand.NewChaCha8([32]byte{2}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		packed := Pack(nil, enc, e.Params().ModBits)
+		sum := sha256.Sum256(packed)
+		if got := hex.EncodeToString(sum[:]); got != c.want {
+			t.Errorf("version %d: digest of the packed encoding = %s, want %s", c.version, got, c.want)
+		}
 	}
 }
 

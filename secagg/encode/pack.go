@@ -30,78 +30,29 @@ func Pack(dst []byte, v []uint64, bits int) []byte {
 		dst = nd
 	}
 	dst = dst[:start+n]
-	w := bitWriter{out: dst[start:]}
-	if bits <= 32 {
-		m := modMask(bits)
-		for _, x := range v {
-			w.put(x&m, bits)
-		}
-	} else {
-		m := modMask(bits - 32)
-		for _, x := range v {
-			w.put(x&0xFFFFFFFF, 32)
-			w.put(x>>32&m, bits-32)
+	out := dst[start:]
+	// 64 bits at a time: element bits go into acc; when it fills, its word
+	// is stored and acc restarts with the element's bits that did not fit.
+	m := modMask(bits)
+	var acc uint64
+	fill, j := 0, 0
+	for _, x := range v {
+		x &= m
+		acc |= x << uint(fill)
+		fill += bits
+		if fill >= 64 {
+			binary.LittleEndian.PutUint64(out[j:], acc)
+			j += 8
+			fill -= 64
+			acc = x >> uint(bits-fill) // 0 when bits-fill is 64
 		}
 	}
-	w.flush()
+	for ; fill > 0; fill -= 8 {
+		out[j] = byte(acc)
+		j++
+		acc >>= 8
+	}
 	return dst
-}
-
-// bitWriter appends pieces of at most 32 bits, LSB first, 4 bytes at a time.
-type bitWriter struct {
-	out []byte
-	j   int
-	acc uint64 // pending bits
-	n   int    // how many (< 32 between calls)
-}
-
-func (w *bitWriter) put(x uint64, k int) {
-	w.acc |= x << uint(w.n)
-	w.n += k
-	if w.n >= 32 {
-		binary.LittleEndian.PutUint32(w.out[w.j:], uint32(w.acc))
-		w.j += 4
-		w.acc >>= 32
-		w.n -= 32
-	}
-}
-
-func (w *bitWriter) flush() {
-	for w.n > 0 {
-		w.out[w.j] = byte(w.acc)
-		w.j++
-		w.acc >>= 8
-		w.n -= 8
-	}
-}
-
-// bitReader takes pieces of at most 32 bits; the caller has checked the
-// length, so the bytes are there.
-type bitReader struct {
-	src []byte
-	j   int
-	acc uint64
-	n   int
-}
-
-func (r *bitReader) get(k int) uint64 {
-	if r.n < k {
-		if r.j+4 <= len(r.src) {
-			r.acc |= uint64(binary.LittleEndian.Uint32(r.src[r.j:])) << uint(r.n)
-			r.j += 4
-			r.n += 32
-		} else {
-			for r.n < k {
-				r.acc |= uint64(r.src[r.j]) << uint(r.n)
-				r.j++
-				r.n += 8
-			}
-		}
-	}
-	v := r.acc & (1<<uint(k) - 1)
-	r.acc >>= uint(k)
-	r.n -= k
-	return v
 }
 
 // Unpack decodes n elements of bits (1..64) bits each from src into dst
@@ -121,16 +72,29 @@ func Unpack(dst []uint64, src []byte, n, bits int) ([]uint64, error) {
 		return nil, fmt.Errorf("%w: nonzero padding bits in the last byte", ErrPacked)
 	}
 	dst = grow(dst, n)
-	rd := bitReader{src: src}
-	if bits <= 32 {
-		for i := range dst {
-			dst[i] = rd.get(bits)
+	// 64 bits at a time, the mirror of Pack; the last word may be partial.
+	m := modMask(bits)
+	var acc uint64
+	have, j := 0, 0 // bits left in acc; next byte of src
+	for i := range dst {
+		if have >= bits {
+			dst[i] = acc & m
+			acc >>= uint(bits) // bits < 64 here
+			have -= bits
+			continue
 		}
-	} else {
-		for i := range dst {
-			lo := rd.get(32)
-			dst[i] = lo | rd.get(bits-32)<<32
+		var w uint64
+		if j+8 <= len(src) {
+			w = binary.LittleEndian.Uint64(src[j:])
+		} else {
+			for k := len(src) - 1; k >= j; k-- {
+				w = w<<8 | uint64(src[k])
+			}
 		}
+		j += 8
+		dst[i] = (acc | w<<uint(have)) & m
+		acc = w >> uint(bits-have) // 0 when bits-have is 64
+		have += 64 - bits
 	}
 	return dst, nil
 }

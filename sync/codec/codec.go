@@ -120,6 +120,14 @@ type Config struct {
 	ModBits    int     `json:"mod_bits,omitempty"`    // B (default: the least that never wraps)
 	Seed       []byte  `json:"seed,omitempty"`        // the round's 32-byte shared seed
 
+	// Version of the secure codecs' encoding (secure, sketch): 2 (the
+	// default) rounds with a counter-based stream and rotates without
+	// padding (secagg/encode version 2); 1 is the original encoding, kept
+	// so that rounds planned for older devices still work. Where the two
+	// lay out the same vector (no rotation, or a power-of-two rotation) a
+	// round of either version accepts blobs of both.
+	Version int `json:"version,omitempty"`
+
 	// Feedback ("secure" with Fraction < 1): devices send the kept
 	// coordinates unscaled and keep the rest in a Residual for later rounds
 	// (rand-k with error feedback; Secure.EncodeFeedback) instead of the
@@ -193,6 +201,9 @@ func (c Config) Validate() error {
 		}
 		if len(c.Seed) != 32 {
 			return fmt.Errorf("%w: %s needs a 32-byte seed (got %d bytes)", ErrConfig, c.Codec, len(c.Seed))
+		}
+		if c.Version < 0 || c.Version > 2 {
+			return fmt.Errorf("%w: %s version %d (want 1 or 2; 0 means 2)", ErrConfig, c.Codec, c.Version)
 		}
 		if id == IDSketch && (c.Rows < 0 || c.Rows > 64 || c.Cols < 0 || c.TopK < 0) {
 			return fmt.Errorf("%w: sketch rows %d (0..64), cols %d, topk %d must be >= 0", ErrConfig, c.Rows, c.Cols, c.TopK)

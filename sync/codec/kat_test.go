@@ -40,8 +40,13 @@ func katCases() []katCase {
 		{Name: "int8-delta", Config: Config{Codec: "int8", Bucket: 64}, Delta: true},
 		{Name: "topk-q4", Config: Config{Codec: "topk", Fraction: 0.1, Bits: 4, Bucket: 8}},
 		{Name: "qsgd3", Config: Config{Codec: "qsgd", Bits: 3, Bucket: 100}},
-		{Name: "secure-sub-rot", Config: Config{Codec: "secure", Bits: 6, Clip: 0.5, Range: 0.1, MaxClients: 4, Fraction: 0.3, Rotate: true, Seed: seed32(7)}},
-		{Name: "sketch", Config: Config{Codec: "sketch", Bits: 6, Clip: 0.5, Range: 0.1, MaxClients: 4, Rows: 3, Cols: 64, TopK: 10, Seed: seed32(7)}},
+		{Name: "secure-sub-rot", Config: Config{Codec: "secure", Bits: 6, Clip: 0.5, Range: 0.1, MaxClients: 4, Fraction: 0.3, Rotate: true, Seed: seed32(7), Version: 1}},
+		{Name: "sketch", Config: Config{Codec: "sketch", Bits: 6, Clip: 0.5, Range: 0.1, MaxClients: 4, Rows: 3, Cols: 64, TopK: 10, Seed: seed32(7), Version: 1}},
+		// Version 2: counter-based rounding; rotation of 300 values in two
+		// windows of 256, without padding.
+		{Name: "secure-rot-v2", Config: Config{Codec: "secure", Bits: 6, Clip: 0.5, MaxClients: 4, Rotate: true, Seed: seed32(7), Version: 2}},
+		{Name: "secure-sub-rot-v2", Config: Config{Codec: "secure", Bits: 6, Clip: 0.5, Range: 0.1, MaxClients: 4, Fraction: 0.3, Rotate: true, Seed: seed32(7), Version: 2}},
+		{Name: "sketch-v2", Config: Config{Codec: "sketch", Bits: 6, Clip: 0.5, Range: 0.1, MaxClients: 4, Rows: 3, Cols: 64, TopK: 10, Seed: seed32(7), Version: 2}},
 	}
 }
 

@@ -65,10 +65,14 @@ func NewSecure(cfg Config, dim int) (*Secure, error) {
 	if cfg.Bits == 0 {
 		cfg.Bits = 8
 	}
+	if cfg.Version == 0 {
+		cfg.Version = 2
+	}
 	s := &Secure{id: id, cfg: cfg, dim: dim}
 	p := encode.Params{
 		Bits: cfg.Bits, MaxClients: cfg.MaxClients, ModBits: cfg.ModBits,
 		ClipNorm: cfg.Clip, Range: cfg.Range, MaxWeight: cfg.MaxWeight,
+		Version: cfg.Version, // codec versions 1 and 2 use encode's 1 and 2
 	}
 	copy(p.Seed[:], cfg.Seed)
 	var err error
@@ -100,7 +104,12 @@ func NewSecure(cfg Config, dim int) (*Secure, error) {
 			// P(|y_i| > 6·Clip/sqrt(P)) <= 2·exp(-18) ≈ 3e-8, so clamping
 			// at that range almost never happens and the step is sqrt(P)/6
 			// times finer than with the safe unrotated default (Clip).
+			// Version 2 rotates windows of K <= kept without padding, with
+			// the same bound for P = K.
 			P := 1 << bits.Len(uint(kept-1))
+			if cfg.Version >= 2 {
+				P = encode.RotationBlock(kept)
+			}
 			p.Range = math.Min(p.ClipNorm, 6*p.ClipNorm/math.Sqrt(float64(P)))
 			s.cfg.Range = p.Range
 		}
@@ -385,7 +394,7 @@ func (s *Secure) Pack(v []uint64) ([]byte, error) {
 		return nil, fmt.Errorf("codec: vector has %d elements, want %d", len(v), s.Len())
 	}
 	payload := encode.Pack(nil, v, s.ModBits())
-	h := &frame.Header{Codec: uint8(s.id), CodecVersion: 1, Dim: uint32(s.dim), Seed: seedID(s.cfg.Seed), Params: s.params()}
+	h := &frame.Header{Codec: uint8(s.id), CodecVersion: uint8(s.cfg.Version), Dim: uint32(s.dim), Seed: seedID(s.cfg.Seed), Params: s.params()}
 	return frame.Append(make([]byte, 0, frame.Overhead(nil)+len(h.Params)+len(payload)), h, payload)
 }
 
@@ -400,8 +409,10 @@ func (s *Secure) Unpack(blob []byte) ([]uint64, error) {
 	switch {
 	case ID(h.Codec) != s.id:
 		return nil, fmt.Errorf("%w: blob is %s, the round uses %s", ErrCorrupt, ID(h.Codec), s.id)
-	case h.CodecVersion != 1 || h.Flags != 0:
+	case (h.CodecVersion != 1 && h.CodecVersion != 2) || h.Flags != 0:
 		return nil, fmt.Errorf("%w: %s version %d flags %#x unsupported", ErrCorrupt, s.id, h.CodecVersion, h.Flags)
+	case int(h.CodecVersion) != s.cfg.Version && !s.versionsAgree():
+		return nil, fmt.Errorf("%w: blob is %s version %d, the round uses version %d (their rotations differ)", ErrCorrupt, s.id, h.CodecVersion, s.cfg.Version)
 	case int(h.Dim) != s.dim:
 		return nil, fmt.Errorf("%w: blob has dimension %d, the round %d", ErrCorrupt, h.Dim, s.dim)
 	case h.Seed != seedID(s.cfg.Seed):
@@ -414,6 +425,18 @@ func (s *Secure) Unpack(blob []byte) ([]uint64, error) {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	return v, nil
+}
+
+// versionsAgree reports whether versions 1 and 2 of this round lay out and
+// decode vectors identically: they differ only in the encoder's rounding
+// stream, unless the rotation of a non-power-of-two length is padded (1)
+// or windowed (2).
+func (s *Secure) versionsAgree() bool {
+	if !s.cfg.Rotate {
+		return true
+	}
+	n := s.enc.Params().Dim
+	return n&(n-1) == 0
 }
 
 // DecodeSum decodes the unmasked modular sum of Len() elements into the
