@@ -96,6 +96,8 @@ func roundFlags(fs *flag.FlagSet, o *sim.Options, lr, prox *float64, deadline *t
 	fs.BoolVar(&o.SecAgg, "secagg", false, "secure aggregation (SecAgg+)")
 	fs.Float64Var(&o.SecAggFraction, "secagg-fraction", 0, "with --secagg: each round sends this shared random fraction of the coordinates at 8 bits (e.g. 0.1: about 20x less upload)")
 	fs.StringVar(&o.Codec, "codec", "", "update codec: topk, qsgd, int8, bf16 (default: float32)")
+	fs.StringVar(&o.Download, "download", "bf16", "served precision of the global model: bf16 (rounded; the relay keeps float32) or float32 (exact)")
+	fs.IntVar(&o.DeltaKeep, "delta-keep", 8, "serve model deltas against any of the last N versions a device holds (1 = full snapshots only)")
 	fs.Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed gives the same run")
 	fs.StringVar(&o.DataDir, "dataset", "", "data set folder (default $MURMUR_FASHION_DIR / $MURMUR_FORTUNES_DIR, then Debian's)")
 	fs.IntVar(&o.EvalLimit, "eval-limit", 0, "evaluate on the first N test examples (0 = all)")

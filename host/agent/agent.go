@@ -64,8 +64,9 @@ var ErrInterrupted = errors.New("agent: round interrupted on the device")
 type Agent struct {
 	cfg      Config
 	spec     []byte
-	global   []float32
+	global   []float32 // the model held: exactly what the relay served for version
 	version  uint64
+	hash     wire.Hash // wire.ParamsHash(global)
 	residual codec.Residual
 	update   []float32
 	last     uint64 // the last round taken part in
@@ -91,8 +92,63 @@ func New(cfg Config) (*Agent, error) {
 			return nil, fmt.Errorf("agent: saved error-feedback residual: %w", err)
 		}
 	}
+	if b, err := cfg.State.Get(modelKey); err == nil {
+		// A corrupt saved model is not fatal: the device downloads the
+		// snapshot, as a new one would.
+		a.global, a.version, a.hash, _ = unmarshalModel(b)
+	}
+	// The client tells the relay what this device holds on every
+	// connection, so the relay can offer a delta against it.
+	cfg.Client.SetHaveModel(a.version)
 	return a, nil
 }
+
+// modelKey is where State keeps the model the device holds, so a restarted
+// device still gets deltas against it.
+const modelKey = "agent-model"
+
+// marshalModel lays out a held model: u64 version, its 32-byte params hash,
+// then the parameters as little-endian float32.
+func marshalModel(version uint64, hash wire.Hash, params []float32) []byte {
+	b := make([]byte, 0, 40+4*len(params))
+	b = binary.LittleEndian.AppendUint64(b, version)
+	b = append(b, hash[:]...)
+	for _, x := range params {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
+}
+
+func unmarshalModel(b []byte) ([]float32, uint64, wire.Hash, error) {
+	var h wire.Hash
+	if len(b) < 40 || (len(b)-40)%4 != 0 {
+		return nil, 0, h, fmt.Errorf("agent: saved model of %d bytes", len(b))
+	}
+	v := binary.LittleEndian.Uint64(b)
+	copy(h[:], b[8:40])
+	p := make([]float32, (len(b)-40)/4)
+	for i := range p {
+		p[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[40+4*i:]))
+	}
+	if v == 0 || wire.ParamsHash(p) != h {
+		return nil, 0, wire.Hash{}, errors.New("agent: saved model does not match its hash")
+	}
+	return p, v, h, nil
+}
+
+// ForgetRound deletes what state keeps of a round the device will not
+// finish: its training checkpoint and SecAgg+ state (the held model and the
+// error-feedback residual stay).
+func ForgetRound(state client.Storage, round uint64) {
+	state.Delete(ckptKey(round))
+	state.Delete(secureKey(round))
+}
+
+func ckptKey(round uint64) string { return "agent-ckpt-" + strconv.FormatUint(round, 10) }
+
+// HeldModel returns the model version and parameters the agent holds (nil
+// and 0 when none); do not modify the parameters.
+func (a *Agent) HeldModel() ([]float32, uint64) { return a.global, a.version }
 
 func (a *Agent) emit(e Event) {
 	if a.cfg.OnEvent != nil {
@@ -125,6 +181,8 @@ type Result struct {
 	Loss      float32
 	Examples  int
 	UpBytes   int
+	DownBytes int    // model bytes downloaded this round (0: the device held the model)
+	Download  string // "none", "delta", "snapshot", or "delta-failed,snapshot"
 	Committed bool
 }
 
@@ -161,11 +219,11 @@ func (a *Agent) RunRound(ctx context.Context, t *wire.Task) (Result, error) {
 	}
 
 	a.emit(Event{Round: t.Round, Phase: "download"})
-	if err := a.loadModel(ctx, t, plan); err != nil {
+	if err := a.loadModel(ctx, t, plan, &res); err != nil {
 		return res, err
 	}
 
-	ckKey := "agent-ckpt-" + strconv.FormatUint(t.Round, 10)
+	ckKey := ckptKey(t.Round)
 	tr := a.cfg.Trainer
 	done := 0
 	if ck, err := a.cfg.State.Get(ckKey); err == nil && len(ck) > 8 {
@@ -367,18 +425,22 @@ func (a *Agent) upload(ctx context.Context, t *wire.Task, res Result, payload []
 }
 
 // loadModel makes sure the trainer holds the plan's model with the task's
-// global parameters in a.global.
-func (a *Agent) loadModel(ctx context.Context, t *wire.Task, plan wire.Plan) error {
-	if a.version != t.ModelVersion || a.global == nil {
-		blob, err := a.cfg.Client.Download(ctx, t.ModelHash)
+// global parameters in a.global: kept if the device already holds that
+// version, else from the delta the relay offers against the version held,
+// else from the snapshot. Every path ends in the same parameters, checked
+// against the task's params hash before they are used or saved.
+func (a *Agent) loadModel(ctx context.Context, t *wire.Task, plan wire.Plan, res *Result) error {
+	res.Download = "none"
+	if a.global == nil || a.version != t.ModelVersion || (!t.ParamsHash.IsZero() && a.hash != t.ParamsHash) {
+		params, err := a.fetchModel(ctx, t, res)
 		if err != nil {
-			return fmt.Errorf("agent: download model v%d: %w", t.ModelVersion, err)
+			return err
 		}
-		params, err := decodeModel(blob)
-		if err != nil {
-			return fmt.Errorf("agent: model v%d: %w", t.ModelVersion, err)
+		a.global, a.version, a.hash = params, t.ModelVersion, wire.ParamsHash(params)
+		if err := a.cfg.State.Put(modelKey, marshalModel(a.version, a.hash, a.global)); err != nil {
+			return fmt.Errorf("agent: save model v%d: %w", a.version, err)
 		}
-		a.global, a.version = params, t.ModelVersion
+		a.cfg.Client.SetHaveModel(a.version)
 	}
 	if string(plan.Model) != string(a.spec) {
 		if err := a.cfg.Trainer.Load(ctx, plan.Model, a.cfg.Seed); err != nil {
@@ -393,6 +455,51 @@ func (a *Agent) loadModel(ctx context.Context, t *wire.Task, plan wire.Plan) err
 		return fmt.Errorf("agent: model v%d has %d parameters, the plan's spec has %d", t.ModelVersion, len(a.global), n)
 	}
 	return nil
+}
+
+// fetchModel downloads the task's model: the offered delta when the device
+// holds its base, else (or when the delta does not check out) the snapshot.
+func (a *Agent) fetchModel(ctx context.Context, t *wire.Task, res *Result) ([]float32, error) {
+	if t.BaseVersion != 0 && t.BaseVersion == a.version && a.global != nil {
+		blob, err := a.cfg.Client.Download(ctx, t.DeltaHash)
+		if err != nil && ctx.Err() != nil {
+			return nil, fmt.Errorf("agent: download model delta v%d->v%d: %w", t.BaseVersion, t.ModelVersion, err)
+		}
+		if err == nil {
+			res.DownBytes += len(blob)
+			p, v, err := codec.DecodeModel(blob, a.global, a.version, codec.WithDim(len(a.global)))
+			switch {
+			case err != nil:
+			case v != t.ModelVersion:
+				err = fmt.Errorf("delta leads to version %d", v)
+			case !t.ParamsHash.IsZero() && wire.ParamsHash(p) != t.ParamsHash:
+				err = errors.New("reconstructed parameters do not match the task's params hash")
+			}
+			if err == nil {
+				res.Download = "delta"
+				return p, nil
+			}
+		}
+		// The relay's guess or our copy was off: the snapshot always works.
+		res.Download = "delta-failed,"
+	}
+	blob, err := a.cfg.Client.Download(ctx, t.ModelHash)
+	if err != nil {
+		return nil, fmt.Errorf("agent: download model v%d: %w", t.ModelVersion, err)
+	}
+	res.DownBytes += len(blob)
+	params, err := decodeModel(blob)
+	if err != nil {
+		return nil, fmt.Errorf("agent: model v%d: %w", t.ModelVersion, err)
+	}
+	if !t.ParamsHash.IsZero() && wire.ParamsHash(params) != t.ParamsHash {
+		return nil, fmt.Errorf("agent: model v%d snapshot does not decode to the task's params hash", t.ModelVersion)
+	}
+	if res.Download == "none" {
+		res.Download = ""
+	}
+	res.Download += "snapshot"
+	return params, nil
 }
 
 // decodeModel reads a model blob: a sync/codec frame, or the relay's

@@ -14,7 +14,6 @@ import (
 	"github.com/murmur-fl/murmur/internal/dashboard"
 	"github.com/murmur-fl/murmur/runtime/nn"
 	"github.com/murmur-fl/murmur/runtime/train"
-	"github.com/murmur-fl/murmur/sync/codec"
 	"github.com/murmur-fl/murmur/sync/relay"
 	"github.com/murmur-fl/murmur/sync/wire"
 )
@@ -146,21 +145,10 @@ func startServer(ctx context.Context, so ServerOptions, w *world) (*Server, erro
 	if cc != nil {
 		rcfg.Decode = codecDecoder()
 	}
-	// Downloads: bf16 snapshots, Huffman/zstd-compressed (about 3x smaller
-	// than float32); the relay keeps float32.
-	down, err := codec.NewEncoder(codec.Config{Codec: "bf16", Zstd: true})
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	rcfg.EncodeModel = func(params []float32) []byte {
-		b, err := down.EncodeModel(params, 0, nil, 0)
-		if err != nil {
-			o.Logger.Error("bf16 model encoding failed; sending float32", "err", err)
-			return relay.EncodeFloat32(params) // devices read both
-		}
-		return b
-	}
+	// Downloads: bf16-rounded models (the relay trains the exact float32
+	// one), as compressed snapshots or lossless deltas against the version
+	// a device holds.
+	rcfg.Download = relay.DownloadConfig{Precision: o.Download, Keep: o.DeltaKeep}
 	if o.SecAgg {
 		rcfg.Secure = relay.SecAgg
 	}

@@ -52,18 +52,24 @@ type Options struct {
 	// shared fraction of the coordinates at 8 bits, rotated (0 or 1: all
 	// coordinates at 16 bits).
 	SecAggFraction float64
-	Codec          string  // update codec: "" (float32), "topk", "qsgd", "secure", ...
-	Dropout        float64 // probability a device drops mid-round
-	Flaky          float64 // probability per second that a device's link is cut (it resumes)
-	Partition      string  // "iid", "dirichlet:<alpha>" (default dirichlet:0.5), "source"
-	Seed           uint64  // everything random derives from it (default 1)
-	Trainer        string  // "wasm" (default) or "native"
-	Accel          string  // host accelerator for the wasm core's GEMM ("" = in-guest)
-	DataDir        string  // data set folder ("" = the example's default lookup)
-	Limit          int     // use only the first Limit training examples (0 = all)
-	EvalLimit      int     // evaluate on the first EvalLimit test examples (0 = all)
-	Addr           string  // relay listen address (default 127.0.0.1:0)
-	Deadline       time.Duration
+	Codec          string // update codec: "" (float32), "topk", "qsgd", "secure", ...
+	// Download is the served precision of the global model: "bf16"
+	// (default) or "float32" (exact).
+	Download string
+	// DeltaKeep is how many recent versions the relay serves deltas from
+	// (default 8; 1: full snapshots only).
+	DeltaKeep int
+	Dropout   float64 // probability a device drops mid-round
+	Flaky     float64 // probability per second that a device's link is cut (it resumes)
+	Partition string  // "iid", "dirichlet:<alpha>" (default dirichlet:0.5), "source"
+	Seed      uint64  // everything random derives from it (default 1)
+	Trainer   string  // "wasm" (default) or "native"
+	Accel     string  // host accelerator for the wasm core's GEMM ("" = in-guest)
+	DataDir   string  // data set folder ("" = the example's default lookup)
+	Limit     int     // use only the first Limit training examples (0 = all)
+	EvalLimit int     // evaluate on the first EvalLimit test examples (0 = all)
+	Addr      string  // relay listen address (default 127.0.0.1:0)
+	Deadline  time.Duration
 	// Require lists the capability flags a device must report to be
 	// selected (wire.CapCharging | wire.CapUnmetered ...).
 	Require uint32
@@ -105,9 +111,12 @@ type Summary struct {
 	Committed     int           `json:"committed"`
 	BytesUp       int64         `json:"bytes_up"`
 	BytesDown     int64         `json:"bytes_down"`
-	Seconds       float64       `json:"seconds"`
-	CoreHash      string        `json:"core_hash,omitempty"`
-	Params        int           `json:"params"`
+	// DownPerDevice is BytesDown over the devices selected, summed over
+	// rounds: what one device downloads when it takes part in a round.
+	DownPerDevice int64   `json:"down_per_device_round"`
+	Seconds       float64 `json:"seconds"`
+	CoreHash      string  `json:"core_hash,omitempty"`
+	Params        int     `json:"params"`
 }
 
 func (o *Options) defaults() error {
@@ -146,6 +155,15 @@ func (o *Options) defaults() error {
 	}
 	if o.Trainer == "" {
 		o.Trainer = "wasm"
+	}
+	if o.Download == "" {
+		o.Download = "bf16"
+	}
+	if o.Download != "bf16" && o.Download != "float32" {
+		return fmt.Errorf("sim: download %q: want bf16 or float32", o.Download)
+	}
+	if o.DeltaKeep <= 0 {
+		o.DeltaKeep = 8
 	}
 	if o.Trainer != "wasm" && o.Trainer != "native" {
 		return fmt.Errorf("sim: trainer %q: want wasm or native", o.Trainer)
@@ -354,6 +372,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 
 	fmt.Fprintf(o.Log, "simulate: %d devices, %d per round, %d rounds, %s/%s (%d parameters), trainer %s, secagg %v, codec %q\n",
 		o.Devices, o.PerRound, o.Rounds, o.Example, o.Model, srv.Params, o.Trainer, o.SecAgg, o.Codec)
+	selected := 0
 	for len(sum.Rounds) < o.Rounds {
 		select {
 		case <-ctx.Done():
@@ -364,6 +383,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			sum.Rounds = append(sum.Rounds, r)
 			sum.BytesUp += r.BytesUp
 			sum.BytesDown += r.BytesDown
+			selected += r.Selected
+			if selected > 0 {
+				sum.DownPerDevice = sum.BytesDown / int64(selected)
+			}
 			if r.Committed {
 				sum.Committed++
 				sum.FinalAccuracy, sum.FinalTop3, sum.FinalLoss = r.TestAccuracy, r.TestTop3, r.TestLoss
@@ -536,7 +559,10 @@ func (d *device) run(ctx context.Context, register func(*client.Client)) {
 			return
 		}
 		if r := droppedRound.Load(); r != 0 {
-			state = client.MemStorage() // a fresh start: the session is gone
+			// A fresh session (the old one is gone), but the phone's storage
+			// stays: the model it holds, its error-feedback residual.
+			state.Delete("session")
+			agent.ForgetRound(state, r)
 			// Stay away until the round it dropped out of is over.
 			for ctx.Err() == nil && !d.roundOver(r) {
 				time.Sleep(100 * time.Millisecond)

@@ -9,6 +9,7 @@ package client
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,6 +94,7 @@ type Client struct {
 	notify  chan struct{} // closed and replaced when inbox changes
 	stats   Stats
 	session session
+	have    uint64 // model version the device holds (Hello.HaveModel)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -139,9 +141,33 @@ func New(cfg Config) (*Client, error) {
 	if b, err := cfg.State.Get("session"); err == nil {
 		json.Unmarshal(b, &c.session)
 	}
+	if b, err := cfg.State.Get(haveKey); err == nil && len(b) == 8 {
+		c.have = binary.LittleEndian.Uint64(b)
+	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	go c.supervise()
 	return c, nil
+}
+
+// haveKey is where State keeps the model version the device holds.
+const haveKey = "have-model"
+
+// SetHaveModel records the model version the device holds (0: none). It is
+// kept in State, so it survives an application restart, and sent in every
+// Hello: the relay then offers a delta against it instead of a full model
+// (wire.Task.BaseVersion). Call it once the model is verified and saved.
+func (c *Client) SetHaveModel(version uint64) error {
+	c.mu.Lock()
+	c.have = version
+	c.mu.Unlock()
+	return c.cfg.State.Put(haveKey, binary.LittleEndian.AppendUint64(nil, version))
+}
+
+// HaveModel returns the model version last recorded by SetHaveModel.
+func (c *Client) HaveModel() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.have
 }
 
 // Stats returns a snapshot of the counters.
@@ -304,10 +330,10 @@ func (c *Client) connect() (*link, *wire.RetryLater, error) {
 	}
 	ws.SetReadLimit(int64(c.cfg.MaxFrame) + 16)
 	c.mu.Lock()
-	s := c.session
+	s, have := c.session, c.have
 	c.mu.Unlock()
 	hello := &wire.Hello{Protocol: wire.Version, DeviceID: c.cfg.DeviceID, SessionID: s.SessionID,
-		ResumeToken: s.ResumeToken, Caps: c.cfg.Caps}
+		ResumeToken: s.ResumeToken, Caps: c.cfg.Caps, HaveModel: have}
 	if err := write(ctx, ws, hello); err != nil {
 		closeNow(ws)
 		return nil, nil, err

@@ -21,6 +21,7 @@ var (
 	bBlobs    = []byte("blobs")
 	bVersions = []byte("versions")
 	bUploads  = []byte("uploads")
+	bParams   = []byte("version-params") // version -> raw float32 parameters
 	kLatest   = []byte("latest")
 	kParams   = []byte("params")
 	kOpt      = []byte("opt")
@@ -39,7 +40,7 @@ func OpenBolt(path string) (Store, error) {
 	}
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bMeta, bBlobs, bVersions, bUploads} {
+		for _, b := range [][]byte{bMeta, bBlobs, bVersions, bUploads, bParams} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -76,7 +77,11 @@ func (s *boltStore) Latest() (c Committed, ok bool, err error) {
 		if blob == nil {
 			return fmt.Errorf("relay: store: latest model blob %v missing", rec.Hash)
 		}
-		params, err := RawFloat32(m.Get(kParams), len(m.Get(kParams))/4, nil)
+		raw := tx.Bucket(bParams).Get(u64key(rec.Version))
+		if raw == nil {
+			raw = m.Get(kParams) // stores written before versions kept their parameters
+		}
+		params, err := RawFloat32(raw, len(raw)/4, nil)
 		if err != nil {
 			return err
 		}
@@ -95,7 +100,10 @@ func (s *boltStore) Commit(c Committed) error {
 		if err := m.Put(kLatest, rec); err != nil {
 			return err
 		}
-		if err := m.Put(kParams, EncodeFloat32(c.Params)); err != nil {
+		if err := tx.Bucket(bParams).Put(u64key(c.Version), EncodeFloat32(c.Params)); err != nil {
+			return err
+		}
+		if err := m.Delete(kParams); err != nil {
 			return err
 		}
 		if err := m.Put(kOpt, c.OptState); err != nil {
@@ -159,6 +167,45 @@ func (s *boltStore) Blob(h wire.Hash) (b []byte, err error) {
 		return nil
 	})
 	return b, err
+}
+
+func (s *boltStore) Params(v uint64) (p []float32, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bParams).Get(u64key(v))
+		if raw == nil {
+			return fmt.Errorf("%w: parameters of model version %d", ErrNotFound, v)
+		}
+		p, err = RawFloat32(raw, len(raw)/4, nil)
+		return err
+	})
+	return p, err
+}
+
+func (s *boltStore) Prune(before uint64) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		var latest uint64
+		if v := tx.Bucket(bMeta).Get(kLatest); v != nil {
+			var rec latestRec
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("relay: store: latest model record: %w", err)
+			}
+			latest = rec.Version
+		}
+		b := tx.Bucket(bParams)
+		var old [][]byte // collected first: deleting under a cursor can skip keys
+		cur := b.Cursor()
+		for k, _ := cur.First(); k != nil && binary.BigEndian.Uint64(k) < before; k, _ = cur.Next() {
+			if binary.BigEndian.Uint64(k) != latest {
+				old = append(old, bytes.Clone(k))
+			}
+		}
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (s *boltStore) SaveRound(r RoundState) error {

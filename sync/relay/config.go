@@ -38,8 +38,10 @@ type Config struct {
 	Coordinator Coordinator
 	// Decode turns an uploaded update into a dense delta. Default: RawFloat32.
 	Decode UpdateDecoder
-	// EncodeModel produces the downloadable model blob. Default: EncodeFloat32.
-	EncodeModel func(params []float32) []byte
+	// Download chooses the served precision of the global model and how
+	// many versions back deltas are served from. Default: raw float32
+	// snapshots, deltas from the last 8 versions.
+	Download DownloadConfig
 	// Secure, if set, runs a multi-stage secure aggregation protocol per
 	// round instead of the plaintext Rule (see StageServer).
 	// SecAgg (below) adapts secagg/ to it.
@@ -149,9 +151,6 @@ func (c *Config) withDefaults() {
 	}
 	if c.Decode == nil {
 		c.Decode = RawFloat32
-	}
-	if c.EncodeModel == nil {
-		c.EncodeModel = EncodeFloat32
 	}
 	if c.Grace <= 0 {
 		c.Grace = 30 * time.Second

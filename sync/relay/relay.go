@@ -38,6 +38,8 @@ type Relay struct {
 	devices   map[string]*device
 	live      int
 	model     Committed
+	cur       *served // r.model as devices receive it
+	models    *models
 	coord     Coordinator
 	round     *round // the open round, nil between rounds
 	blobs     map[wire.Hash][]byte
@@ -71,6 +73,11 @@ type device struct {
 	lastSeen    time.Time
 	queue       []queued // messages for the device while it is away
 	limiter     *rate.Limiter
+	// have is the model version the device holds, as far as the relay
+	// knows: its Hello says, then each model download it finished and each
+	// update it had counted (trained on the round's version). A wrong guess
+	// costs bytes, never correctness: the device takes the snapshot.
+	have atomic.Uint64
 }
 
 type queued struct {
@@ -97,20 +104,36 @@ func New(cfg Config) (*Relay, error) {
 	r := &Relay{cfg: cfg, log: cfg.Logger.With("component", "relay"), store: cfg.Store, m: newMetrics(),
 		devices: map[string]*device{}, blobs: map[wire.Hash][]byte{}, blobCache: map[wire.Hash][]byte{}, kick: make(chan struct{}, 1),
 		conns: map[*conn]struct{}{}, recent: map[wire.ID16]countedUpload{}, loopDone: make(chan struct{})}
+	var err error
+	if r.models, err = newModels(cfg.Download, r.store); err != nil {
+		return nil, err
+	}
 	m, ok, err := r.store.Latest()
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	var cur *served
+	if ok {
+		// What devices hold of the latest version is what its stored blob
+		// decodes to, whatever this process's precision.
+		if cur, err = servedFromBlob(m.Version, m.Blob); err != nil {
+			return nil, err
+		}
+	} else {
 		if len(cfg.InitialParams) == 0 {
 			return nil, errors.New("relay: the store holds no model and Config.InitialParams is empty")
 		}
-		m = r.makeModel(1, 0, append([]float32(nil), cfg.InitialParams...), nil)
+		if m, cur, err = r.makeModel(1, 0, append([]float32(nil), cfg.InitialParams...), nil); err != nil {
+			return nil, err
+		}
 		if err := r.store.Commit(m); err != nil {
 			return nil, fmt.Errorf("relay: commit initial model: %w", err)
 		}
 	}
-	r.model = m
+	if err := r.models.committed(cur); err != nil {
+		return nil, fmt.Errorf("relay: prune kept versions: %w", err)
+	}
+	r.model, r.cur = m, cur
 	r.coord = cfg.Coordinator
 	if r.coord == nil {
 		opt, err := NewOptimizer(cfg.Optimizer, len(m.Params))
@@ -130,9 +153,12 @@ func New(cfg Config) (*Relay, error) {
 	return r, nil
 }
 
-func (r *Relay) makeModel(version, round uint64, params []float32, opt []byte) Committed {
-	blob := r.cfg.EncodeModel(params)
-	return Committed{Version: version, Round: round, Hash: sha256.Sum256(blob), Blob: blob, Params: params, OptState: opt}
+func (r *Relay) makeModel(version, round uint64, params []float32, opt []byte) (Committed, *served, error) {
+	blob, s, err := r.models.snapshot(version, params)
+	if err != nil {
+		return Committed{}, nil, err
+	}
+	return Committed{Version: version, Round: round, Hash: sha256.Sum256(blob), Blob: blob, Params: params, OptState: opt}, s, nil
 }
 
 // AddBlob makes b downloadable by its SHA-256 (the training core module,
@@ -291,7 +317,10 @@ func (r *Relay) serveModel(w http.ResponseWriter, _ *http.Request) {
 	m := r.Model()
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"version":%d,"round":%d,"hash":"%v","size":%d}`+"\n", m.Version, m.Round, m.Hash, len(m.Blob))
+	r.mu.Lock()
+	ph := r.cur.hash
+	r.mu.Unlock()
+	fmt.Fprintf(w, `{"version":%d,"round":%d,"hash":"%v","size":%d,"params_hash":"%v"}`+"\n", m.Version, m.Round, m.Hash, len(m.Blob), ph)
 }
 
 func (r *Relay) blob(h wire.Hash) ([]byte, error) {
@@ -304,6 +333,9 @@ func (r *Relay) blob(h wire.Hash) ([]byte, error) {
 	if ok {
 		return b, nil
 	}
+	if b, _, ok := r.models.blob(h); ok {
+		return b, nil
+	}
 	r.mu.Lock()
 	b, ok = r.blobCache[h]
 	r.mu.Unlock()
@@ -313,6 +345,17 @@ func (r *Relay) blob(h wire.Hash) ([]byte, error) {
 	// Older model versions come from the store; keep a few in memory so a
 	// device re-fetching cannot make the relay copy a model per message.
 	b, err := r.store.Blob(h)
+	if errors.Is(err, ErrNotFound) {
+		// Perhaps a delta this process has not encoded yet (a device
+		// resuming its download across a relay restart).
+		r.mu.Lock()
+		cur := r.cur
+		r.mu.Unlock()
+		r.models.sweep(cur)
+		if b, _, ok := r.models.blob(h); ok {
+			return b, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -326,6 +369,21 @@ func (r *Relay) blob(h wire.Hash) ([]byte, error) {
 	r.blobCache[h] = b
 	r.mu.Unlock()
 	return b, nil
+}
+
+// modelVersionOf returns the version a download of blob h gives a device:
+// the latest snapshot or a cached delta (0: not a current model blob).
+func (r *Relay) modelVersionOf(h wire.Hash) uint64 {
+	r.mu.Lock()
+	m := r.model
+	r.mu.Unlock()
+	if h == m.Hash {
+		return m.Version
+	}
+	if _, v, ok := r.models.blob(h); ok {
+		return v
+	}
+	return 0
 }
 
 func newID() wire.ID16 {

@@ -321,7 +321,7 @@ func (rd *round) rejoin(d *device) *wire.Task {
 	rd.mu.Unlock()
 	r := rd.r
 	r.mu.Lock()
-	m := r.model
+	m, cur := r.model, r.cur
 	caps := d.caps
 	r.mu.Unlock()
 	plan := rd.planB
@@ -330,9 +330,28 @@ func (rd *round) rejoin(d *device) *wire.Task {
 			plan = b
 		}
 	}
-	return &wire.Task{Round: rd.state.Number, Index: p.Index, Participants: uint32(len(rd.parts)),
+	t := &wire.Task{Round: rd.state.Number, Index: p.Index, Participants: uint32(len(rd.parts)),
 		ModelVersion: m.Version, ModelHash: m.Hash, ModelSize: uint64(len(m.Blob)), PlanHash: hashOf(plan),
-		Plan: plan, DeadlineMs: rd.state.DeadlineMs, UploadID: p.UploadID, MaxUpdate: r.cfg.Round.MaxUpdate}
+		Plan: plan, DeadlineMs: rd.state.DeadlineMs, UploadID: p.UploadID, MaxUpdate: r.cfg.Round.MaxUpdate,
+		ParamsHash: cur.hash}
+	r.offerDelta(t, d.have.Load(), cur)
+	return t
+}
+
+// offerDelta adds to t a delta from the version the device holds, when
+// that version is kept and the delta is smaller than the snapshot.
+func (r *Relay) offerDelta(t *wire.Task, have uint64, cur *served) {
+	dl, err := r.models.delta(have, cur)
+	if err != nil {
+		if !errors.Is(err, errNoDelta) {
+			r.log.Error("encoding a model delta failed; offering the snapshot", "from", have, "to", cur.version, "err", err)
+		}
+		return
+	}
+	if uint64(len(dl.blob)) < t.ModelSize {
+		t.BaseVersion, t.DeltaHash, t.DeltaSize = have, dl.hash, uint64(len(dl.blob))
+		r.log.Debug("model delta offered", "round", t.Round, "from", have, "to", cur.version, "bytes", t.DeltaSize, "snapshot", t.ModelSize)
+	}
 }
 
 // collect waits for reports (running secure stages if configured) until
@@ -439,6 +458,7 @@ func (r *Relay) finish(rd *round) {
 	rd.mu.Unlock()
 	committed, reason := false, ""
 	var m Committed
+	var sv *served
 	switch {
 	case err != nil:
 		reason = "aggregation failed: " + err.Error()
@@ -457,11 +477,16 @@ func (r *Relay) finish(rd *round) {
 		case len(params) != len(cur.Params):
 			reason = fmt.Sprintf("coordinator returned %d parameters, want %d", len(params), len(cur.Params))
 		default:
-			m = r.makeModel(cur.Version+1, rd.state.Number, params, opt)
-			if err := r.store.Commit(m); err != nil {
+			var err error
+			if m, sv, err = r.makeModel(cur.Version+1, rd.state.Number, params, opt); err != nil {
+				reason = err.Error()
+			} else if err := r.store.Commit(m); err != nil {
 				reason = "store commit failed: " + err.Error()
 			} else {
 				committed = true
+				if err := r.models.committed(sv); err != nil {
+					r.log.Error("pruning old model versions failed", "err", err)
+				}
 			}
 		}
 	}
@@ -473,7 +498,7 @@ func (r *Relay) finish(rd *round) {
 	r.m.stage.WithLabelValues("aggregate").Observe(time.Since(t0).Seconds())
 	r.mu.Lock()
 	if committed {
-		r.model = m
+		r.model, r.cur = m, sv
 	}
 	r.round = nil
 	// Remember what was counted so that a device whose final ack was lost
@@ -698,6 +723,7 @@ func (rd *round) complete(c *conn, p *part, u UploadMeta) {
 	}
 	p.reported, p.size, p.crc = true, u.Size, u.CRC
 	rd.reported++
+	c.dev.have.Store(rd.state.ModelVersion) // it trained on it
 	c.send(&wire.UploadAck{UploadID: u.ID, Offset: u.Size, Done: true})
 	rd.checkAllIn()
 }

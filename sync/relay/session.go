@@ -256,6 +256,7 @@ func (r *Relay) attach(c *conn, h *wire.Hello) bool {
 	}
 	old := d.conn
 	d.conn, d.caps, c.dev = c, h.Caps, d
+	d.have.Store(h.HaveModel)
 	queue := d.queue
 	d.queue = nil
 	rd := r.round
@@ -415,6 +416,9 @@ func (r *Relay) startFetch(c *conn, f *wire.Fetch) {
 			}
 			off = end
 			if off >= uint64(len(b)) {
+				if v := r.modelVersionOf(f.Hash); v != 0 {
+					c.dev.have.Store(v)
+				}
 				return
 			}
 		}

@@ -22,6 +22,13 @@ type Store interface {
 	Commit(m Committed) error
 	// Blob returns a stored model blob by content hash.
 	Blob(h wire.Hash) ([]byte, error)
+	// Params returns the parameters of committed version v, kept from its
+	// Commit until a Prune drops it (ErrNotFound then); the relay serves
+	// deltas from these versions.
+	Params(v uint64) ([]float32, error)
+	// Prune forgets the parameters of versions older than before (never
+	// those of the latest model).
+	Prune(before uint64) error
 
 	// SaveRound records the open round; LoadRound returns the last round
 	// recorded (open, or Closed once committed or abandoned).
@@ -100,6 +107,7 @@ var (
 type memStore struct {
 	mu      sync.Mutex
 	latest  *Committed
+	params  map[uint64][]float32
 	blobs   map[wire.Hash][]byte
 	round   *RoundState
 	uploads map[uint64]map[wire.ID16]*memUpload
@@ -112,7 +120,7 @@ type memUpload struct {
 
 // NewMemStore returns a Store that keeps everything in memory.
 func NewMemStore() Store {
-	return &memStore{blobs: map[wire.Hash][]byte{}, uploads: map[uint64]map[wire.ID16]*memUpload{}}
+	return &memStore{params: map[uint64][]float32{}, blobs: map[wire.Hash][]byte{}, uploads: map[uint64]map[wire.ID16]*memUpload{}}
 }
 
 func (s *memStore) Latest() (Committed, bool, error) {
@@ -129,6 +137,7 @@ func (s *memStore) Commit(m Committed) error {
 	defer s.mu.Unlock()
 	c := m
 	s.latest = &c
+	s.params[m.Version] = m.Params
 	s.blobs[m.Hash] = m.Blob
 	if m.Round != 0 {
 		s.endRound(m.Round)
@@ -150,6 +159,26 @@ func (s *memStore) Blob(h wire.Hash) ([]byte, error) {
 		return b, nil
 	}
 	return nil, fmt.Errorf("%w: blob %v", ErrNotFound, h)
+}
+
+func (s *memStore) Params(v uint64) ([]float32, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.params[v]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%w: parameters of model version %d", ErrNotFound, v)
+}
+
+func (s *memStore) Prune(before uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for v := range s.params {
+		if v < before && (s.latest == nil || v != s.latest.Version) {
+			delete(s.params, v)
+		}
+	}
+	return nil
 }
 
 func (s *memStore) SaveRound(r RoundState) error {

@@ -102,6 +102,34 @@ func testStore(t *testing.T, open func() Store, reopen func(Store) Store) {
 	if err := s.AbandonRound(42); err != nil {
 		t.Fatalf("abandon unknown round: %v", err)
 	}
+
+	// Every committed version keeps its parameters until pruned (deltas
+	// are served from them), across a reopen; the latest is never pruned.
+	for v := uint64(1); v <= 7; v++ {
+		p, err := s.Params(v)
+		if err != nil || len(p) == 0 || (v > 1 && p[0] != float32(v)) || (v == 1 && p[2] != 3) {
+			t.Fatalf("params of v%d: %v %v", v, p, err)
+		}
+	}
+	if err := s.Prune(5); err != nil {
+		t.Fatal(err)
+	}
+	s = reopen(s)
+	for v := uint64(1); v <= 7; v++ {
+		_, err := s.Params(v)
+		if kept := v >= 5; kept != (err == nil) || (!kept && !errors.Is(err, ErrNotFound)) {
+			t.Fatalf("after Prune(5), params of v%d: err %v", v, err)
+		}
+	}
+	if err := s.Prune(100); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.Params(7); err != nil || p[0] != 7 {
+		t.Fatalf("Prune past the latest dropped it: %v %v", p, err)
+	}
+	if got, ok, err := s.Latest(); !ok || err != nil || got.Params[0] != 7 {
+		t.Fatalf("latest after pruning: %+v %v %v", got, ok, err)
+	}
 }
 
 func TestBoltStore(t *testing.T) {

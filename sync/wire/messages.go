@@ -241,6 +241,17 @@ type Task struct {
 	DeadlineMs   int64  // Unix milliseconds: uploads after it are rejected
 	UploadID     ID16   // the id the device must use for its update
 	MaxUpdate    uint64 // largest update accepted, in bytes
+	// ParamsHash is the SHA-256 of the model's parameters as little-endian
+	// float32: what the snapshot (ModelHash) and the delta (DeltaHash) both
+	// decode to, so a device checks the model it reconstructed.
+	ParamsHash Hash
+	// BaseVersion, when not 0, offers a delta: the blob DeltaHash
+	// (DeltaSize bytes) turns the parameters of BaseVersion, which the
+	// relay believes the device holds, into those of ModelVersion. A device
+	// that does not hold BaseVersion downloads the snapshot ModelHash.
+	BaseVersion uint64
+	DeltaHash   Hash
+	DeltaSize   uint64
 }
 
 func (*Task) Type() Type { return TTask }
@@ -257,6 +268,10 @@ func (m *Task) MarshalBinary() ([]byte, error) {
 	e.i64(m.DeadlineMs)
 	e.fixed(m.UploadID[:])
 	e.u64(m.MaxUpdate)
+	e.fixed(m.ParamsHash[:])
+	e.u64(m.BaseVersion)
+	e.fixed(m.DeltaHash[:])
+	e.u64(m.DeltaSize)
 	return e.b, nil
 }
 func (m *Task) UnmarshalBinary(b []byte) error {
@@ -272,6 +287,13 @@ func (m *Task) UnmarshalBinary(b []byte) error {
 	m.DeadlineMs = d.i64("task.deadline_ms")
 	d.fixed("task.upload_id", m.UploadID[:])
 	m.MaxUpdate = d.u64("task.max_update")
+	d.fixed("task.params_hash", m.ParamsHash[:])
+	m.BaseVersion = d.u64("task.base_version")
+	d.fixed("task.delta_hash", m.DeltaHash[:])
+	m.DeltaSize = d.u64("task.delta_size")
+	if d.err == nil && (m.BaseVersion == 0) != (m.DeltaSize == 0) {
+		d.fail("task.base_version", "a delta needs both a base version and a size")
+	}
 	return d.done()
 }
 

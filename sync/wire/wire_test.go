@@ -26,7 +26,8 @@ func samples() []Message {
 		&RetryLater{MinMs: 100, MaxMs: 2000, Reason: "busy"},
 		&Error{Code: CodeStaleOffset, Ref: id, Offset: 65536, Message: "stale"},
 		&Task{Round: 3, Index: 2, Participants: 13, ModelVersion: 2, ModelHash: h, ModelSize: 1 << 20,
-			PlanHash: h, Plan: []byte(`{"steps":5}`), DeadlineMs: 1700000060000, UploadID: id, MaxUpdate: 1 << 24},
+			PlanHash: h, Plan: []byte(`{"steps":5}`), DeadlineMs: 1700000060000, UploadID: id, MaxUpdate: 1 << 24,
+			ParamsHash: h, BaseVersion: 1, DeltaHash: h, DeltaSize: 4096},
 		&Fetch{Hash: h, Offset: 10},
 		&Chunk{Hash: h, Offset: 10, Total: 13, CRC: 99, Data: []byte{1, 2, 3}},
 		&UploadBegin{Round: 3, UploadID: id, Size: 100, CRC: 5, Examples: 600},
@@ -158,6 +159,13 @@ func TestFieldCaps(t *testing.T) {
 	b, _ := c.MarshalBinary()
 	if err := new(Chunk).UnmarshalBinary(b); err == nil {
 		t.Fatal("chunk past its total accepted")
+	}
+	// A delta offer names both its base and its size, or neither.
+	for _, tk := range []*Task{{BaseVersion: 3}, {DeltaSize: 10}} {
+		b, _ := tk.MarshalBinary()
+		if err := new(Task).UnmarshalBinary(b); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "task.base_version") {
+			t.Fatalf("task %+v: err = %v, want a malformed task.base_version", tk, err)
+		}
 	}
 }
 
