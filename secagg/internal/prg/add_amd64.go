@@ -1,3 +1,5 @@
+//go:build !purego
+
 package prg
 
 // addU32/subU32 run 16 lanes per loop iteration in SSE2 (baseline on

@@ -99,6 +99,9 @@ var platformAES func(dst []uint64, start int, terms []Term, bits int) bool
 // applyGo is ApplyAt with Go's ciphers.
 func applyGo(k Kind, dst []uint64, start int, terms []Term, bits int) {
 	w := Width(bits)
+	if w == 4 && littleEndian && k == AES256CTR && applyVAES(dst, start, terms, bits) {
+		return
+	}
 	ss := make([]cipher.Stream, len(terms))
 	for i := range terms {
 		ss[i] = stream(k, &terms[i].Seed, start*w)

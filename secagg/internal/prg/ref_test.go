@@ -4,6 +4,7 @@ import (
 	"crypto/cipher"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"unsafe"
 )
@@ -38,12 +39,22 @@ func applyRef(k Kind, dst []uint64, start int, terms []Term, bits int) {
 	}
 }
 
+// bigStart is an element offset whose counter needs more than 32 bits
+// (where int has 64).
+func bigStart() int {
+	s := 1<<28 + Align
+	if strconv.IntSize == 64 {
+		s <<= 8
+	}
+	return s
+}
+
 func TestApplyMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, k := range []Kind{AES256CTR, ChaCha20} {
 		for _, bits := range []int{1, 7, 20, 26, 31, 32, 33, 40, 64} {
 			for _, n := range []int{0, 1, 15, 16, 17, 2047, 2048, 2049, 5000, 3*block32 + 5} {
-				for _, start := range []int{0, Align, 7 * Align} {
+				for _, start := range []int{0, Align, 7 * Align, bigStart()} {
 					terms := make([]Term, 1+r.IntN(5))
 					for i := range terms {
 						for j := range terms[i].Seed {
@@ -67,6 +78,10 @@ func TestApplyMatchesReference(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestVAESPathUsed(t *testing.T) {
+	t.Logf("VAES kernel in use: %v", hasVAES)
 }
 
 func TestAddSubU32(t *testing.T) {
@@ -111,7 +126,7 @@ func BenchmarkApplyPaths(b *testing.B) {
 		for _, f := range []struct {
 			name string
 			fn   func(Kind, []uint64, int, []Term, int)
-		}{{"ref", applyRef}, {"go", applyGo}} {
+		}{{"ref", applyRef}, {"go", applyGoNoVAES}, {"vaes", applyGo}} {
 			b.Run(fmt.Sprintf("bits=%d/%s", bits, f.name), func(b *testing.B) {
 				b.SetBytes(int64(len(v) * len(terms)))
 				for b.Loop() {
@@ -120,4 +135,18 @@ func BenchmarkApplyPaths(b *testing.B) {
 			})
 		}
 	}
+}
+
+// applyGoNoVAES is applyGo with the VAES kernel switched off.
+func applyGoNoVAES(k Kind, dst []uint64, start int, terms []Term, bits int) {
+	w := Width(bits)
+	ss := make([]cipher.Stream, len(terms))
+	for i := range terms {
+		ss[i] = stream(k, &terms[i].Seed, start*w)
+	}
+	if w == 4 {
+		apply32(dst, ss, terms, bits)
+		return
+	}
+	applyGo(k, dst, start, terms, bits)
 }
