@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/murmur-fl/murmur/host/agent"
 	"github.com/murmur-fl/murmur/runtime/kernels"
@@ -231,4 +232,17 @@ func FuzzOpDescriptor(f *testing.F) {
 			t.Fatalf("unknown op %d accepted", op)
 		}
 	})
+}
+
+// TestHostCallFloor: the minimal module really makes the calls (the loop
+// checks its count) and each takes some time.
+func TestHostCallFloor(t *testing.T) {
+	e := newEngine(t, nil)
+	d, err := e.HostCallFloor(context.Background(), 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d <= 0 || d > time.Millisecond {
+		t.Fatalf("host call floor %v, want between 0 and 1ms", d)
+	}
 }

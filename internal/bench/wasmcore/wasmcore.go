@@ -4,11 +4,13 @@
 //	wasm/instantiate/wazero    ms to instantiate a compiled core (and run its handshake)
 //	wasm/instance-memory/mlp   KiB of linear memory of one instance holding the MLP and 600 examples
 //	wasm/host-call/gemm-import ns per guest-to-host call of the accelerator import
+//	wasm/host-call/minimal     ns per call from a minimal module to a no-op host function: wazero's floor
 //	wasm/compile/wazero        ms to compile the core (once per process)
 package wasmcore
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/murmur-fl/murmur/host/agent"
@@ -99,6 +101,21 @@ func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 	}
 	emit(bench.Result{Bench: "wasm/host-call/gemm-import", Value: float64(st.Median.Nanoseconds()) / float64(calls), Unit: "ns",
 		Extra: map[string]any{"calls": calls, "runs": st.Runs}})
+	// Per-call times from inside the loop (the runtime set-up is not
+	// timed); the median of the runs.
+	var floors []time.Duration
+	bench.Time(5, time.Second, func() {
+		var d time.Duration
+		if d, callErr = e.HostCallFloor(ctx, calls); callErr == nil {
+			floors = append(floors, d)
+		}
+	})
+	if callErr != nil {
+		return callErr
+	}
+	slices.Sort(floors)
+	emit(bench.Result{Bench: "wasm/host-call/minimal", Value: float64(floors[len(floors)/2].Nanoseconds()), Unit: "ns",
+		Extra: map[string]any{"calls": calls, "runs": len(floors)}})
 	return nil
 }
 
