@@ -107,3 +107,32 @@ func TestExactBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// Native's threads take row blocks dynamically, so which thread computes an
+// element varies from call to call; the element's arithmetic must not. Any
+// thread count must give the bits of one thread, on shapes that cross the
+// block edges with several blocks per thread.
+func TestNativeThreadsBitIdentical(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, s := range [][3]int{{1024, 100, 300}, {37, 2000, 70}, {500, 17, 600}, {250, 1100, 260}} {
+		for _, tr := range [][2]bool{{false, false}, {true, true}, {false, true}} {
+			c := kerneltest.NewCase(rng, tr[0], tr[1], s[0], s[1], s[2], 2, 0.5, 1.5)
+			want := slices.Clone(c.C)
+			Native{Threads: 1}.Gemm(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, c.A, c.LDA, c.B, c.LDB, c.Beta, want, c.LDC)
+			if err := kerneltest.Check(Native{Threads: 1}, c); err != nil {
+				t.Fatal(err)
+			}
+			for _, th := range []int{2, 3, 5} {
+				for rep := 0; rep < 2; rep++ {
+					got := slices.Clone(c.C)
+					Native{Threads: th}.Gemm(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, c.A, c.LDA, c.B, c.LDB, c.Beta, got, c.LDC)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("Native{Threads: %d} %v: element %d = %g, one thread gives %g", th, c, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

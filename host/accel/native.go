@@ -3,6 +3,7 @@ package accel
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/murmur-fl/murmur/runtime/kernels"
 )
@@ -95,149 +96,232 @@ func (nb Native) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float
 
 // blocked is the GotoBLAS loop nest around a micro-kernel: for each nc-wide
 // block of columns and kc-deep block of k (in increasing order, so each C
-// element sums its k-blocks in a fixed order), pack op(B) once, then let
-// each worker pack its rows of op(A) and run the micro-kernel over tiles.
+// element sums its k-blocks in a fixed order), pack op(B) once, then run
+// the micro-kernel over row blocks of C, each with its own packed op(A).
 // m, n, k > 0 and alpha != 0 (callers handle the degenerate cases).
+//
+// With several threads, every thread packs a share of op(B) (a serial pack
+// would idle the others), then the threads take row blocks from a shared
+// counter until none are left. Taking blocks dynamically rather than a fixed
+// half each matters on a shared machine: a thread that loses its core for a
+// while does less of the work instead of holding everyone up. Which thread
+// computes a block does not change any element's arithmetic, so results do
+// not depend on the thread count or on scheduling.
 func blocked(mk microKernel, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if beta != 0 && beta != 1 {
 		kernels.ScaleC(m, n, beta, c, ldc)
 		beta = 1
 	}
 	mr, nr := mk.mr, mk.nr
-	// Split the rows of C into one contiguous, mr-aligned range per worker.
-	rowsPer := roundUp((m+threads-1)/threads, mr)
-	threads = (m + rowsPer - 1) / rowsPer
+	// Row blocks of at most nmc rows, and at least four per thread where m
+	// allows it, so the dynamic split can even out a slow thread.
+	bm := nmc
+	if threads > 1 {
+		bm = min(nmc, max(4*mr, roundUp((m+4*threads-1)/(4*threads), mr)))
+	}
+	blocks := (m + bm - 1) / bm
+	threads = max(1, min(threads, blocks))
 
 	bbuf := getBuf(min(k, nkc) * roundUp(min(n, nnc), nr))
 	defer nativeBufs.Put(bbuf)
-	var wg sync.WaitGroup
+	g := gemmArgs{mk: mk, transA: transA, m: m, alpha: alpha, a: a, lda: lda, c: c, ldc: ldc, bm: bm}
 	for j0 := 0; j0 < n; j0 += nnc {
-		nbk := min(nnc, n-j0)
+		g.j0, g.nb = j0, min(nnc, n-j0)
 		for p0 := 0; p0 < k; p0 += nkc {
-			kb := min(nkc, k-p0)
-			bp := (*bbuf)[:kb*roundUp(nbk, nr)]
-			packPanels(bp, b, ldb, !transB, p0, kb, j0, nbk, nr)
-			accumulate := 0
+			g.p0, g.kb = p0, min(nkc, k-p0)
+			g.bp = (*bbuf)[:g.kb*roundUp(g.nb, nr)]
+			g.accumulate = 0
 			if p0 > 0 || beta == 1 {
-				accumulate = 1
-			}
-			work := func(r0, r1 int) {
-				// The edge tile comes from the pool too: a local array would
-				// escape (its address goes to the kernel through a func value).
-				abuf := getBuf(kb*roundUp(min(nmc, r1-r0), mr) + mr*nr)
-				defer nativeBufs.Put(abuf)
-				tile := (*abuf)[len(*abuf)-mr*nr:]
-				for i0 := r0; i0 < r1; i0 += nmc {
-					mb := min(nmc, r1-i0)
-					ap := (*abuf)[:kb*roundUp(mb, mr)]
-					packPanels(ap, a, lda, transA, p0, kb, i0, mb, mr)
-					for jr := 0; jr < nbk; jr += nr {
-						bpan := bp[jr*kb : (jr+nr)*kb]
-						nv := min(nr, nbk-jr)
-						for ir := 0; ir < mb; ir += mr {
-							apan := ap[ir*kb : (ir+mr)*kb]
-							mv := min(mr, mb-ir)
-							ci := (i0+ir)*ldc + j0 + jr
-							if mv == mr && nv == nr {
-								_ = c[ci+(mr-1)*ldc+nr-1] // the kernel writes this tile
-								mk.run(kb, &apan[0], &bpan[0], &c[ci], ldc, alpha, accumulate)
-								continue
-							}
-							mk.run(kb, &apan[0], &bpan[0], &tile[0], nr, alpha, 0)
-							for r := 0; r < mv; r++ {
-								dst := c[ci+r*ldc : ci+r*ldc+nv]
-								src := tile[r*nr : r*nr+nv]
-								if accumulate != 0 {
-									for j, v := range src {
-										dst[j] += v
-									}
-								} else {
-									copy(dst, src)
-								}
-							}
-						}
-					}
-				}
+				g.accumulate = 1
 			}
 			if threads == 1 {
-				work(0, m)
+				packPanels(g.bp, b, ldb, !transB, p0, g.kb, j0, g.nb, nr)
+				w := g.newWorker()
+				for i := 0; i < blocks; i++ {
+					w.block(&g, i)
+				}
+				w.free()
 				continue
 			}
-			for t := 0; t < threads; t++ {
-				r0, r1 := t*rowsPer, min(m, (t+1)*rowsPer)
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					work(r0, r1)
-				}()
+			// Panels of op(B) per thread, then a barrier, then row blocks.
+			panels := (g.nb + nr - 1) / nr
+			per := (panels + threads - 1) / threads
+			var packed, done sync.WaitGroup
+			var next atomic.Int64
+			packed.Add(threads)
+			done.Add(threads)
+			work := func(t int) {
+				defer done.Done()
+				x0, x1 := min(g.nb, t*per*nr), min(g.nb, (t+1)*per*nr)
+				if x0 < x1 {
+					packPanels(g.bp[x0*g.kb:roundUp(x1, nr)*g.kb], b, ldb, !transB, p0, g.kb, j0+x0, x1-x0, nr)
+				}
+				packed.Done()
+				packed.Wait()
+				w := g.newWorker()
+				for i := int(next.Add(1) - 1); i < blocks; i = int(next.Add(1) - 1) {
+					w.block(&g, i)
+				}
+				w.free()
 			}
-			wg.Wait()
+			for t := 1; t < threads; t++ {
+				go work(t)
+			}
+			work(0)
+			done.Wait()
 		}
 	}
 }
 
-// packPanels copies a depth-kb, width-w block of a matrix into w/pw panels
-// of width pw, each stored k-major (panel[p*pw+x]) and zero-padded. The
+// gemmArgs is one (column block, k-block) step of blocked, shared read-only
+// by its workers.
+type gemmArgs struct {
+	mk             microKernel
+	transA         bool
+	m              int
+	alpha          float32
+	a              []float32
+	lda            int
+	c              []float32
+	ldc            int
+	bm             int       // rows per block
+	j0, nb, p0, kb int       // the column block and k-block
+	bp             []float32 // op(B) for them, packed
+	accumulate     int
+}
+
+// worker holds one thread's packed op(A) block and edge tile (from the pool:
+// a local array would escape, its address going to the kernel through a
+// func value).
+type worker struct {
+	buf  *[]float32
+	tile []float32
+}
+
+func (g *gemmArgs) newWorker() worker {
+	mr, nr := g.mk.mr, g.mk.nr
+	buf := getBuf(g.kb*roundUp(min(g.bm, g.m), mr) + mr*nr)
+	return worker{buf: buf, tile: (*buf)[len(*buf)-mr*nr:]}
+}
+
+func (w worker) free() { nativeBufs.Put(w.buf) }
+
+// block packs row block i of op(A) and computes its tiles of C: each
+// 16-wide (nr) micro-panel of op(B) stays in L1 while the packed op(A)
+// block, in L2, streams past it.
+func (w worker) block(g *gemmArgs, i int) {
+	mr, nr, kb := g.mk.mr, g.mk.nr, g.kb
+	i0 := i * g.bm
+	mb := min(g.bm, g.m-i0)
+	ap := (*w.buf)[:kb*roundUp(mb, mr)]
+	packPanels(ap, g.a, g.lda, g.transA, g.p0, kb, i0, mb, mr)
+	c, ldc, tile := g.c, g.ldc, w.tile
+	for jr := 0; jr < g.nb; jr += nr {
+		bpan := g.bp[jr*kb : (jr+nr)*kb]
+		nv := min(nr, g.nb-jr)
+		for ir := 0; ir < mb; ir += mr {
+			apan := ap[ir*kb : (ir+mr)*kb]
+			mv := min(mr, mb-ir)
+			ci := (i0+ir)*ldc + g.j0 + jr
+			if mv == mr && nv == nr {
+				_ = c[ci+(mr-1)*ldc+nr-1] // the kernel writes this tile
+				g.mk.run(kb, &apan[0], &bpan[0], &c[ci], ldc, g.alpha, g.accumulate)
+				continue
+			}
+			g.mk.run(kb, &apan[0], &bpan[0], &tile[0], nr, g.alpha, 0)
+			for r := 0; r < mv; r++ {
+				dst := c[ci+r*ldc : ci+r*ldc+nv]
+				src := tile[r*nr : r*nr+nv]
+				if g.accumulate != 0 {
+					for j, v := range src {
+						dst[j] += v
+					}
+				} else {
+					copy(dst, src)
+				}
+			}
+		}
+	}
+}
+
+// packPanels copies a depth-kb, width-w block of a matrix into panels of
+// width pw, each stored k-major (panel[p*pw+x]) and zero-padded. The
 // block's element (p, x) is s[(p0+p)*ld + x0+x] when kMajor, else
 // s[(x0+x)*ld + p0+p]. (op(A) rows are A's rows unless transposed; op(B)
 // columns are B's columns unless transposed.)
 func packPanels(dst, s []float32, ld int, kMajor bool, p0, kb, x0, w, pw int) {
+	full := w / pw * pw
+	if kMajor && pw == 16 && full > 0 {
+		// Row by row: each source row is read once, sequentially, and
+		// each write fills one 64-byte line of a panel.
+		for p := 0; p < kb; p++ {
+			row := s[(p0+p)*ld+x0:][:full:full]
+			for xr := 0; xr < full; xr += 16 {
+				*(*[16]float32)(dst[(xr*kb + p*16):]) = *(*[16]float32)(row[xr:])
+			}
+		}
+		if full == w {
+			return
+		}
+		dst, x0, w = dst[full*kb:], x0+full, w-full
+		full = 0
+	}
 	for xr := 0; xr < w; xr += pw {
 		panel := dst[xr*kb : (xr+pw)*kb]
 		cols := min(pw, w-xr)
 		if cols < pw {
 			clear(panel)
 		}
-		if kMajor && cols == 16 && pw == 16 {
+		switch {
+		case kMajor && cols == 6 && pw == 6:
 			for p := 0; p < kb; p++ {
 				off := (p0+p)*ld + x0 + xr
-				*(*[16]float32)(panel[p*16:]) = *(*[16]float32)(s[off:])
+				*(*[6]float32)(panel[p*6:]) = *(*[6]float32)(s[off:])
 			}
-			continue
-		}
-		if kMajor {
+		case kMajor && cols == 8 && pw == 8:
+			for p := 0; p < kb; p++ {
+				off := (p0+p)*ld + x0 + xr
+				*(*[8]float32)(panel[p*8:]) = *(*[8]float32)(s[off:])
+			}
+		case kMajor:
 			for p := 0; p < kb; p++ {
 				off := (p0+p)*ld + x0 + xr
 				copy(panel[p*pw:p*pw+cols], s[off:off+cols])
 			}
-			continue
-		}
-		if cols == 6 && pw == 6 {
+		case cols == 6 && pw == 6:
 			pack6(panel, s, ld, (x0+xr)*ld+p0, kb)
-			continue
-		}
-		if cols == 16 && pw == 16 {
-			pack16(panel, s, ld, (x0+xr)*ld+p0, kb)
-			continue
-		}
-		// Gather pw source rows at a time so writes stay sequential.
-		var rows [16][]float32
-		for x := 0; x < cols; x++ {
-			off := (x0+xr+x)*ld + p0
-			rows[x] = s[off : off+kb]
-		}
-		for p := 0; p < kb; p++ {
-			d := panel[p*pw : p*pw+cols]
-			for x := range d {
-				d[x] = rows[x][p]
+		case cols == pw && pw%4 == 0:
+			packRows4(panel, s, ld, (x0+xr)*ld+p0, kb, pw)
+		default:
+			// Gather the source rows so writes stay sequential.
+			var rows [16][]float32
+			for x := 0; x < cols; x++ {
+				off := (x0+xr+x)*ld + p0
+				rows[x] = s[off : off+kb]
+			}
+			for p := 0; p < kb; p++ {
+				d := panel[p*pw : p*pw+cols]
+				for x := range d {
+					d[x] = rows[x][p]
+				}
 			}
 		}
 	}
 }
 
-// pack16 interleaves sixteen source rows of length kb (row stride ld,
-// starting at off) into panel[p*16+x], four rows at a time to stay in
+// packRows4 interleaves pw source rows of length kb (row stride ld,
+// starting at off) into panel[p*pw+x], four rows at a time to stay in
 // registers.
-func pack16(panel, s []float32, ld, off, kb int) {
-	panel = panel[:16*kb]
-	for x := 0; x < 16; x += 4 {
+func packRows4(panel, s []float32, ld, off, kb, pw int) {
+	panel = panel[:pw*kb]
+	for x := 0; x < pw; x += 4 {
 		o := off + x*ld
 		r0 := s[o:][:kb:kb]
 		r1 := s[o+ld:][:kb:kb]
 		r2 := s[o+2*ld:][:kb:kb]
 		r3 := s[o+3*ld:][:kb:kb]
 		for p := 0; p < kb; p++ {
-			d := panel[p*16+x : p*16+x+4 : p*16+x+4]
+			d := panel[p*pw+x : p*pw+x+4 : p*pw+x+4]
 			d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
 		}
 	}
@@ -246,15 +330,15 @@ func pack16(panel, s []float32, ld, off, kb int) {
 // pack6 interleaves six source rows of length kb (row stride ld, starting at
 // off) into panel[p*6+x].
 func pack6(panel, s []float32, ld, off, kb int) {
-	r0 := s[off : off+kb]
-	r1 := s[off+ld : off+ld+kb]
-	r2 := s[off+2*ld : off+2*ld+kb]
-	r3 := s[off+3*ld : off+3*ld+kb]
-	r4 := s[off+4*ld : off+4*ld+kb]
-	r5 := s[off+5*ld : off+5*ld+kb]
+	r0 := s[off:][:kb:kb]
+	r1 := s[off+ld:][:kb:kb]
+	r2 := s[off+2*ld:][:kb:kb]
+	r3 := s[off+3*ld:][:kb:kb]
+	r4 := s[off+4*ld:][:kb:kb]
+	r5 := s[off+5*ld:][:kb:kb]
 	panel = panel[:6*kb]
-	for p := range r0 {
-		d := panel[p*6 : p*6+6 : p*6+6]
+	for p := 0; p < kb; p++ {
+		d := (*[6]float32)(panel[p*6:])
 		d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 	}
 }
