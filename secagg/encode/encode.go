@@ -40,7 +40,9 @@
 //     even) or high (i odd) 32 bits r of word i/2 and rounds up when
 //     r·2^−32 < u_i − floor(u_i) (bias below 2^−32 steps). It is not
 //     cryptographic; rounding needs only uniformity, and it is about 10x
-//     cheaper than a Source call per coordinate.
+//     cheaper than a Source call per coordinate. (Version 2 also sums the
+//     squares for the clip in four interleaved partial sums; see
+//     sumSquares.)
 //  6. Map into Z_2^B by two's complement: e_i = q_i mod 2^B (negative q_i
 //     becomes 2^B + q_i). Coordinate P (the last, the "weight coordinate")
 //     is e_P = w, unsigned.
@@ -238,13 +240,9 @@ func (e *Encoder) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) (
 	if w > e.p.MaxWeight {
 		return nil, fmt.Errorf("encode: weight %d exceeds MaxWeight %d", w, e.p.MaxWeight)
 	}
-	var ss float64
-	for i, v := range x {
-		if v-v != 0 { // NaN or ±Inf
-			return nil, fmt.Errorf("encode: input coordinate %d is %v", i, v)
-		}
-		f := float64(v)
-		ss += float64(f * f)
+	ss, bad := sumSquares(x, e.p.Version)
+	if bad >= 0 {
+		return nil, fmt.Errorf("encode: input coordinate %d is %v", bad, x[bad])
 	}
 	scale := float64(w) / float64(e.p.MaxWeight)
 	if norm := math.Sqrt(ss); norm > e.p.ClipNorm {
@@ -292,6 +290,44 @@ func (e *Encoder) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) (
 	}
 	dst[e.padded] = w
 	return dst, nil
+}
+
+// sumSquares returns Σ x_i² in float64 (each square rounded before it is
+// added) and the index of the first non-finite x_i, or -1. Version 1 adds
+// in order; version 2 keeps four partial sums (of i mod 4) and adds them
+// as (s0+s1)+(s2+s3), which breaks the add latency chain.
+func sumSquares(x []float32, version int) (float64, int) {
+	var s0, s1, s2, s3 float64
+	var nonFinite bool
+	i := 0
+	if version != 1 {
+		for ; i+4 <= len(x); i += 4 {
+			q := x[i : i+4 : i+4]
+			a, b, c, d := float64(q[0]), float64(q[1]), float64(q[2]), float64(q[3])
+			// x-x is 0 for finite x and NaN otherwise: one check per 4.
+			nonFinite = nonFinite || (a-a)+(b-b)+(c-c)+(d-d) != 0
+			s0 += float64(a * a)
+			s1 += float64(b * b)
+			s2 += float64(c * c)
+			s3 += float64(d * d)
+		}
+	}
+	for ; i < len(x); i++ {
+		f := float64(x[i])
+		nonFinite = nonFinite || f-f != 0
+		s0 += float64(f * f)
+	}
+	if nonFinite {
+		for j, v := range x {
+			if v-v != 0 {
+				return 0, j
+			}
+		}
+	}
+	if version == 1 {
+		return s0, -1
+	}
+	return (s0 + s1) + (s2 + s3), -1
 }
 
 // rotate sets y = H·diag(signs)·y·inv (version 2's window).

@@ -307,27 +307,30 @@ func (s *Secure) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([
 	if s.cfg.Feedback {
 		return nil, fmt.Errorf("%w: a config with feedback needs EncodeFeedback (and a residual)", ErrConfig)
 	}
-	out, _, err := s.encode(dst, x, w, rng)
-	return out, err
+	return s.encode(dst, x, w, rng)
 }
 
-// encode returns the encoding and the clip scale applied to x.
-func (s *Secure) encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([]uint64, float32, error) {
+func (s *Secure) encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([]uint64, error) {
 	if len(x) != s.dim {
-		return nil, 0, fmt.Errorf("codec: update has %d values, the round's codec expects %d", len(x), s.dim)
+		return nil, fmt.Errorf("codec: update has %d values, the round's codec expects %d", len(x), s.dim)
 	}
 	if rng == nil {
 		var seed [32]byte
 		if _, err := crand.Read(seed[:]); err != nil {
-			return nil, 0, fmt.Errorf("codec: seeding the rounding source: %w", err)
+			return nil, fmt.Errorf("codec: seeding the rounding source: %w", err)
 		}
 		rng = rand.NewChaCha8(seed)
+	}
+	if s.sub == nil && s.cfg.Version >= 2 {
+		// Nothing is dropped, so the encoder's own clip (to the same
+		// Clip, in float64) is the whole clip: no pass and no copy here.
+		return s.encodeAll(dst, x, w, rng)
 	}
 	// Clip the whole update first, so the clip does not depend on which
 	// coordinates the subsample kept.
 	scale, err := clipScale(x, s.cfg.Clip)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	v := x
 	if s.sub != nil || scale != 1 {
@@ -346,16 +349,22 @@ func (s *Secure) encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([
 			}
 		}
 	}
+	return s.encodeAll(dst, v, w, rng)
+}
+
+// encodeAll encodes v, the kept (and, in version 1, clipped) coordinates:
+// secagg/encode, then for "sketch" the count sketch of the result.
+func (s *Secure) encodeAll(dst []uint64, v []float32, w uint64, rng rand.Source) ([]uint64, error) {
 	if s.id == IDSecure {
 		out, err := s.enc.Encode(dst, v, w, rng)
 		if err != nil {
-			return nil, 0, fmt.Errorf("codec: %w", err)
+			return nil, fmt.Errorf("codec: %w", err)
 		}
-		return out, scale, nil
+		return out, nil
 	}
 	q, err := s.enc.Encode(nil, v, w, rng)
 	if err != nil {
-		return nil, 0, fmt.Errorf("codec: %w", err)
+		return nil, fmt.Errorf("codec: %w", err)
 	}
 	n := s.sk.Len()
 	if cap(dst) < n+1 {
@@ -365,7 +374,7 @@ func (s *Secure) encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([
 	clear(dst)
 	s.sk.AddInt(dst[:n], q[:s.dim], modMask(s.ModBits()))
 	dst[n] = q[s.dim] // the weight coordinate
-	return dst, scale, nil
+	return dst, nil
 }
 
 func modMask(b int) uint64 {
@@ -393,9 +402,9 @@ func (s *Secure) Pack(v []uint64) ([]byte, error) {
 	if len(v) != s.Len() {
 		return nil, fmt.Errorf("codec: vector has %d elements, want %d", len(v), s.Len())
 	}
-	payload := encode.Pack(nil, v, s.ModBits())
 	h := &frame.Header{Codec: uint8(s.id), CodecVersion: uint8(s.cfg.Version), Dim: uint32(s.dim), Seed: seedID(s.cfg.Seed), Params: s.params()}
-	return frame.Append(make([]byte, 0, frame.Overhead(nil)+len(h.Params)+len(payload)), h, payload)
+	B := s.ModBits()
+	return frame.AppendFunc(nil, h, encode.PackedLen(len(v), B), func(p []byte) { encode.Pack(p[:0], v, B) })
 }
 
 // Unpack validates a blob against this round's codec and returns its

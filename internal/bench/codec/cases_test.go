@@ -38,20 +38,24 @@ func BenchmarkCases(b *testing.B) {
 			b.Run(name+"."+c.name+"/encode", func(b *testing.B) {
 				b.SetBytes(int64(4 * len(delta)))
 				b.ReportAllocs()
+				t0 := cpuTime()
 				for b.Loop() {
 					if _, err := c.enc(); err != nil {
 						b.Fatal(err)
 					}
 				}
+				reportCPU(b, int64(4*len(delta)), t0)
 			})
 			b.Run(name+"."+c.name+"/decode", func(b *testing.B) {
 				b.SetBytes(int64(4 * len(delta)))
 				b.ReportAllocs()
+				t0 := cpuTime()
 				for b.Loop() {
 					if _, err := c.dec(blob); err != nil {
 						b.Fatal(err)
 					}
 				}
+				reportCPU(b, int64(4*len(delta)), t0)
 			})
 		}
 	}

@@ -60,14 +60,24 @@ type Header struct {
 // Append writes h and payload as a frame after dst and returns the extended
 // slice. It returns an error only for a header the format cannot express.
 func Append(dst []byte, h *Header, payload []byte) ([]byte, error) {
+	return AppendFunc(dst, h, len(payload), func(p []byte) { copy(p, payload) })
+}
+
+// AppendFunc is Append for a payload of n bytes that fill writes in place
+// (into the frame, so a large payload is neither built nor copied
+// separately). fill must write all n bytes.
+func AppendFunc(dst []byte, h *Header, n int, fill func(payload []byte)) ([]byte, error) {
 	if err := checkShapes(h.Shapes, h.Dim); err != nil {
 		return dst, err
 	}
 	if len(h.Params) > 0xFFFF {
 		return dst, fmt.Errorf("codec: params too long (%d bytes)", len(h.Params))
 	}
-	if uint64(len(payload)) > 0xFFFFFFFF {
-		return dst, fmt.Errorf("codec: payload too long (%d bytes)", len(payload))
+	if uint64(n) > 0xFFFFFFFF {
+		return dst, fmt.Errorf("codec: payload too long (%d bytes)", n)
+	}
+	if need := len(dst) + Overhead(h.Shapes) + len(h.Params) + n; cap(dst) < need {
+		dst = append(make([]byte, 0, need), dst...)
 	}
 	start := len(dst)
 	dst = append(dst, magic[:]...)
@@ -84,8 +94,9 @@ func Append(dst []byte, h *Header, payload []byte) ([]byte, error) {
 	}
 	dst = binary.LittleEndian.AppendUint16(dst, uint16(len(h.Params)))
 	dst = append(dst, h.Params...)
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
-	dst = append(dst, payload...)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(n))
+	dst = dst[:len(dst)+n]
+	fill(dst[len(dst)-n:])
 	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli)), nil
 }
 

@@ -10,6 +10,7 @@ package sketch
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"math"
 	"slices"
 )
 
@@ -33,11 +34,17 @@ func New(seed []byte, rows, cols, dim int) *Sketch {
 // negative: splitmix64's finalizer over key + i·golden, multiply-shift
 // range reduction for the bucket and the lowest bit for the sign.
 func (s *Sketch) hash(r, i int) (int, bool) {
-	z := s.keys[r] + uint64(i)*0x9E3779B97F4A7C15
+	z := mix(s.keys[r], i)
+	return int((z >> 32) * uint64(s.Cols) >> 32), z&1 == 1
+}
+
+// mix is splitmix64's finalizer of key + i·golden: the counter is
+// (z>>32)·cols>>32 and the sign is negative when z&1 is set.
+func mix(key uint64, i int) uint64 {
+	z := key + uint64(i)*0x9E3779B97F4A7C15
 	z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
 	z = (z ^ z>>27) * 0x94D049BB133111EB
-	z ^= z >> 31
-	return int((z >> 32) * uint64(s.Cols) >> 32), z&1 == 1
+	return z ^ z>>31
 }
 
 // Len is the number of counters.
@@ -46,14 +53,29 @@ func (s *Sketch) Len() int { return s.Rows * s.Cols }
 // AddInt adds the sketch of q (Dim values in Z_2^B, B given by mask = 2^B−1)
 // into table (Len counters), mod 2^B.
 func (s *Sketch) AddInt(table, q []uint64, mask uint64) {
-	for r := 0; r < s.Rows; r++ {
-		row := table[r*s.Cols : (r+1)*s.Cols]
+	cols := uint64(s.Cols)
+	// Two rows per pass: their updates are independent, so the cache
+	// misses of one overlap the other's (the rows are larger than L1).
+	r := 0
+	for ; r+2 <= s.Rows; r += 2 {
+		row0, key0 := table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
+		row1, key1 := table[(r+1)*s.Cols:(r+2)*s.Cols], s.keys[r+1]
 		for i, v := range q[:s.Dim] {
-			h, neg := s.hash(r, i)
-			if neg {
-				v = -v
-			}
-			row[h] = (row[h] + v) & mask
+			z0, z1 := mix(key0, i), mix(key1, i)
+			m0, m1 := -(z0 & 1), -(z1 & 1) // all ones when the sign is negative
+			h0, h1 := (z0>>32)*cols>>32, (z1>>32)*cols>>32
+			// (v^m)−m is −v or v without a branch: the sign is a coin flip.
+			row0[h0] = (row0[h0] + (v ^ m0) - m0) & mask
+			row1[h1] = (row1[h1] + (v ^ m1) - m1) & mask
+		}
+	}
+	if r < s.Rows {
+		row, key := table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
+		for i, v := range q[:s.Dim] {
+			z := mix(key, i)
+			m := -(z & 1)
+			h := (z >> 32) * cols >> 32
+			row[h] = (row[h] + (v ^ m) - m) & mask
 		}
 	}
 }
@@ -77,19 +99,48 @@ func (s *Sketch) MaxLoad() int {
 // Estimate fills est (Dim values) with each coordinate's median estimate
 // from table (real-valued counters).
 func (s *Sketch) Estimate(est []float32, table []float32) {
-	v := make([]float32, s.Rows)
-	for i := range est[:s.Dim] {
-		for r := range v {
-			h, neg := s.hash(r, i)
-			c := table[r*s.Cols+h]
-			if neg {
-				c = -c
+	// Row by row into a block of per-row estimates, then the medians: the
+	// hash loop stays simple and 3 or 5 rows take a branch-free median.
+	const blk = 512
+	rows := make([]float32, s.Rows*blk)
+	cols := uint64(s.Cols)
+	for o := 0; o < s.Dim; o += blk {
+		n := min(blk, s.Dim-o)
+		for r := 0; r < s.Rows; r++ {
+			row, tr, key := rows[r*blk:r*blk+n], table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
+			for j := range row {
+				z := mix(key, o+j)
+				// Flip the sign bit (exactly −c) without a branch.
+				row[j] = math.Float32frombits(math.Float32bits(tr[(z>>32)*cols>>32]) ^ uint32(z&1)<<31)
 			}
-			v[r] = c
 		}
-		est[i] = median(v)
+		out := est[o : o+n]
+		switch s.Rows {
+		case 3:
+			a, b, c := rows[:n], rows[blk:blk+n], rows[2*blk:2*blk+n]
+			for j := range out {
+				out[j] = med3(a[j], b[j], c[j])
+			}
+		case 5:
+			a, b, c, d, e := rows[:n], rows[blk:blk+n], rows[2*blk:2*blk+n], rows[3*blk:3*blk+n], rows[4*blk:4*blk+n]
+			for j := range out {
+				out[j] = med3(e[j], max(min(a[j], b[j]), min(c[j], d[j])), min(max(a[j], b[j]), max(c[j], d[j])))
+			}
+		default:
+			v := make([]float32, s.Rows)
+			for j := range out {
+				for r := range v {
+					v[r] = rows[r*blk+j]
+				}
+				out[j] = median(v)
+			}
+		}
 	}
 }
+
+// med3 is the median of three (of five: med3(e, max(min(a,b), min(c,d)),
+// min(max(a,b), max(c,d)))).
+func med3(x, y, z float32) float32 { return max(min(x, y), min(max(x, y), z)) }
 
 func median(v []float32) float32 {
 	// Insertion sort: rows are few.

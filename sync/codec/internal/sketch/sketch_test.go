@@ -66,3 +66,31 @@ func TestRecoversHeavyHitters(t *testing.T) {
 		t.Fatalf("max load %d implausible for %d values in 2000 columns", got, d)
 	}
 }
+
+// Estimate (blocked, with median networks for 3 and 5 rows) gives exactly
+// the plain per-coordinate median for every row count.
+func TestEstimateMatchesPlainMedian(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for rows := 1; rows <= 7; rows++ {
+		s := New([]byte("seed"), rows, 97, 1500)
+		table := make([]float32, s.Len())
+		for i := range table {
+			table[i] = float32(r.IntN(9) - 4) // many ties
+		}
+		got := make([]float32, s.Dim)
+		s.Estimate(got, table)
+		v := make([]float32, rows)
+		for i := range got {
+			for row := range v {
+				h, neg := s.hash(row, i)
+				v[row] = table[row*s.Cols+h]
+				if neg {
+					v[row] = -v[row]
+				}
+			}
+			if want := median(v); got[i] != want {
+				t.Fatalf("rows=%d coord %d: %v, plain median %v", rows, i, got[i], want)
+			}
+		}
+	}
+}
