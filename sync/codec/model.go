@@ -84,34 +84,25 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 		return nil, fmt.Errorf("codec: base has %d values, model %d", len(base), len(x))
 	}
 	d := len(x)
-	for i, v := range x {
-		if !quant.Finite(v) {
-			return nil, fmt.Errorf("codec: model coordinate %d is %v", i, v)
-		}
-	}
 	bucket := 0
 	if e.id == IDInt8 {
 		bucket = e.cfg.bucket()
 	}
 	raw := growBytes(e.buf, rawDenseLen(e.id, d, bucket))
 	e.buf = raw
+	// With compression, float32 and bf16 are written straight into byte
+	// planes (the layout the compressor gets), not shuffled afterwards.
+	planes := e.cfg.Zstd
+	var bad int
 	switch e.id {
 	case IDFloat32:
-		for i, v := range x {
-			b := math.Float32bits(v)
-			if base != nil {
-				b ^= math.Float32bits(base[i])
-			}
-			binary.LittleEndian.PutUint32(raw[4*i:], b)
-		}
+		bad = encodeF32(raw, x, base, planes)
 	case IDBF16:
-		for i, v := range x {
-			if base != nil {
-				v -= base[i]
-			}
-			binary.LittleEndian.PutUint16(raw[2*i:], quant.BF16(v))
-		}
+		bad = encodeBF16(raw, x, base, planes)
 	case IDInt8:
+		if bad = firstNonFinite(x); bad >= 0 {
+			break
+		}
 		v := x
 		if base != nil {
 			v = growF32(e.scratch, d)
@@ -127,19 +118,13 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(s))
 		}
 	}
+	if bad >= 0 {
+		return nil, fmt.Errorf("codec: model coordinate %d is %v", bad, x[bad])
+	}
 	var flags uint16
 	payload := raw
 	if e.cfg.Zstd {
-		if w := planeWidth(e.id); w > 1 {
-			sh := growBytes(e.buf2, len(raw))
-			e.buf2 = sh
-			quant.Shuffle(sh, raw, w)
-			raw = sh
-		}
-		flags, payload = flagZstd, zst.Append(nil, raw)
-		if hf := ent.Append(nil, raw); len(hf) < len(payload) {
-			flags, payload = flagHuffman, hf
-		}
+		flags, payload = compressPayload(raw)
 	}
 	params := appendU64(appendU64(nil, version), baseVersion)
 	params = appendU32(params, uint32(bucket))
@@ -149,6 +134,94 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 	}
 	h.Flags = flags
 	return frame.Append(make([]byte, 0, frame.Overhead(e.shapes)+len(params)+len(payload)), h, payload)
+}
+
+// compressPayload returns the smaller of zstd and Huffman alone. On large
+// payloads it first compresses a sample (every eighth 16 KiB slice) both
+// ways and then only the whole payload with the winner, unless the sample
+// is too close to call: that halves the encoding time on weights, where
+// Huffman wins, and on deltas with runs, where zstd does.
+func compressPayload(raw []byte) (uint16, []byte) {
+	const slice, every = 16 << 10, 8
+	if len(raw) >= 16*slice {
+		var sample []byte
+		for o := 0; o+slice <= len(raw); o += every * slice {
+			sample = append(sample, raw[o:o+slice]...)
+		}
+		z, h := len(zst.Append(nil, sample)), len(ent.Append(nil, sample))
+		switch {
+		case float64(h) < 0.97*float64(z):
+			return flagHuffman, ent.Append(nil, raw)
+		case float64(z) < 0.97*float64(h):
+			return flagZstd, zst.Append(nil, raw)
+		}
+	}
+	flags, payload := uint16(flagZstd), zst.Append(nil, raw)
+	if hf := ent.Append(nil, raw); len(hf) < len(payload) {
+		flags, payload = flagHuffman, hf
+	}
+	return flags, payload
+}
+
+// encodeF32 writes the bits of x (XOR base's, if any) into raw, as
+// little-endian words or as 4 byte planes. It returns the index of the
+// first non-finite x, or -1.
+func encodeF32(raw []byte, x, base []float32, planes bool) int {
+	n := len(x)
+	if base != nil {
+		base = base[:n]
+	}
+	p0, p1, p2, p3 := raw[:n], raw[n:2*n], raw[2*n:3*n], raw[3*n:4*n]
+	for i, v := range x {
+		b := math.Float32bits(v)
+		if b&0x7f800000 == 0x7f800000 {
+			return i
+		}
+		if base != nil {
+			b ^= math.Float32bits(base[i])
+		}
+		if planes {
+			p0[i], p1[i], p2[i], p3[i] = byte(b), byte(b>>8), byte(b>>16), byte(b>>24)
+		} else {
+			binary.LittleEndian.PutUint32(raw[4*i:], b)
+		}
+	}
+	return -1
+}
+
+// encodeBF16 writes bf16(x − base) (base may be nil) into raw, as
+// little-endian halves or as 2 byte planes; it returns the index of the
+// first non-finite x, or -1.
+func encodeBF16(raw []byte, x, base []float32, planes bool) int {
+	n := len(x)
+	if base != nil {
+		base = base[:n]
+	}
+	p0, p1 := raw[:n], raw[n:2*n]
+	for i, v := range x {
+		if !quant.Finite(v) {
+			return i
+		}
+		if base != nil {
+			v -= base[i]
+		}
+		h := quant.BF16(v)
+		if planes {
+			p0[i], p1[i] = byte(h), byte(h>>8)
+		} else {
+			binary.LittleEndian.PutUint16(raw[2*i:], h)
+		}
+	}
+	return -1
+}
+
+func firstNonFinite(x []float32) int {
+	for i, v := range x {
+		if !quant.Finite(v) {
+			return i
+		}
+	}
+	return -1
 }
 
 func planeWidth(id ID) int {
@@ -209,45 +282,71 @@ func decodeDense(dst []float32, h frame.Header, p denseParams, payload []byte, b
 			return fmt.Errorf("%s payload: %w", id, err)
 		}
 		raw = z
-		if w := planeWidth(id); w > 1 {
-			un := make([]byte, n)
-			quant.Unshuffle(un, raw, w)
-			raw = un
-		}
 	} else if len(raw) != n {
 		return fmt.Errorf("%w: %s payload is %d bytes, want %d", ErrCorrupt, id, len(raw), n)
 	}
+	planes := h.Flags != 0 // compressed float32 and bf16 are in byte planes
 	vals := dst
 	if add {
 		vals = make([]float32, d)
 	}
+	if base != nil {
+		base = base[:d]
+	}
+	// One pass per codec: read (from planes), apply the base, check.
+	bad := -1
 	switch id {
 	case IDFloat32:
+		p0, p1, p2, p3 := raw[:d], raw[d:2*d], raw[2*d:3*d], raw[3*d:4*d]
 		for i := range vals {
-			b := binary.LittleEndian.Uint32(raw[4*i:])
+			var b uint32
+			if planes {
+				b = uint32(p0[i]) | uint32(p1[i])<<8 | uint32(p2[i])<<16 | uint32(p3[i])<<24
+			} else {
+				b = binary.LittleEndian.Uint32(raw[4*i:])
+			}
 			if base != nil {
 				b ^= math.Float32bits(base[i])
+			}
+			if b&0x7f800000 == 0x7f800000 && bad < 0 {
+				bad = i
 			}
 			vals[i] = math.Float32frombits(b)
 		}
 	case IDBF16:
+		p0, p1 := raw[:d], raw[d:2*d]
 		for i := range vals {
-			vals[i] = quant.FromBF16(binary.LittleEndian.Uint16(raw[2*i:]))
+			var hb uint16
+			if planes {
+				hb = uint16(p0[i]) | uint16(p1[i])<<8
+			} else {
+				hb = binary.LittleEndian.Uint16(raw[2*i:])
+			}
+			v := quant.FromBF16(hb)
+			if base != nil {
+				v += base[i]
+			}
+			if !quant.Finite(v) && bad < 0 {
+				bad = i
+			}
+			vals[i] = v
 		}
 	case IDInt8:
 		if err := decodeValues(vals, raw, 8, p.bucket); err != nil {
 			return err
 		}
-	}
-	if base != nil && id != IDFloat32 {
-		for i := range vals {
-			vals[i] += base[i]
+		for i, v := range vals {
+			if base != nil {
+				v += base[i]
+				vals[i] = v
+			}
+			if !quant.Finite(v) && bad < 0 {
+				bad = i
+			}
 		}
 	}
-	for i, v := range vals {
-		if !quant.Finite(v) {
-			return fmt.Errorf("%w: decoded coordinate %d is %v", ErrCorrupt, i, v)
-		}
+	if bad >= 0 {
+		return fmt.Errorf("%w: decoded coordinate %d is %v", ErrCorrupt, bad, vals[bad])
 	}
 	if add {
 		for i, v := range vals {

@@ -93,15 +93,20 @@ func Decode(src []byte, n int) ([]byte, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 			}
-			s2.MaxDecodedSize = want
-			d, err := s2.Decompress4X(rem, want)
+			// Decode straight into out: the decoder fills dst up to its
+			// capacity, which is exactly this chunk.
+			o := len(out)
+			d, err := s2.Decoder().Decompress4X(out[o:o:o+want], rem)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 			}
 			if len(d) != want {
 				return nil, fmt.Errorf("%w: Huffman chunk decoded to %d bytes, want %d", ErrCorrupt, len(d), want)
 			}
-			out = append(out, d...)
+			out = out[:o+want]
+			if want > 0 && &d[0] != &out[o] { // not in place after all
+				copy(out[o:], d)
+			}
 			src = src[l:]
 		default:
 			return nil, fmt.Errorf("%w: unknown chunk mode %d", ErrCorrupt, mode)
