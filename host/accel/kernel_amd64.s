@@ -70,6 +70,23 @@ TEXT ·kern6x16(SB), NOSPLIT, $0-56
 	VXORPS Y14, Y14, Y14
 	VXORPS Y15, Y15, Y15
 
+	// Start loading the C tile's six rows (ldc apart, often in different
+	// pages) now, so the stores after the k loop do not wait on misses:
+	// +5-15% GFLOP per CPU-second at 1024^3 on one core, measured
+	// interleaved with the kernel without it.
+	MOVQ DX, AX
+	PREFETCHT0 (AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+
 	CMPQ CX, $4
 	JLT  tail
 

@@ -75,6 +75,21 @@ TEXT ·kern6x16exact(SB), NOSPLIT, $0-56
 	VXORPS Y14, Y14, Y14
 	VXORPS Y15, Y15, Y15
 
+	// Start loading the C tile's six rows (ldc apart, often in different
+	// pages) now, so the stores after the k loop do not wait on misses.
+	MOVQ DX, AX
+	PREFETCHT0 (AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+
 	CMPQ CX, $4
 	JLT  xtail
 
