@@ -97,11 +97,20 @@ func (s *Server) Handle(from ClientID, msg []byte) error {
 	}
 	var m Message
 	var err error
+	var digest [32]byte
+	hashed := false
 	if len(msg) > 1 && MsgType(msg[1]) == TypeMaskedInput {
-		// The big one: decode into a reused buffer instead of allocating.
+		// The big one: hash it while decoding it (split over the cores)
+		// into a reused buffer instead of allocating.
+		done := make(chan struct{})
+		go func() {
+			digest = sha256.Sum256(msg)
+			close(done)
+		}()
 		mi := &MaskedInput{}
 		err = mi.unmarshalInto(msg, s.scratch)
-		s.scratch, m = mi.Vector, mi
+		<-done
+		s.scratch, m, hashed = mi.Vector, mi, true
 	} else {
 		m, err = Parse(msg)
 	}
@@ -114,7 +123,9 @@ func (s *Server) Handle(from ClientID, msg []byte) error {
 	if m.Type() != stageInput[s.stage] {
 		return fmt.Errorf("%w: %v from client %d during stage %v", ErrStage, m.Type(), from, s.stage)
 	}
-	digest := sha256.Sum256(msg)
+	if !hashed {
+		digest = sha256.Sum256(msg)
+	}
 	s.added = false
 	defer func() {
 		if s.added {
