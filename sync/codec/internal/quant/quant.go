@@ -44,16 +44,19 @@ func Quantize(codes []byte, scales []float32, v []float32, bits, bucket int, rng
 	// Rounding randomness: wyrand seeded once per call from rng. It is
 	// not cryptographic (rounding needs only uniformity) and, unlike a
 	// Source interface call per value, it inlines.
-	var wy, rbits uint64
+	var wy uint64
 	if rng != nil {
 		wy = rng.Uint64()
 	}
 	for b := 0; b*bucket < len(v); b++ {
 		lo, hi := b*bucket, min((b+1)*bucket, len(v))
-		var s float32
+		// Max |x| by the bits: for finite x, |x|'s bits order as |x|
+		// does, and an integer max needs no NaN or signed-zero care.
+		var m uint32
 		for _, x := range v[lo:hi] {
-			s = max(s, abs(x))
+			m = max(m, math.Float32bits(x)&0x7fffffff)
 		}
+		s := math.Float32frombits(m)
 		scales[b] = s
 		if s == 0 {
 			for i := lo; i < hi; i++ {
@@ -73,24 +76,45 @@ func Quantize(codes []byte, scales []float32, v []float32, bits, bucket int, rng
 			}
 			continue
 		}
-		for i, x := range v[lo:hi] {
-			y := float32(x*k) + L
-			c := int32(y)
-			// Round up with probability y − c, from 32 random bits
-			// (two draws per Uint64): E[code] = y.
-			if i&1 == 0 {
-				wy += 0xa0761d6478bd642f
-				hi, lo := mbits.Mul64(wy, wy^0xe7037ed1a0b428db)
-				rbits = hi ^ lo
-			} else {
-				rbits >>= 32
-			}
-			if float32(uint32(rbits))*0x1p-32 < y-float32(c) {
-				c++
-			}
-			cs[i] = byte(min(max(c, 0), top))
-		}
+		wy = roundBucket(cs, v[lo:hi], k, L, top, wy)
 	}
+}
+
+// roundBucket writes the stochastically rounded codes of v (scale factor
+// k = L/max|v|) and returns the advanced wyrand state. Values are taken in
+// pairs, one draw each (low 32 bits for the first, high for the second; an
+// odd last value takes the low bits of a fresh draw). A separate small
+// function, so the loop state stays in registers.
+func roundBucket(cs []byte, v []float32, k, L float32, top int32, wy uint64) uint64 {
+	cs = cs[:len(v)]
+	n := len(v) &^ 1
+	for i := 0; i < n; i += 2 {
+		wy += 0xa0761d6478bd642f
+		hi, lo := mbits.Mul64(wy, wy^0xe7037ed1a0b428db)
+		r := hi ^ lo
+		cs[i] = round1(v[i], k, L, top, uint32(r))
+		cs[i+1] = round1(v[i+1], k, L, top, uint32(r>>32))
+	}
+	if n < len(v) {
+		wy += 0xa0761d6478bd642f
+		hi, lo := mbits.Mul64(wy, wy^0xe7037ed1a0b428db)
+		cs[n] = round1(v[n], k, L, top, uint32(hi^lo))
+	}
+	return wy
+}
+
+// round1 rounds y = x·k + L up with probability y − floor(y), from the
+// 32 random bits r: E[code] = y. The conversion forbids a fused
+// multiply-add, so every GOARCH picks the same code.
+func round1(x, k, L float32, top int32, r uint32) byte {
+	y := float32(x*k) + L
+	c := int32(y)
+	// Branch-free: the outcome is a coin flip no predictor learns.
+	var up int32
+	if float32(r)*0x1p-32 < y-float32(c) {
+		up = 1
+	}
+	return byte(min(max(c+up, 0), top))
 }
 
 // Dequantize inverts Quantize: out[i] = (codes[i]-L)/L * scale of its bucket.
@@ -161,4 +185,3 @@ func Unshuffle(dst, src []byte, w int) {
 	}
 }
 
-func abs(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
