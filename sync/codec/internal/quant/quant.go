@@ -184,4 +184,3 @@ func Unshuffle(dst, src []byte, w int) {
 		}
 	}
 }
-
