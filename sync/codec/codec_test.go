@@ -37,13 +37,33 @@ func norm(x []float32) float64 {
 	return math.Sqrt(s)
 }
 
-func relErr(got, want []float32) float64 {
-	var s float64
-	for i := range got {
-		d := float64(got[i]) - float64(want[i])
-		s += d * d
+// relErr is the package's RelativeError, shared with the bench.
+func relErr(got, want []float32) float64 { return RelativeError(got, want) }
+
+func TestRelativeError(t *testing.T) {
+	want := []float32{3, 4}
+	for _, c := range []struct {
+		got  []float32
+		want float64
+	}{
+		{[]float32{3, 4}, 0},
+		{[]float32{0, 0}, 1},
+		{[]float32{3, 4 + 0.5}, 0.1},
+		{[]float32{6, 8}, 1},
+	} {
+		if e := RelativeError(c.got, want); math.Abs(e-c.want) > 1e-12 {
+			t.Errorf("RelativeError(%v, %v) = %v, want %v", c.got, want, e, c.want)
+		}
 	}
-	return math.Sqrt(s) / norm(want)
+	if e := RelativeError([]float32{1}, []float32{0}); !math.IsInf(e, 1) {
+		t.Errorf("error against a zero vector = %v, want +Inf", e)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("RelativeError of different lengths did not panic")
+		}
+	}()
+	RelativeError([]float32{1}, []float32{1, 2})
 }
 
 // reseal recomputes a frame's trailing CRC so tests (and fuzzers) reach the

@@ -110,15 +110,6 @@ func norm(x []float32) float64 {
 	return math.Sqrt(s)
 }
 
-func relErr(got, want []float32) float64 {
-	var s float64
-	for i := range got {
-		d := float64(got[i]) - float64(want[i])
-		s += d * d
-	}
-	return math.Sqrt(s) / norm(want)
-}
-
 // codecCase is one codec on one vector: enc returns the wire bytes, dec
 // the decoded vector (from the last encoding).
 type codecCase struct {
@@ -170,7 +161,7 @@ func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 			}
 			es := bench.Time(runs, budget, func() { _, _ = c.enc() })
 			ds := bench.Time(runs, budget, func() { _, _ = c.dec(blob) })
-			re := relErr(got, c.want)
+			re := codec.RelativeError(got, c.want)
 			base := "codec/" + name + "." + c.name
 			emit(bench.Result{Bench: base + "/ratio", Value: float64(4*d) / float64(len(blob)), Unit: "x",
 				Extra: map[string]any{"d": d, "bytes": len(blob), "rel_err": re}})
