@@ -6,8 +6,12 @@
 // their seeded initialisation (the update is params after - params before;
 // the download pair is the same before/after).
 //
-// Rows: codec/<model>.<codec>/ratio (x), .../encode and .../decode (MB/s);
-// extra keys: d (parameters), bytes, rel_err, runs, min, max.
+// Rows: codec/<model>.<codec>/ratio (x), .../encode and .../decode (MB/s,
+// median wall time), .../rel_err (L2 relative error of one device's update,
+// lossy codecs only), and, outside quick mode, .../encode-wasm and
+// .../decode-wasm (the same, compiled for wasip1 and run in wazero); extra
+// keys: d (parameters), bytes, rel_err, runs, min, max, cpu_mbps (MB/s of
+// process CPU time, steadier than wall time on a shared machine).
 package codec
 
 import (
@@ -126,6 +130,21 @@ func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 		steps, batch, runs, budget = 1, 4, 3, 100*time.Millisecond
 		models = []string{"cnn"}
 	}
+	if err := measure(ctx, cfg, emit, models, steps, batch, runs, budget); err != nil {
+		return err
+	}
+	if cfg.Quick {
+		fmt.Fprintln(cfg.Log, "codec: quick run, skipping the wasm rows (they build a wasip1 binary)")
+		return nil
+	}
+	if err := wasmRows(ctx, cfg, emit); err != nil {
+		fmt.Fprintf(cfg.Log, "codec: wasm rows not measured: %v\n", err)
+	}
+	return nil
+}
+
+// measure emits the rows of every case on the given models' updates.
+func measure(ctx context.Context, cfg bench.Config, emit func(bench.Result), models []string, steps, batch, runs int, budget time.Duration) error {
 	for _, name := range models {
 		before, after, shapes, err := update(name, steps, batch)
 		if err != nil {
@@ -154,19 +173,31 @@ func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 				return fmt.Errorf("codec bench %s: decode: %w", c.name, err)
 			}
 			mb := float64(4*d) / 1e6
-			extra := func(s bench.Stats) map[string]any {
+			// timed runs f like bench.Time and adds the process CPU time
+			// per call as a rate: on a shared machine wall time inflates
+			// with other people's load, CPU time much less.
+			timed := func(f func()) (bench.Stats, map[string]any) {
+				c0 := cpuTime()
+				s := bench.Time(runs, budget, f)
 				e := s.Extra(mb)
 				e["d"] = d
-				return e
+				if c := cpuTime() - c0; c > 0 {
+					e["cpu_mbps"] = mb * float64(s.Runs+1) / c.Seconds() // +1: the warm-up call
+				}
+				return s, e
 			}
-			es := bench.Time(runs, budget, func() { _, _ = c.enc() })
-			ds := bench.Time(runs, budget, func() { _, _ = c.dec(blob) })
+			es, ee := timed(func() { _, _ = c.enc() })
+			ds, de := timed(func() { _, _ = c.dec(blob) })
 			re := codec.RelativeError(got, c.want)
 			base := "codec/" + name + "." + c.name
 			emit(bench.Result{Bench: base + "/ratio", Value: float64(4*d) / float64(len(blob)), Unit: "x",
 				Extra: map[string]any{"d": d, "bytes": len(blob), "rel_err": re}})
-			emit(bench.Result{Bench: base + "/encode", Value: es.Rate(mb), Unit: "MB/s", Extra: extra(es)})
-			emit(bench.Result{Bench: base + "/decode", Value: ds.Rate(mb), Unit: "MB/s", Extra: extra(ds)})
+			emit(bench.Result{Bench: base + "/encode", Value: es.Rate(mb), Unit: "MB/s", Extra: ee})
+			emit(bench.Result{Bench: base + "/decode", Value: ds.Rate(mb), Unit: "MB/s", Extra: de})
+			if re > 0 { // lossless codecs: 0, in the ratio row's rel_err
+				emit(bench.Result{Bench: base + "/rel_err", Value: re, Unit: "L2 rel",
+					Extra: map[string]any{"d": d}})
+			}
 		}
 	}
 	return nil
