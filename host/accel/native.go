@@ -100,11 +100,11 @@ func (nb Native) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float
 // the micro-kernel over row blocks of C, each with its own packed op(A).
 // m, n, k > 0 and alpha != 0 (callers handle the degenerate cases).
 //
-// With several threads, every thread packs a share of op(B) (a serial pack
-// would idle the others), then the threads take row blocks from a shared
-// counter until none are left. Taking blocks dynamically rather than a fixed
-// half each matters on a shared machine: a thread that loses its core for a
-// while does less of the work instead of holding everyone up. Which thread
+// With several threads, the threads take chunks of op(B) to pack (a serial
+// pack would idle the others), then row blocks of C, from shared counters
+// until none are left (see step). Taking work dynamically rather than a
+// fixed half each matters on a shared machine: a thread that loses its core
+// for a while does less of the work instead of holding everyone up. Which thread
 // computes a block does not change any element's arithmetic, so results do
 // not depend on the thread count or on scheduling.
 func blocked(mk microKernel, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -124,6 +124,10 @@ func blocked(mk microKernel, threads int, transA, transB bool, m, n, k int, alph
 
 	bbuf := getBuf(min(k, nkc) * roundUp(min(n, nnc), nr))
 	defer nativeBufs.Put(bbuf)
+	// Goroutines that start after their step's work is gone return at once;
+	// waiting for them here keeps any from outliving the call.
+	var exited sync.WaitGroup
+	defer exited.Wait()
 	g := gemmArgs{mk: mk, transA: transA, m: m, alpha: alpha, a: a, lda: lda, c: c, ldc: ldc, bm: bm}
 	for j0 := 0; j0 < n; j0 += nnc {
 		g.j0, g.nb = j0, min(nnc, n-j0)
@@ -143,33 +147,65 @@ func blocked(mk microKernel, threads int, transA, transB bool, m, n, k int, alph
 				w.free()
 				continue
 			}
-			// Panels of op(B) per thread, then a barrier, then row blocks.
-			panels := (g.nb + nr - 1) / nr
-			per := (panels + threads - 1) / threads
-			var packed, done sync.WaitGroup
-			var next atomic.Int64
-			packed.Add(threads)
-			done.Add(threads)
-			work := func(t int) {
-				defer done.Done()
-				x0, x1 := min(g.nb, t*per*nr), min(g.nb, (t+1)*per*nr)
-				if x0 < x1 {
-					packPanels(g.bp[x0*g.kb:roundUp(x1, nr)*g.kb], b, ldb, !transB, p0, g.kb, j0+x0, x1-x0, nr)
-				}
-				packed.Done()
-				packed.Wait()
-				w := g.newWorker()
-				for i := int(next.Add(1) - 1); i < blocks; i = int(next.Add(1) - 1) {
-					w.block(&g, i)
-				}
-				w.free()
-			}
+			st := &step{gemmArgs: g, b: b, ldb: ldb, transB: transB, blocks: blocks}
+			st.chunks = (g.nb + bChunk - 1) / bChunk
+			st.packed.Add(st.chunks)
+			st.done.Add(blocks)
 			for t := 1; t < threads; t++ {
-				go work(t)
+				exited.Add(1)
+				go func() {
+					defer exited.Done()
+					st.work()
+				}()
 			}
-			work(0)
-			done.Wait()
+			st.work()
+			st.done.Wait()
 		}
+	}
+}
+
+// bChunk is how many columns of op(B) a thread packs at a time.
+const bChunk = 64
+
+// step is one (column block, k-block) step of blocked run by several
+// threads. Packing op(B) and computing row blocks are both handed out
+// piecewise from counters, and the step ends when all pieces are done, not
+// when every thread has shown up: a thread that the OS has not scheduled yet
+// (another process holds its core) finds nothing left when it does run and
+// returns without touching anything.
+type step struct {
+	gemmArgs
+	b      []float32
+	ldb    int
+	transB bool
+	blocks int
+	chunks int
+
+	nextChunk, nextBlock atomic.Int64
+	packed, done         sync.WaitGroup // one count per chunk / row block
+}
+
+func (st *step) work() {
+	nr := st.mk.nr
+	for i := int(st.nextChunk.Add(1) - 1); i < st.chunks; i = int(st.nextChunk.Add(1) - 1) {
+		x0, x1 := i*bChunk, min(st.nb, (i+1)*bChunk)
+		packPanels(st.bp[x0*st.kb:roundUp(x1, nr)*st.kb], st.b, st.ldb, !st.transB, st.p0, st.kb, st.j0+x0, x1-x0, nr)
+		st.packed.Done()
+	}
+	if int(st.nextBlock.Load()) >= st.blocks {
+		return // late: the others did all the work
+	}
+	st.packed.Wait()
+	var w worker
+	for i := int(st.nextBlock.Add(1) - 1); i < st.blocks; i = int(st.nextBlock.Add(1) - 1) {
+		if w.buf == nil {
+			w = st.newWorker()
+		}
+		w.block(&st.gemmArgs, i)
+		st.done.Done()
+	}
+	if w.buf != nil {
+		w.free()
 	}
 }
 

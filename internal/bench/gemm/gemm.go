@@ -102,8 +102,8 @@ func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 				cpuRate = float64(calls) * flops / 1e9 / d.Seconds()
 				ex["gflop_per_cpu_s"] = cpuRate
 			}
-			if nb, ok := v.b.(accel.Native); ok {
-				ex["kernel"] = nb.Kernel()
+			if kb, ok := v.b.(interface{ Kernel() string }); ok {
+				ex["kernel"] = kb.Kernel() // which micro-kernel ran (e.g. "avx" under "go")
 			}
 			res := bench.Result{Bench: fmt.Sprintf("gemm/%d/%s", n, v.name), Value: st.Rate(flops / 1e9), Unit: "GFLOP/s", Extra: ex}
 			fmt.Fprintf(cfg.Log, "%s: %.2f GFLOP/s (median of %d; %.2f GFLOP per CPU-second)\n", res.Bench, res.Value, st.Runs, cpuRate)

@@ -20,7 +20,11 @@ func TestQuickSuite(t *testing.T) {
 		if !strings.HasPrefix(r.Bench, "gemm/64/") || r.Unit != "GFLOP/s" || !(r.Value > 0) {
 			t.Errorf("bad row %+v", r)
 		}
-		seen[r.Bench[len("gemm/64/"):]] = true
+		v := r.Bench[len("gemm/64/"):]
+		seen[v] = true
+		if k, _ := r.Extra["kernel"].(string); v != "gonum" && k == "" {
+			t.Errorf("%s: no kernel name in %v", r.Bench, r.Extra)
+		}
 		if v, ok := r.Extra["gflop_per_cpu_s"]; ok && !(v.(float64) > 0) {
 			t.Errorf("%s: gflop_per_cpu_s = %v", r.Bench, v)
 		}
