@@ -475,17 +475,14 @@ func (e *Encoder) DecodeSum(sum []uint64) ([]float32, uint64, error) {
 	}
 	out := make([]float32, e.p.Dim)
 	W := float64(e.p.MaxWeight)
-	half := uint64(1) << uint(e.p.ModBits-1)
-	signed := func(v uint64) float64 {
-		v &= e.mask
-		if v >= half {
-			return float64(int64(v | ^e.mask)) // sign-extend the B-bit value
-		}
-		return float64(int64(v))
-	}
+	// Sign-extend the B-bit values by shifting them to the top and back
+	// (arithmetic shift): no branch, whatever the sign.
+	sh := uint(64 - e.p.ModBits)
+	step := e.step
 	if e.signs == nil {
+		q := sum[:len(out)]
 		for i := range out {
-			z := float64(signed(sum[i]) * e.step)
+			z := float64(float64(int64(q[i]<<sh)>>sh) * step)
 			out[i] = float32(z * W)
 		}
 		return out, sum[e.padded] & e.mask, nil
@@ -493,7 +490,7 @@ func (e *Encoder) DecodeSum(sum []uint64) ([]float32, uint64, error) {
 	bp := scratch(e.padded)
 	z := *bp
 	for i := range z {
-		z[i] = float64(signed(sum[i]) * e.step)
+		z[i] = float64(float64(int64(sum[i]<<sh)>>sh) * step)
 	}
 	if e.p.Version != 1 {
 		K := e.block
