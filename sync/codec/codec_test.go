@@ -9,6 +9,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/murmur-fl/murmur/sync/codec/internal/ent"
+	"github.com/murmur-fl/murmur/sync/codec/internal/zst"
 )
 
 func heavyTailed(r *rand.Rand, d int, scale float64) []float32 {
@@ -441,4 +444,50 @@ func setFlags(b []byte, f uint16) []byte {
 	b = append([]byte(nil), b...)
 	binary.LittleEndian.PutUint16(b[6:], f)
 	return b
+}
+
+// On payloads large enough to be judged from a sample (>= 256 KiB), the
+// sampled choice still picks the right compressor, and its blob is within
+// 3% of the better of the two (compressPayload's margin).
+func TestDownloadCompressorChoiceSampled(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	const d = 300000 // 600 KB of bf16
+	w := heavyTailed(r, d, 0.05)
+	next := append([]float32(nil), w...)
+	for i := 0; i < d; i += 100 {
+		next[i] += 0.01
+	}
+	e := mustEncoder(t, Config{Codec: "bf16", Zstd: true})
+	for _, c := range []struct {
+		name     string
+		x, base  []float32
+		baseV    uint64
+		wantFlag uint16
+	}{
+		{"snapshot", w, nil, 0, flagHuffman},
+		{"sparse delta", next, w, 1, flagZstd},
+	} {
+		blob, err := e.EncodeModel(c.x, 2, c.base, c.baseV)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, payload, err := parse(blob, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Flags != c.wantFlag {
+			t.Errorf("%s: flags %d, want %d", c.name, h.Flags, c.wantFlag)
+		}
+		// The raw planes, compressed both ways in full.
+		raw := make([]byte, 2*d)
+		encodeBF16(raw, c.x, c.base, true)
+		best := min(len(zst.Append(nil, raw)), len(ent.Append(nil, raw)))
+		if float64(len(payload)) > 1.03*float64(best) {
+			t.Errorf("%s: payload %d bytes, the better compressor gives %d", c.name, len(payload), best)
+		}
+		got, _, err := DecodeModel(blob, w, 1)
+		if err != nil || relErr(got, c.x) > 0.01 {
+			t.Fatalf("%s: round trip: %v (rel err %g)", c.name, err, relErr(got, c.x))
+		}
+	}
 }
