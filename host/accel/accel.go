@@ -1,12 +1,16 @@
 // Package accel holds the host's accelerator backends for the training
 // core's heavy kernels, all behind kernels.Backend:
 //
-//   - "go": kernels.Portable, the pure-Go reference (bit-identical to the
-//     in-guest kernels of the wasm core);
-//   - "native": Native, an AVX2+FMA assembly GEMM on amd64 spread over the
-//     cores (see README.md for why), with a portable fallback elsewhere;
-//   - "exact": Exact, vectorized but bit-identical to "go" (no FMA, same
-//     summation order), for offload that must not change training results.
+//   - "go": kernels.Portable, the reference, bit-identical to the in-guest
+//     kernels of the wasm core (natively it runs a no-FMA vector
+//     micro-kernel, on one goroutine);
+//   - "native": Native, an AVX2+FMA (amd64) / NEON FMLA (arm64) assembly
+//     GEMM spread over the cores (see README.md for why), with a portable
+//     multi-core fallback elsewhere and with -tags purego; within
+//     kerneltest's tolerance of "go", not bit-identical (FMA rounds once);
+//   - "exact": Exact, kernels.Portable over row blocks on several
+//     goroutines: bit-identical to "go", for offload that must not change
+//     training results.
 //
 // The wasm host answers the core's GEMM import with one of these; it has
 // float32 views of guest memory and untrusted shapes, so it should call

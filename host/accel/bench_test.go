@@ -12,9 +12,6 @@ import (
 func BenchmarkGemm(b *testing.B) {
 	for _, n := range []int{128, 256, 1024} {
 		for _, be := range []kernels.Backend{kernels.Portable{}, Native{}, Native{Threads: 1}, Exact{}} {
-			if n == 1024 && be.Name() == "go" {
-				continue // ~0.3 s per call: use `murmur bench gemm` for that row
-			}
 			name := be.Name()
 			if nb, ok := be.(Native); ok && nb.Threads == 1 {
 				name += "-1t"
@@ -30,4 +27,19 @@ func BenchmarkGemm(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkMicro times the bare native micro-kernel on packed panels that
+// stay in L1 (k = 256): the ceiling for the whole GEMM on one core.
+func BenchmarkMicro(b *testing.B) {
+	if micro.run == nil {
+		b.Skip("no native micro-kernel on this CPU/build")
+	}
+	const kb = 256
+	ap, bp := ramp(kb*micro.mr, 1), ramp(kb*micro.nr, -1)
+	c := make([]float32, micro.mr*micro.nr)
+	for b.Loop() {
+		micro.run(kb, &ap[0], &bp[0], &c[0], micro.nr, 1, 0)
+	}
+	b.ReportMetric(2*float64(kb*micro.mr*micro.nr)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
