@@ -464,6 +464,9 @@ func (c *Client) link(ctx context.Context) (*link, error) {
 }
 
 func (c *Client) send(ctx context.Context, l *link, m wire.Message) error {
+	if err := ctx.Err(); err != nil {
+		return err // a caller that gave up (or crashed) sends nothing more
+	}
 	if err := write(ctx, l.ws, m); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -572,14 +575,26 @@ func (c *Client) SendStage(ctx context.Context, round uint64, stage uint8, peer 
 }
 
 // RecvStage waits for the next stage message of the given round and stage.
+// The relay sends one per stage, and again when the device reconnects (the
+// first copy may have died with the link): copies are dropped.
 func (c *Client) RecvStage(ctx context.Context, round uint64, stage uint8) (*wire.Stage, error) {
-	m, err := c.await(ctx, nil, func(m wire.Message) bool {
+	match := func(m wire.Message) bool {
 		s, ok := m.(*wire.Stage)
 		return ok && s.Round == round && s.Stage == stage
-	})
+	}
+	m, err := c.await(ctx, nil, match)
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
+	kept := c.inbox[:0]
+	for _, x := range c.inbox {
+		if !match(x) {
+			kept = append(kept, x)
+		}
+	}
+	c.inbox = kept
+	c.mu.Unlock()
 	return m.(*wire.Stage), nil
 }
 

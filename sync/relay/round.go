@@ -27,9 +27,10 @@ type round struct {
 	byIndex   map[uint32]*part
 	rule      *Aggregator
 	secure    StageServer
-	stage     uint8           // open secure stage (0: none)
-	stageSeen map[uint32]bool // who spoke in the open stage
-	expect    map[uint32]bool // who is still in the protocol
+	stage     uint8                     // open secure stage (0: none)
+	stageSeen map[uint32]bool           // who spoke in the open stage
+	stageOut  map[uint32][]wire.Message // what opened the stage, per participant (re-sent on reconnect)
+	expect    map[uint32]bool           // who is still in the protocol
 	closed    bool
 	reported  int
 	rejected  int

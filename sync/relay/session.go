@@ -286,8 +286,12 @@ func (r *Relay) attach(c *conn, h *wire.Hello) bool {
 		}
 	}
 	if rd != nil {
-		if t := rd.rejoin(d); t != nil {
+		t := rd.rejoin(d)
+		if t != nil {
 			c.send(t)
+		}
+		rd.resendStage(c, d)
+		if t != nil {
 			return true
 		}
 	}

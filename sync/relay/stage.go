@@ -138,15 +138,39 @@ func (r *Relay) runStages(rd *round, deadline time.Time) {
 			r.log.Warn("secure aggregation stage failed", "round", rd.state.Number, "stage", stage, "err", err)
 			return
 		}
+		sent := map[uint32][]wire.Message{}
 		for _, o := range out {
 			msg := &wire.Stage{Round: rd.state.Number, Stage: o.Stage, Peer: o.From, Payload: o.Payload}
 			if o.To == 0 {
-				for _, p := range parts {
+				for idx, p := range parts {
+					sent[idx] = append(sent[idx], msg)
 					go r.deliver(p.dev, rd.state.Number, msg)
 				}
 			} else if p := parts[o.To]; p != nil {
+				sent[o.To] = append(sent[o.To], msg)
 				go r.deliver(p.dev, rd.state.Number, msg)
 			}
+		}
+		rd.mu.Lock()
+		rd.stageOut = sent
+		rd.mu.Unlock()
+	}
+}
+
+// resendStage sends d the messages that opened the current stage again: a
+// message written to a link that died before the device read it is lost
+// otherwise, and the device would wait for it until the deadline. Devices
+// take one message per stage and drop copies.
+func (rd *round) resendStage(c *conn, d *device) {
+	rd.mu.Lock()
+	var msgs []wire.Message
+	if p := rd.parts[d.id]; p != nil && rd.secure != nil && !rd.closed {
+		msgs = rd.stageOut[p.Index]
+	}
+	rd.mu.Unlock()
+	for _, m := range msgs {
+		if c.send(m) != nil {
+			return
 		}
 	}
 }
