@@ -45,7 +45,7 @@ func (c *conv2d) reserve(n int, needDX, train bool) {
 }
 
 // im2col and col2im go through runtime/kernels, so a host accelerator can
-// take them (kernels.ConvBackend); the portable ones are bit-identical.
+// take them (kernels.OpsBackend); the portable ones are bit-identical.
 func (c *conv2d) im2col(x, col []float32) { kernels.Im2Col(c.geom, x, col) }
 
 func (c *conv2d) col2im(col, dx []float32) { kernels.Col2Im(c.geom, col, dx) }
