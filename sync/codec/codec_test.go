@@ -491,3 +491,21 @@ func TestDownloadCompressorChoiceSampled(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstNonFinite(t *testing.T) {
+	inf := float32(math.Inf(1))
+	for _, c := range []struct {
+		x    []float32
+		want int
+	}{
+		{nil, -1},
+		{[]float32{0, float32(math.Copysign(0, -1)), math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, 1}, -1},
+		{[]float32{1, 2, float32(math.NaN())}, 2},
+		{[]float32{inf, 1}, 0},
+		{[]float32{1, -inf, float32(math.NaN())}, 1},
+	} {
+		if got := firstNonFinite(c.x); got != c.want {
+			t.Errorf("firstNonFinite(%v) = %d, want %d", c.x, got, c.want)
+		}
+	}
+}
