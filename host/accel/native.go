@@ -363,6 +363,12 @@ func packRows4(panel, s []float32, ld, off, kb, pw int) {
 	}
 }
 
+// packA6, when set (amd64 with the AVX2 kernel), packs eight k steps of
+// six rows at a time with vector transposes: dst[p*6+r] = src[r*ld+p] for
+// p < 8*groups. It replaces the scalar loop below, which cost ~6% of a
+// single-threaded 1024^3 product.
+var packA6 func(dst, src *float32, ld, groups int)
+
 // pack6 interleaves six source rows of length kb (row stride ld, starting at
 // off) into panel[p*6+x].
 func pack6(panel, s []float32, ld, off, kb int) {
@@ -373,7 +379,13 @@ func pack6(panel, s []float32, ld, off, kb int) {
 	r4 := s[off+4*ld:][:kb:kb]
 	r5 := s[off+5*ld:][:kb:kb]
 	panel = panel[:6*kb]
-	for p := 0; p < kb; p++ {
+	p := 0
+	if g := kb / 8; packA6 != nil && g > 0 {
+		// In bounds: each row has kb >= 8g floats, the panel 6kb.
+		packA6(&panel[0], &r0[0], ld, g)
+		p = 8 * g
+	}
+	for ; p < kb; p++ {
 		d := (*[6]float32)(panel[p*6:])
 		d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 	}
