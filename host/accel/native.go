@@ -113,13 +113,16 @@ func blocked(mk microKernel, threads int, transA, transB bool, m, n, k int, alph
 		beta = 1
 	}
 	mr, nr := mk.mr, mk.nr
-	// Row blocks of at most nmc rows, and at least four per thread where m
-	// allows it, so the dynamic split can even out a slow thread.
-	bm := nmc
+	// Row blocks: whole mr-row tiles shared out evenly (sizes differ by at
+	// most one tile), about nmc rows each, and at least four per thread
+	// where m allows it, so the dynamic split can even out a slow thread and
+	// equal threads finish together.
+	tiles := (m + mr - 1) / mr
+	blocks := (m + nmc - 1) / nmc
 	if threads > 1 {
-		bm = min(nmc, max(4*mr, roundUp((m+4*threads-1)/(4*threads), mr)))
+		per := max(4, (m+threads*nmc-1)/(threads*nmc))
+		blocks = min(tiles, threads*per)
 	}
-	blocks := (m + bm - 1) / bm
 	threads = max(1, min(threads, blocks))
 
 	bbuf := getBuf(min(k, nkc) * roundUp(min(n, nnc), nr))
@@ -128,7 +131,7 @@ func blocked(mk microKernel, threads int, transA, transB bool, m, n, k int, alph
 	// waiting for them here keeps any from outliving the call.
 	var exited sync.WaitGroup
 	defer exited.Wait()
-	g := gemmArgs{mk: mk, transA: transA, m: m, alpha: alpha, a: a, lda: lda, c: c, ldc: ldc, bm: bm}
+	g := gemmArgs{mk: mk, transA: transA, m: m, alpha: alpha, a: a, lda: lda, c: c, ldc: ldc, tiles: tiles, blocks: blocks}
 	for j0 := 0; j0 < n; j0 += nnc {
 		g.j0, g.nb = j0, min(nnc, n-j0)
 		for p0 := 0; p0 < k; p0 += nkc {
@@ -147,7 +150,7 @@ func blocked(mk microKernel, threads int, transA, transB bool, m, n, k int, alph
 				w.free()
 				continue
 			}
-			st := &step{gemmArgs: g, b: b, ldb: ldb, transB: transB, blocks: blocks}
+			st := &step{gemmArgs: g, b: b, ldb: ldb, transB: transB}
 			st.chunks = (g.nb + bChunk - 1) / bChunk
 			st.packed.Add(st.chunks)
 			st.done.Add(blocks)
@@ -178,7 +181,6 @@ type step struct {
 	b      []float32
 	ldb    int
 	transB bool
-	blocks int
 	chunks int
 
 	nextChunk, nextBlock atomic.Int64
@@ -220,7 +222,7 @@ type gemmArgs struct {
 	lda            int
 	c              []float32
 	ldc            int
-	bm             int       // rows per block
+	tiles, blocks  int       // mr-row tiles of C, and the row blocks they form
 	j0, nb, p0, kb int       // the column block and k-block
 	bp             []float32 // op(B) for them, packed
 	accumulate     int
@@ -236,7 +238,8 @@ type worker struct {
 
 func (g *gemmArgs) newWorker() worker {
 	mr, nr := g.mk.mr, g.mk.nr
-	buf := getBuf(g.kb*roundUp(min(g.bm, g.m), mr) + mr*nr)
+	most := (g.tiles + g.blocks - 1) / g.blocks * mr // rows in the largest block
+	buf := getBuf(g.kb*most + mr*nr)
 	return worker{buf: buf, tile: (*buf)[len(*buf)-mr*nr:]}
 }
 
@@ -247,8 +250,8 @@ func (w worker) free() { nativeBufs.Put(w.buf) }
 // block, in L2, streams past it.
 func (w worker) block(g *gemmArgs, i int) {
 	mr, nr, kb := g.mk.mr, g.mk.nr, g.kb
-	i0 := i * g.bm
-	mb := min(g.bm, g.m-i0)
+	i0 := i * g.tiles / g.blocks * mr
+	mb := min(g.m, (i+1)*g.tiles/g.blocks*mr) - i0
 	ap := (*w.buf)[:kb*roundUp(mb, mr)]
 	packPanels(ap, g.a, g.lda, g.transA, g.p0, kb, i0, mb, mr)
 	c, ldc, tile := g.c, g.ldc, w.tile
