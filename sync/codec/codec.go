@@ -113,7 +113,7 @@ type Config struct {
 
 	// Secure aggregation parameters (secure, sketch); see secagg/encode.
 	Clip       float64 `json:"clip,omitempty"`        // L2 clip of the whole update (required)
-	Range      float64 `json:"range,omitempty"`       // per-coordinate range R (default: Clip; with Rotate, 6·Clip/sqrt(P))
+	Range      float64 `json:"range,omitempty"`       // per-coordinate range R (default: Clip; with Rotate, 6·Clip/sqrt(K), K the rotation block)
 	Rotate     bool    `json:"rotate,omitempty"`      // seeded randomized Hadamard rotation (secure)
 	MaxClients int     `json:"max_clients,omitempty"` // n, the most updates summed (required)
 	MaxWeight  uint64  `json:"max_weight,omitempty"`  // largest per-device weight (default 1)

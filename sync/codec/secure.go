@@ -22,8 +22,9 @@ import (
 //	  shared subsample of coordinates (one per stratum of about 1/Fraction
 //	  coordinates, picked from the seed; with Rotate the count is rounded
 //	  to the nearest power of two, the rotation's size), then secagg/encode: optional
-//	  seeded Hadamard rotation, stochastic rounding to Bits bits into
-//	  Z_2^B, and the weight coordinate. The server scales each summed
+//	  seeded Hadamard rotation (version 2: of any length, without
+//	  padding), stochastic rounding to Bits bits into Z_2^B, and the
+//	  weight coordinate. The server scales each summed
 //	  coordinate by its stratum size, an unbiased estimate of the sum.
 //	"sketch": clip, quantize the whole update with secagg/encode (no
 //	  rotation), and count-sketch the integers mod 2^B into Rows × Cols
@@ -384,7 +385,8 @@ func modMask(b int) uint64 {
 	return 1<<uint(b) - 1
 }
 
-// "secure" and "sketch" blobs (codec version 1): seed field = the round
+// "secure" and "sketch" blobs (codec version 1 or 2, Config.Version; see
+// FORMAT.md): seed field = the round
 // seed's fingerprint; params: u8 bits, u8 mod bits, u8 feedback (0 or 1:
 // the server must not scale by stratum sizes), u32 element count; the
 // payload is the (masked) vector bit-packed at mod bits (encode.Pack).
