@@ -149,7 +149,10 @@ func (r *Relay) newRound(rs RoundState) (*round, error) {
 	for _, p := range rs.Participants {
 		d := r.devices[p.Device]
 		if d == nil {
-			d = &device{id: p.Device, limiter: newLimiter(r.cfg)}
+			// A participant of a round recovered after a restart: it gets
+			// the grace period, from now, to come back before it counts as
+			// vanished.
+			d = &device{id: p.Device, limiter: newLimiter(r.cfg), lastSeen: time.Now()}
 			r.devices[p.Device] = d
 		}
 		pp := &part{Participant: p, dev: d}
