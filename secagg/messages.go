@@ -460,13 +460,27 @@ func (m *SharesFor) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-func (m *MaskedInput) UnmarshalBinary(b []byte) error { return m.unmarshalInto(b, nil) }
+func (m *MaskedInput) UnmarshalBinary(b []byte) error {
+	var v MaskedInput
+	packed, n, err := v.unmarshalPacked(b)
+	if err != nil {
+		return err
+	}
+	if v.Vector, err = encode.Unpack(nil, packed, n, v.ModBits); err != nil {
+		return fmt.Errorf("%w: %v: vector: %v", ErrMalformed, TypeMaskedInput, err) // checked already
+	}
+	*m = v
+	return nil
+}
 
-// unmarshalInto decodes reusing buf for the vector.
-func (m *MaskedInput) unmarshalInto(b []byte, buf []uint64) error {
+// unmarshalPacked decodes b, checking the packed vector (length, zero
+// padding) without unpacking it: m.Vector stays nil, and the packed bytes
+// and the element count are returned, so the server can add the vector to
+// its sum straight from them (addPacked).
+func (m *MaskedInput) unmarshalPacked(b []byte) (packed []byte, n int, err error) {
 	r, round := newReader(b, TypeMaskedInput)
 	v := MaskedInput{RoundID: round, From: r.id("From"), ModBits: int(r.u8("ModBits"))}
-	n := int(r.u32("vector length"))
+	n = int(r.u32("vector length"))
 	if r.err == nil && (v.ModBits < 1 || v.ModBits > 64) {
 		r.fail("ModBits %d out of range 1..64", v.ModBits)
 	}
@@ -474,18 +488,79 @@ func (m *MaskedInput) unmarshalInto(b []byte, buf []uint64) error {
 		r.fail("vector length %d out of range 1..%d", n, MaxLen)
 	}
 	if r.err == nil {
-		var err error
-		v.Vector, err = unpackParallel(buf, r.b, n, v.ModBits)
-		if err != nil {
+		if err := checkPacked(r.b, n, v.ModBits); err != nil {
 			r.fail("vector: %v", err)
 		}
-		r.b = nil
+		packed, r.b = r.b, nil
 	}
 	if err := r.end(); err != nil {
-		return err
+		return nil, 0, err
 	}
 	*m = v
-	return nil
+	return packed, n, nil
+}
+
+// checkPacked reports encode.Unpack's error for src, if it has one,
+// without unpacking: src must be exactly PackedLen bytes with zero padding.
+func checkPacked(src []byte, n, bits int) error {
+	ok := len(src) == encode.PackedLen(n, bits)
+	if r := (n * bits) % 8; ok && r != 0 && src[len(src)-1]>>uint(r) != 0 {
+		ok = false
+	}
+	if ok {
+		return nil
+	}
+	_, err := encode.Unpack(nil, src, n, bits)
+	if err == nil {
+		panic("secagg: checkPacked disagrees with encode.Unpack")
+	}
+	return err
+}
+
+// addPacked adds the n-element vector packed in src (checked by
+// checkPacked) to sum, mod 2^bits. It unpacks 1024 elements at a time into
+// a buffer that stays in L1 and adds them at once, and splits the vector
+// over the cores in pieces of multiples of 8 elements (each starts on a byte
+// boundary, and all but the last have no padding).
+func addPacked(sum []uint64, src []byte, n, bits int) {
+	mask := ^uint64(0)
+	if bits < 64 {
+		mask = 1<<uint(bits) - 1
+	}
+	piece := func(lo, hi int) {
+		var buf [1024]uint64
+		for a := lo; a < hi; a += len(buf) {
+			b := min(a+len(buf), hi)
+			v, err := encode.Unpack(buf[:0], src[a*bits/8:(b*bits+7)/8], b-a, bits)
+			if err != nil {
+				panic("secagg: a checked packed vector does not unpack: " + err.Error())
+			}
+			s := sum[a:b]
+			for i, x := range v {
+				s[i] = (s[i] + x) & mask
+			}
+		}
+	}
+	w := runtime.GOMAXPROCS(0)
+	if w < 2 || n < 1<<15 {
+		piece(0, n)
+		return
+	}
+	per := (n/w + 7) &^ 7
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += per {
+		hi := min(lo+per, n)
+		if hi == n {
+			piece(lo, hi) // the last piece on this goroutine
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			piece(lo, hi)
+		}()
+	}
+	wg.Wait()
 }
 
 func (m *SurvivorList) UnmarshalBinary(b []byte) error {
@@ -612,50 +687,4 @@ func Parse(b []byte) (Message, error) {
 		return nil, err
 	}
 	return m, nil
-}
-
-// unpackParallel is encode.Unpack split over the cores for long vectors:
-// the server decodes every masked input on its critical path. The pieces
-// start at multiples of 8 elements, so each starts on a byte boundary and
-// all but the last have no padding.
-func unpackParallel(dst []uint64, src []byte, n, bits int) ([]uint64, error) {
-	w := runtime.GOMAXPROCS(0)
-	if w < 2 || n < 1<<15 || bits < 1 || bits > 64 || len(src) != encode.PackedLen(n, bits) {
-		return encode.Unpack(dst, src, n, bits) // short, or malformed: its error
-	}
-	if cap(dst) < n {
-		dst = make([]uint64, n)
-	}
-	dst = dst[:n]
-	per := (n/w + 7) &^ 7
-	errs := make([]error, w)
-	var wg sync.WaitGroup
-	for k := range w {
-		lo, hi := k*per, min((k+1)*per, n)
-		if k == w-1 {
-			hi = n
-		}
-		if lo >= hi {
-			break
-		}
-		piece := func() {
-			_, errs[k] = encode.Unpack(dst[lo:hi:hi], src[lo*bits/8:(hi*bits+7)/8], hi-lo, bits)
-		}
-		if hi == n {
-			piece() // the last piece on this goroutine
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			piece()
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return dst, nil
 }

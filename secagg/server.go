@@ -59,7 +59,6 @@ type Server struct {
 	sigs     map[ClientID][sigLen]byte // U4
 	unmask   map[ClientID]*UnmaskShares
 	unmRaw   map[ClientID][32]byte
-	scratch  []uint64 // reused for decoding masked inputs
 
 	log   []logEntry // what MarshalBinary saves
 	added bool       // the current Handle changed the state
@@ -98,19 +97,21 @@ func (s *Server) Handle(from ClientID, msg []byte) error {
 	var m Message
 	var err error
 	var digest [32]byte
+	var packed []byte // a MaskedInput's vector, still packed
+	var n int         // its length
 	hashed := false
 	if len(msg) > 1 && MsgType(msg[1]) == TypeMaskedInput {
-		// The big one: hash it while decoding it (split over the cores)
-		// into a reused buffer instead of allocating.
+		// The big one: hash it while checking it, and keep the vector
+		// packed until it is added to the sum.
 		done := make(chan struct{})
 		go func() {
 			digest = sha256.Sum256(msg)
 			close(done)
 		}()
 		mi := &MaskedInput{}
-		err = mi.unmarshalInto(msg, s.scratch)
+		packed, n, err = mi.unmarshalPacked(msg)
 		<-done
-		s.scratch, m, hashed = mi.Vector, mi, true
+		m, hashed = mi, true
 	} else {
 		m, err = Parse(msg)
 	}
@@ -155,7 +156,7 @@ func (s *Server) Handle(from ClientID, msg []byte) error {
 	case *ShareKeys:
 		return s.onShareKeys(from, m, digest)
 	case *MaskedInput:
-		return s.onMasked(from, m, digest)
+		return s.onMasked(from, m, packed, n, digest)
 	case *ConsistencySig:
 		return s.onSig(from, m)
 	case *UnmaskShares:
@@ -204,7 +205,7 @@ func (s *Server) onShareKeys(from ClientID, m *ShareKeys, digest [32]byte) error
 	return nil
 }
 
-func (s *Server) onMasked(from ClientID, m *MaskedInput, digest [32]byte) error {
+func (s *Server) onMasked(from ClientID, m *MaskedInput, packed []byte, n int, digest [32]byte) error {
 	if m.From != from {
 		return fmt.Errorf("%w: MaskedInput from %d claims to be from %d", ErrMalformed, from, m.From)
 	}
@@ -214,14 +215,11 @@ func (s *Server) onMasked(from ClientID, m *MaskedInput, digest [32]byte) error 
 	if old, ok := s.masked[from]; ok {
 		return dup(old == digest, from, m.Type())
 	}
-	if m.ModBits != s.p.ModBits || len(m.Vector) != s.p.Len {
+	if m.ModBits != s.p.ModBits || n != s.p.Len {
 		return fmt.Errorf("%w: MaskedInput from %d has %d elements of %d bits, want %d of %d",
-			ErrMalformed, from, len(m.Vector), m.ModBits, s.p.Len, s.p.ModBits)
+			ErrMalformed, from, n, m.ModBits, s.p.Len, s.p.ModBits)
 	}
-	mask := s.p.mask()
-	for i, v := range m.Vector {
-		s.sum[i] = (s.sum[i] + v) & mask
-	}
+	addPacked(s.sum, packed, n, s.p.ModBits)
 	s.masked[from] = digest
 	s.added = true
 	return nil
