@@ -104,9 +104,9 @@ func (nb Native) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float
 // pack would idle the others), then row blocks of C, from shared counters
 // until none are left (see step). Taking work dynamically rather than a
 // fixed half each matters on a shared machine: a thread that loses its core
-// for a while does less of the work instead of holding everyone up. Which thread
-// computes a block does not change any element's arithmetic, so results do
-// not depend on the thread count or on scheduling.
+// for a while does less of the work instead of holding everyone up. Which
+// thread computes a block does not change any element's arithmetic, so
+// results do not depend on the thread count or on scheduling.
 func blocked(mk microKernel, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if beta != 0 && beta != 1 {
 		kernels.ScaleC(m, n, beta, c, ldc)
