@@ -518,27 +518,50 @@ func checkPacked(src []byte, n, bits int) error {
 }
 
 // addPacked adds the n-element vector packed in src (checked by
-// checkPacked) to sum, mod 2^bits. It unpacks 1024 elements at a time into
-// a buffer that stays in L1 and adds them at once, and splits the vector
-// over the cores in pieces of multiples of 8 elements (each starts on a byte
-// boundary, and all but the last have no padding).
+// checkPacked) to sum, mod 2^bits, without unpacking it first: for
+// bits <= 56 element i is one unaligned 8-byte load at byte i·bits/8,
+// shifted and masked (branch-free, a few times faster than unpacking into a
+// buffer and adding); wider elements go through encode.Unpack in pieces
+// that stay in L1. Long vectors are split over the cores in pieces of
+// multiples of 8 elements (byte-aligned starts; only the last has padding).
 func addPacked(sum []uint64, src []byte, n, bits int) {
 	mask := ^uint64(0)
 	if bits < 64 {
 		mask = 1<<uint(bits) - 1
 	}
 	piece := func(lo, hi int) {
-		var buf [1024]uint64
-		for a := lo; a < hi; a += len(buf) {
-			b := min(a+len(buf), hi)
-			v, err := encode.Unpack(buf[:0], src[a*bits/8:(b*bits+7)/8], b-a, bits)
-			if err != nil {
-				panic("secagg: a checked packed vector does not unpack: " + err.Error())
+		if bits > 56 {
+			var buf [1024]uint64
+			for a := lo; a < hi; a += len(buf) {
+				b := min(a+len(buf), hi)
+				v, err := encode.Unpack(buf[:0], src[a*bits/8:(b*bits+7)/8], b-a, bits)
+				if err != nil {
+					panic("secagg: a checked packed vector does not unpack: " + err.Error())
+				}
+				s := sum[a:b]
+				for i, x := range v {
+					s[i] = (s[i] + x) & mask
+				}
 			}
-			s := sum[a:b]
-			for i, x := range v {
-				s[i] = (s[i] + x) & mask
+			return
+		}
+		// Elements whose 8-byte window lies inside src take the fast loop.
+		fast := lo
+		if len(src) >= 8 {
+			fast = min(hi, max(lo, (len(src)-8)*8/bits+1))
+		}
+		for i := lo; i < fast; i++ {
+			p := i * bits
+			x := binary.LittleEndian.Uint64(src[p>>3:]) >> uint(p&7)
+			sum[i] = (sum[i] + x) & mask
+		}
+		for i := fast; i < hi; i++ {
+			p := i * bits
+			var w uint64
+			for k := min(len(src), p>>3+8) - 1; k >= p>>3; k-- {
+				w = w<<8 | uint64(src[k])
 			}
+			sum[i] = (sum[i] + w>>uint(p&7)) & mask
 		}
 	}
 	w := runtime.GOMAXPROCS(0)

@@ -14,7 +14,7 @@ import (
 // what encode.Unpack refuses.
 func TestAddPackedMatchesUnpack(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, bits := range []int{1, 7, 13, 26, 32, 33, 63, 64} {
+	for _, bits := range []int{1, 7, 13, 26, 32, 33, 56, 57, 63, 64} {
 		mask := ^uint64(0)
 		if bits < 64 {
 			mask = 1<<bits - 1
