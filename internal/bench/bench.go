@@ -14,7 +14,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -112,7 +111,14 @@ func Time(runs int, budget time.Duration, f func()) Stats {
 		f()
 		ds = append(ds, time.Since(t))
 	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return Summarize(ds)
+}
+
+// Summarize returns the median, extremes and count of ds (at least one),
+// for loops that time their runs themselves.
+func Summarize(ds []time.Duration) Stats {
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
 	return Stats{Median: ds[len(ds)/2], Min: ds[0], Max: ds[len(ds)-1], Runs: len(ds)}
 }
 

@@ -12,7 +12,7 @@ package train
 import (
 	"context"
 	"fmt"
-	"strings"
+	"io"
 	"sync"
 	"time"
 
@@ -88,17 +88,18 @@ func Batches(m *nn.Model, n, count int, seed uint64) []nn.Batch {
 // which releases resources; an error skips the variant for that case (the
 // reason is logged).
 type Variant struct {
-	Name string
-	New  func(c Case) (step func() error, done func(), err error)
+	Name    string
+	Kernels string // the kernels backend an in-process variant runs (for the row)
+	New     func(c Case) (step func() error, done func(), err error)
 }
 
 var (
 	mu       sync.Mutex
 	variants = []Variant{
-		{Name: "native", New: newNative},
+		{Name: "native", Kernels: "go", New: func(c Case) (func() error, func(), error) { return newNative(c, kernels.Portable{}) }},
 		// The same native model with the host's native GEMM: the baseline
 		// that wasm+native offload is compared with.
-		{Name: "native+native", New: func(c Case) (func() error, func(), error) { return newNativeWith(c, "native") }},
+		{Name: "native+native", Kernels: "native", New: func(c Case) (func() error, func(), error) { return newNativeWith(c, "native") }},
 	}
 )
 
@@ -109,24 +110,19 @@ func AddVariant(v Variant) {
 	variants = append(variants, v)
 }
 
-// newNativeWith is newNative with the host/accel backend of that name
-// installed as the kernels backend until done is called.
+// newNativeWith is newNative with the host/accel backend of that name.
 func newNativeWith(c Case, backend string) (func() error, func(), error) {
 	b, ok := accel.Lookup(backend)
 	if !ok {
 		return nil, nil, fmt.Errorf("no %q accelerator backend on this machine", backend)
 	}
-	step, done, err := newNative(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	old := kernels.Use(b)
-	return step, func() { kernels.Use(old); done() }, nil
+	return newNative(c, b)
 }
 
-// newNative trains with runtime/nn directly, in this goroutine, with the
-// current kernels backend.
-func newNative(c Case) (func() error, func(), error) {
+// newNative trains with runtime/nn directly, in this goroutine, with
+// backend b installed as the kernels backend during each step (variants
+// run interleaved, so each sets its own).
+func newNative(c Case, b kernels.Backend) (func() error, func(), error) {
 	s, err := SpecFor(c)
 	if err != nil {
 		return nil, nil, err
@@ -142,6 +138,8 @@ func newNative(c Case) (func() error, func(), error) {
 	bs := Batches(m, c.Batch, 4, 2)
 	i := 0
 	step := func() error {
+		old := kernels.Use(b)
+		defer kernels.Use(old)
 		_, err := m.Step(bs[i%len(bs)], o)
 		i++
 		return err
@@ -163,57 +161,83 @@ func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 			// not the numbers (the row's "batch" key says what ran).
 			c.Batch = min(c.Batch, 4)
 		}
-		for _, v := range vs {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			r, err := Measure(v, c, runs, budget, target)
-			if err != nil {
-				fmt.Fprintf(cfg.Log, "train/%s/%s: skipped: %v\n", c.Name, v.Name, err)
-				continue
-			}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for _, r := range MeasureAll(vs, c, runs, budget, target, cfg.Log) {
 			emit(r)
 		}
 	}
 	return nil
 }
 
-// Measure times variant v on case c: each run is as many steps as fill
-// about target (at least one), repeated per bench.Time; the value is
-// examples/s at the median run.
-func Measure(v Variant, c Case, runs int, budget, target time.Duration) (bench.Result, error) {
-	step, done, err := v.New(c)
-	if err != nil {
-		return bench.Result{}, err
+// MeasureAll times every variant on case c, interleaved: each round runs
+// every variant once, so a change in the machine's load hits all variants
+// alike and their ratios stay fair. Each variant's run is as many steps as
+// fill about target (at least one); rounds repeat until runs rounds, or
+// until budget per variant is spent after at least 3. The value is
+// examples/s at each variant's median run. A variant that fails to start
+// or to step is skipped with the reason on log.
+func MeasureAll(vs []Variant, c Case, runs int, budget, target time.Duration, log io.Writer) []bench.Result {
+	type live struct {
+		v     Variant
+		step  func() error
+		steps int
+		ds    []time.Duration
 	}
-	defer done()
-	// Calibrate: one warm-up step, then size runs to the target duration.
-	t0 := time.Now()
-	if err := step(); err != nil {
-		return bench.Result{}, err
-	}
-	per := time.Since(t0)
-	steps := max(1, int(target/max(per, time.Microsecond)))
-	var stepErr error
-	st := bench.Time(runs, budget, func() {
-		for i := 0; i < steps && stepErr == nil; i++ {
-			stepErr = step()
+	var ls []*live
+	for _, v := range vs {
+		step, done, err := v.New(c)
+		if err == nil {
+			defer done()
+			// Calibrate: one warm-up step, then size runs to the target.
+			t0 := time.Now()
+			if err = step(); err == nil {
+				per := time.Since(t0)
+				ls = append(ls, &live{v: v, step: step, steps: max(1, int(target/max(per, time.Microsecond)))})
+				continue
+			}
 		}
-	})
-	if stepErr != nil {
-		return bench.Result{}, stepErr
+		fmt.Fprintf(log, "train/%s/%s: skipped: %v\n", c.Name, v.Name, err)
 	}
-	work := float64(steps * c.Batch)
-	extra := st.Extra(work)
-	extra["batch"] = c.Batch
-	extra["steps_per_run"] = steps
-	if strings.HasPrefix(v.Name, "native") { // in-process: say which GEMM ran
-		extra["kernels"] = kernels.Current().Name()
+	start := time.Now()
+	for r := 0; r < runs && (r < 3 || time.Since(start) < budget*time.Duration(len(ls))); r++ {
+		for _, l := range ls {
+			if l.step == nil {
+				continue
+			}
+			t := time.Now()
+			var err error
+			for i := 0; i < l.steps && err == nil; i++ {
+				err = l.step()
+			}
+			if err != nil {
+				fmt.Fprintf(log, "train/%s/%s: skipped: %v\n", c.Name, l.v.Name, err)
+				l.step = nil
+				continue
+			}
+			l.ds = append(l.ds, time.Since(t))
+		}
 	}
-	return bench.Result{
-		Bench: fmt.Sprintf("train/%s/%s", c.Name, v.Name),
-		Value: st.Rate(work),
-		Unit:  "examples/s",
-		Extra: extra,
-	}, nil
+	var out []bench.Result
+	for _, l := range ls {
+		if l.step == nil {
+			continue
+		}
+		st := bench.Summarize(l.ds)
+		work := float64(l.steps * c.Batch)
+		extra := st.Extra(work)
+		extra["batch"] = c.Batch
+		extra["steps_per_run"] = l.steps
+		if l.v.Kernels != "" {
+			extra["kernels"] = l.v.Kernels
+		}
+		out = append(out, bench.Result{
+			Bench: fmt.Sprintf("train/%s/%s", c.Name, l.v.Name),
+			Value: st.Rate(work),
+			Unit:  "examples/s",
+			Extra: extra,
+		})
+	}
+	return out
 }

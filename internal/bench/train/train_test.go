@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/murmur-fl/murmur/internal/bench"
+	"github.com/murmur-fl/murmur/runtime/kernels"
 )
 
 func TestQuickRun(t *testing.T) {
@@ -37,7 +38,7 @@ func TestQuickRun(t *testing.T) {
 func BenchmarkStep(b *testing.B) {
 	for _, c := range Cases() {
 		b.Run(c.Name, func(b *testing.B) {
-			step, done, err := newNative(c)
+			step, done, err := newNative(c, kernels.Portable{})
 			if err != nil {
 				b.Fatal(err)
 			}
