@@ -124,7 +124,7 @@ func (s *Sketch) Estimate(est []float32, table []float32) {
 		case 5:
 			a, b, c, d, e := rows[:n], rows[blk:blk+n], rows[2*blk:2*blk+n], rows[3*blk:3*blk+n], rows[4*blk:4*blk+n]
 			for j := range out {
-				out[j] = med3(e[j], max(min(a[j], b[j]), min(c[j], d[j])), min(max(a[j], b[j]), max(c[j], d[j])))
+				out[j] = med3(e[j], fmax(fmin(a[j], b[j]), fmin(c[j], d[j])), fmin(fmax(a[j], b[j]), fmax(c[j], d[j])))
 			}
 		default:
 			v := make([]float32, s.Rows)
@@ -132,15 +132,17 @@ func (s *Sketch) Estimate(est []float32, table []float32) {
 				for r := range v {
 					v[r] = rows[r*blk+j]
 				}
-				out[j] = median(v)
+				out[j] = median(v) + 0 // +0 for a zero, as med3
 			}
 		}
 	}
 }
 
 // med3 is the median of three (of five: med3(e, max(min(a,b), min(c,d)),
-// min(max(a,b), max(c,d)))).
-func med3(x, y, z float32) float32 { return max(min(x, y), min(max(x, y), z)) }
+// min(max(a,b), max(c,d)))). fmin and fmax are per target (minmax_*.go);
+// they may order −0 and +0 differently, so the result's zero is made +0
+// (x + 0): every target decodes the same bits.
+func med3(x, y, z float32) float32 { return fmax(fmin(x, y), fmin(fmax(x, y), z)) + 0 }
 
 func median(v []float32) float32 {
 	// Insertion sort: rows are few.

@@ -94,3 +94,32 @@ func TestEstimateMatchesPlainMedian(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkEstimate(b *testing.B) {
+	const d = 1 << 18
+	s := New([]byte("seed"), 5, d/50, d)
+	r := rand.New(rand.NewPCG(1, 1))
+	table := make([]float32, s.Len())
+	for i := range table {
+		table[i] = float32(r.NormFloat64())
+	}
+	est := make([]float32, d)
+	b.SetBytes(4 * d)
+	for b.Loop() {
+		s.Estimate(est, table)
+	}
+}
+
+func BenchmarkAddInt(b *testing.B) {
+	const d = 1 << 18
+	s := New([]byte("seed"), 5, d/50, d)
+	q := make([]uint64, d)
+	for i := range q {
+		q[i] = uint64(i * 7919)
+	}
+	table := make([]uint64, s.Len())
+	b.SetBytes(4 * d)
+	for b.Loop() {
+		s.AddInt(table, q, 1<<40-1)
+	}
+}
