@@ -197,3 +197,66 @@ xaccum:
 	VMOVUPS Y15, 32(DX)
 	VZEROUPPER
 	RET
+
+// func pack6x8(dst, src *float32, ld, groups int)
+//
+// Packs six rows of A (row stride ld elements, from src) into a 6-row
+// panel, dst[p*6+r] = src[r*ld+p], for p < 8*groups: each group of eight k
+// steps is loaded as six 8-float row vectors, transposed with unpack and
+// shuffle (4x4 blocks per 128-bit lane), and stored as 16+8-byte pieces, so
+// nothing is written outside dst[:48*groups]. Requires AVX.
+TEXT ·pack6x8(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ groups+24(FP), CX
+	SHLQ $2, R8
+	LEAQ (SI)(R8*2), R9
+	ADDQ R8, R9 // R9 = row 3
+	TESTQ CX, CX
+	JZ   pdone
+
+ploop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (R9), Y3
+	VMOVUPS (R9)(R8*1), Y4
+	VMOVUPS (R9)(R8*2), Y5
+	VUNPCKLPS Y1, Y0, Y6 // r0[0] r1[0] r0[1] r1[1] | [4] [5]
+	VUNPCKHPS Y1, Y0, Y7 // r0[2] r1[2] r0[3] r1[3] | [6] [7]
+	VUNPCKLPS Y3, Y2, Y8
+	VUNPCKHPS Y3, Y2, Y9
+	VUNPCKLPS Y5, Y4, Y10 // r4[0] r5[0] r4[1] r5[1] | [4] [5]
+	VUNPCKHPS Y5, Y4, Y11 // r4[2] r5[2] r4[3] r5[3] | [6] [7]
+	VSHUFPS $0x44, Y8, Y6, Y12 // r0..r3[0] | [4]
+	VSHUFPS $0xEE, Y8, Y6, Y13 // r0..r3[1] | [5]
+	VSHUFPS $0x44, Y9, Y7, Y14 // r0..r3[2] | [6]
+	VSHUFPS $0xEE, Y9, Y7, Y15 // r0..r3[3] | [7]
+	VMOVUPS X12, 0(DI)
+	VMOVSD  X10, 16(DI)
+	VMOVUPS X13, 24(DI)
+	VMOVHPS X10, 40(DI)
+	VMOVUPS X14, 48(DI)
+	VMOVSD  X11, 64(DI)
+	VMOVUPS X15, 72(DI)
+	VMOVHPS X11, 88(DI)
+	VEXTRACTF128 $1, Y10, X0
+	VEXTRACTF128 $1, Y11, X1
+	VEXTRACTF128 $1, Y12, 96(DI)
+	VMOVSD  X0, 112(DI)
+	VEXTRACTF128 $1, Y13, 120(DI)
+	VMOVHPS X0, 136(DI)
+	VEXTRACTF128 $1, Y14, 144(DI)
+	VMOVSD  X1, 160(DI)
+	VEXTRACTF128 $1, Y15, 168(DI)
+	VMOVHPS X1, 184(DI)
+	ADDQ $32, SI
+	ADDQ $32, R9
+	ADDQ $192, DI
+	DECQ CX
+	JNZ  ploop
+
+pdone:
+	VZEROUPPER
+	RET

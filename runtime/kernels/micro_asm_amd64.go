@@ -11,6 +11,13 @@ package kernels
 //go:noescape
 func kern6x16exact(k int, a, b, c *float32, ldc int, alpha float32, accumulate int)
 
+// pack6x8 packs six rows of A (row stride ld) into a 6-row panel,
+// dst[p*6+r] = src[r*ld+p] for p < 8*groups, with AVX transposes. Requires
+// AVX.
+//
+//go:noescape
+func pack6x8(dst, src *float32, ld, groups int)
+
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 func xgetbv() (eax, edx uint32)
 
@@ -29,5 +36,6 @@ func hasAVX() bool {
 func init() {
 	if hasAVX() {
 		vec = vecKernel{name: "avx", mr: 6, nr: 16, run: kern6x16exact}
+		packA6 = pack6x8
 	}
 }

@@ -100,6 +100,21 @@ func gemmVec(ws *workspace, transA, transB bool, m, n, k int, alpha float32, a [
 // s[(x0+x)*ld + p0+p]. (op(A)'s rows are A's rows unless transposed; op(B)'s
 // columns are B's columns unless transposed.)
 func packPanels(dst, s []float32, ld int, kMajor bool, p0, kb, x0, w, pw int) {
+	full := w / pw * pw
+	if kMajor && pw == 16 && full > 0 {
+		// Row by row: each source row is read once, sequentially, and
+		// each write fills one 64-byte line of a panel.
+		for p := 0; p < kb; p++ {
+			row := s[(p0+p)*ld+x0:][:full:full]
+			for xr := 0; xr < full; xr += 16 {
+				*(*[16]float32)(dst[(xr*kb + p*16):]) = *(*[16]float32)(row[xr:])
+			}
+		}
+		if full == w {
+			return
+		}
+		dst, x0, w = dst[full*kb:], x0+full, w-full
+	}
 	for xr := 0; xr < w; xr += pw {
 		panel := dst[xr*kb : (xr+pw)*kb]
 		cols := min(pw, w-xr)
@@ -107,10 +122,10 @@ func packPanels(dst, s []float32, ld int, kMajor bool, p0, kb, x0, w, pw int) {
 			clear(panel)
 		}
 		switch {
-		case kMajor && cols == 16 && pw == 16:
+		case kMajor && cols == 6 && pw == 6:
 			for p := 0; p < kb; p++ {
 				off := (p0+p)*ld + x0 + xr
-				*(*[16]float32)(panel[p*16:]) = *(*[16]float32)(s[off:])
+				*(*[6]float32)(panel[p*6:]) = *(*[6]float32)(s[off:])
 			}
 		case kMajor && cols == 8 && pw == 8:
 			for p := 0; p < kb; p++ {
@@ -160,18 +175,28 @@ func packRows4(panel, s []float32, ld, off, kb, pw int) {
 	}
 }
 
+// packA6, when set (amd64 with AVX), packs eight k steps of six rows at a
+// time with vector transposes: dst[p*6+r] = src[r*ld+p] for p < 8*groups.
+var packA6 func(dst, src *float32, ld, groups int)
+
 // pack6 interleaves six source rows of length kb (row stride ld, starting at
 // off) into panel[p*6+x].
 func pack6(panel, s []float32, ld, off, kb int) {
-	r0 := s[off : off+kb]
-	r1 := s[off+ld : off+ld+kb]
-	r2 := s[off+2*ld : off+2*ld+kb]
-	r3 := s[off+3*ld : off+3*ld+kb]
-	r4 := s[off+4*ld : off+4*ld+kb]
-	r5 := s[off+5*ld : off+5*ld+kb]
+	r0 := s[off:][:kb:kb]
+	r1 := s[off+ld:][:kb:kb]
+	r2 := s[off+2*ld:][:kb:kb]
+	r3 := s[off+3*ld:][:kb:kb]
+	r4 := s[off+4*ld:][:kb:kb]
+	r5 := s[off+5*ld:][:kb:kb]
 	panel = panel[:6*kb]
-	for p := range r0 {
-		d := panel[p*6 : p*6+6 : p*6+6]
+	p := 0
+	if g := kb / 8; packA6 != nil && g > 0 {
+		// In bounds: each row has kb >= 8g floats, the panel 6kb.
+		packA6(&panel[0], &r0[0], ld, g)
+		p = 8 * g
+	}
+	for ; p < kb; p++ {
+		d := (*[6]float32)(panel[p*6:])
 		d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 	}
 }
