@@ -37,8 +37,10 @@
 //     rng.Uint64() per Encode and a counter-based stream (wyrand): word j
 //     is hi^lo of the 128-bit product s·(s XOR 0xe7037ed1a0b428db) with
 //     s = key + (j+1)·0xa0761d6478bd642f; coordinate i uses the low (i
-//     even) or high (i odd) 32 bits r of word i/2 and rounds up when
-//     r·2^−32 < u_i − floor(u_i) (bias below 2^−32 steps). It is not
+//     even) or high (i odd) 32 bits r of word i/2. Version 2 also computes
+//     t_i = y_i·(1/Δ) + M (each product and sum rounded), clamps it to
+//     [0, 2M] and sets q_i = floor(t_i) − M, plus one when
+//     r·2^−32 < t_i − floor(t_i) (bias below 2^−32 steps). It is not
 //     cryptographic; rounding needs only uniformity, and it is about 10x
 //     cheaper than a Source call per coordinate. (Version 2 also sums the
 //     squares for the clip in four interleaved partial sums; see
@@ -249,7 +251,7 @@ func (e *Encoder) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) (
 		scale = float64(scale * (e.p.ClipNorm / norm))
 	}
 	dst = grow(dst, e.padded+1)
-	q := quantizer{step: e.step, m: float64(e.maxQ), mask: e.mask}
+	q := quantizer{step: e.step, m: float64(e.maxQ), inv: 1 / e.step, mask: e.mask}
 	if e.p.Version == 1 {
 		if e.signs == nil {
 			// y_i = x_i·scale, quantized straight from the input: no float64 copy.
@@ -371,25 +373,29 @@ func quantizeCounter[F float32 | float64](dst []uint64, src []F, mul float64, ke
 	}
 }
 
-// one quantizes y with the 32-bit uniform r (version 2).
+// one quantizes y with the 32-bit uniform r (version 2): t = y·(1/Δ) + M
+// clamped to [0, 2M] (each operation rounded on its own), q = floor(t) − M
+// plus one with probability t − floor(t). A multiply instead of a divide,
+// and t >= 0 makes the integer conversion the floor.
 func (q quantizer) one(y float64, r uint32) uint64 {
-	u := y / q.step
-	if u > q.m {
-		u = q.m
-	} else if u < -q.m {
-		u = -q.m
+	t := float64(y*q.inv) + q.m
+	if t < 0 { // clamping is rare: these branches predict well
+		t = 0
+	} else if t > 2*q.m {
+		t = 2 * q.m
 	}
-	fl := math.Floor(u)
+	fl := int64(t)
 	var up int64
-	if float64(r)*0x1p-32 < u-fl {
+	if float64(r)*0x1p-32 < t-float64(fl) {
 		up = 1
 	}
-	return uint64(int64(fl)+up) & q.mask
+	return uint64(fl+up-int64(q.m)) & q.mask
 }
 
 // quantizer does steps 4 to 6 (clamp, stochastic rounding, map into Z_2^B).
 type quantizer struct {
 	step, m float64 // Δ and M
+	inv     float64 // 1/Δ (version 2)
 	mask    uint64
 }
 
