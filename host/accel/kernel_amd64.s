@@ -245,3 +245,89 @@ ploop:
 pdone:
 	VZEROUPPER
 	RET
+
+// Loads rows 0..7 of an 8x8 block (row r at base0 + r*ld, R8 = ld in bytes)
+// into Y0..Y7 and transposes them, leaving column c (rows 0..7) in Y(8+c).
+// b0 = row 0, b2 = row 2, b3 = row 3.
+#define TRANSPOSE8(b0, b2, b3) \
+	VMOVUPS (b0), Y0 \
+	VMOVUPS (b0)(R8*1), Y1 \
+	VMOVUPS (b0)(R8*2), Y2 \
+	VMOVUPS (b3), Y3 \
+	VMOVUPS (b0)(R8*4), Y4 \
+	VMOVUPS (b3)(R8*2), Y5 \
+	VMOVUPS (b2)(R8*4), Y6 \
+	VMOVUPS (b3)(R8*4), Y7 \
+	VUNPCKLPS Y1, Y0, Y8 \
+	VUNPCKHPS Y1, Y0, Y9 \
+	VUNPCKLPS Y3, Y2, Y10 \
+	VUNPCKHPS Y3, Y2, Y11 \
+	VUNPCKLPS Y5, Y4, Y12 \
+	VUNPCKHPS Y5, Y4, Y13 \
+	VUNPCKLPS Y7, Y6, Y14 \
+	VUNPCKHPS Y7, Y6, Y15 \
+	VSHUFPS $0x44, Y10, Y8, Y0 \
+	VSHUFPS $0xEE, Y10, Y8, Y1 \
+	VSHUFPS $0x44, Y11, Y9, Y2 \
+	VSHUFPS $0xEE, Y11, Y9, Y3 \
+	VSHUFPS $0x44, Y14, Y12, Y4 \
+	VSHUFPS $0xEE, Y14, Y12, Y5 \
+	VSHUFPS $0x44, Y15, Y13, Y6 \
+	VSHUFPS $0xEE, Y15, Y13, Y7 \
+	VPERM2F128 $0x20, Y4, Y0, Y8 \
+	VPERM2F128 $0x20, Y5, Y1, Y9 \
+	VPERM2F128 $0x20, Y6, Y2, Y10 \
+	VPERM2F128 $0x20, Y7, Y3, Y11 \
+	VPERM2F128 $0x31, Y4, Y0, Y12 \
+	VPERM2F128 $0x31, Y5, Y1, Y13 \
+	VPERM2F128 $0x31, Y6, Y2, Y14 \
+	VPERM2F128 $0x31, Y7, Y3, Y15
+
+// Stores the eight transposed columns Y8..Y15 at off(DI) + c*64.
+#define STORE8(off) \
+	VMOVUPS Y8, (off+0)(DI) \
+	VMOVUPS Y9, (off+64)(DI) \
+	VMOVUPS Y10, (off+128)(DI) \
+	VMOVUPS Y11, (off+192)(DI) \
+	VMOVUPS Y12, (off+256)(DI) \
+	VMOVUPS Y13, (off+320)(DI) \
+	VMOVUPS Y14, (off+384)(DI) \
+	VMOVUPS Y15, (off+448)(DI)
+
+// func pack16x8(dst, src *float32, ld, groups int)
+//
+// Packs sixteen rows (row stride ld elements, from src) into a 16-wide
+// panel, dst[p*16+x] = src[x*ld+p], for p < 8*groups: two 8x8 transposes
+// per group of eight k steps. Writes exactly dst[:128*groups]. Requires AVX.
+TEXT ·pack16x8(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ groups+24(FP), CX
+	SHLQ $2, R8
+	LEAQ (SI)(R8*2), R11 // row 2
+	LEAQ (R11)(R8*1), R9 // row 3
+	LEAQ (SI)(R8*8), R12 // row 8
+	LEAQ (R12)(R8*2), R14 // row 10
+	LEAQ (R14)(R8*1), R13 // row 11
+	TESTQ CX, CX
+	JZ   p16done
+
+p16loop:
+	TRANSPOSE8(SI, R11, R9)
+	STORE8(0)
+	TRANSPOSE8(R12, R14, R13)
+	STORE8(32)
+	ADDQ $32, SI
+	ADDQ $32, R9
+	ADDQ $32, R11
+	ADDQ $32, R12
+	ADDQ $32, R13
+	ADDQ $32, R14
+	ADDQ $512, DI
+	DECQ CX
+	JNZ  p16loop
+
+p16done:
+	VZEROUPPER
+	RET

@@ -329,6 +329,8 @@ func packPanels(dst, s []float32, ld int, kMajor bool, p0, kb, x0, w, pw int) {
 			}
 		case cols == 6 && pw == 6:
 			pack6(panel, s, ld, (x0+xr)*ld+p0, kb)
+		case cols == 16 && pw == 16 && packT16 != nil:
+			pack16(panel, s, ld, (x0+xr)*ld+p0, kb)
 		case cols == pw && pw%4 == 0:
 			packRows4(panel, s, ld, (x0+xr)*ld+p0, kb, pw)
 		default:
@@ -371,6 +373,29 @@ func packRows4(panel, s []float32, ld, off, kb, pw int) {
 // p < 8*groups. It replaces the scalar loop below, which cost ~6% of a
 // single-threaded 1024^3 product.
 var packA6 func(dst, src *float32, ld, groups int)
+
+// packT16, when set (amd64 with AVX), packs eight k steps of sixteen rows
+// at a time with two 8x8 vector transposes: dst[p*16+x] = src[x*ld+p] for
+// p < 8*groups.
+var packT16 func(dst, src *float32, ld, groups int)
+
+// pack16 interleaves sixteen source rows of length kb (row stride ld,
+// starting at off) into panel[p*16+x] with packT16, the last kb%8 steps in
+// Go. Callers check packT16 != nil.
+func pack16(panel, s []float32, ld, off, kb int) {
+	_ = s[off+15*ld+kb-1] // all sixteen rows are in bounds
+	panel = panel[:16*kb]
+	g := kb / 8
+	if g > 0 {
+		packT16(&panel[0], &s[off], ld, g)
+	}
+	for x := 0; x < 16; x++ {
+		row := s[off+x*ld:][:kb:kb]
+		for p := 8 * g; p < kb; p++ {
+			panel[p*16+x] = row[p]
+		}
+	}
+}
 
 // pack6 interleaves six source rows of length kb (row stride ld, starting at
 // off) into panel[p*6+x].

@@ -18,6 +18,12 @@ func kern6x16exact(k int, a, b, c *float32, ldc int, alpha float32, accumulate i
 //go:noescape
 func pack6x8(dst, src *float32, ld, groups int)
 
+// pack16x8 packs sixteen rows (row stride ld) into a 16-wide panel,
+// dst[p*16+x] = src[x*ld+p] for p < 8*groups. Requires AVX.
+//
+//go:noescape
+func pack16x8(dst, src *float32, ld, groups int)
+
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 func xgetbv() (eax, edx uint32)
 
@@ -37,5 +43,6 @@ func init() {
 	if hasAVX() {
 		vec = vecKernel{name: "avx", mr: 6, nr: 16, run: kern6x16exact}
 		packA6 = pack6x8
+		packT16 = pack16x8
 	}
 }
