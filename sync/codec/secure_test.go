@@ -134,8 +134,15 @@ func TestSecureSubsampleUnbiased(t *testing.T) {
 // much smaller range: lower quantization error (each codec given the range
 // its vector actually needs, so nothing is clamped).
 func TestRotationHelpsHeavyTails(t *testing.T) {
+	// 4096 is one rotation block; 3000 is rotated in two windows of 2048
+	// (version 2) or padded to 4096 (version 1).
+	for _, c := range []struct{ d, version int }{{4096, 2}, {3000, 2}, {3000, 1}} {
+		testRotationHelps(t, c.d, c.version)
+	}
+}
+
+func testRotationHelps(t *testing.T, d, version int) {
 	r := rand.New(rand.NewPCG(5, 6))
-	const d = 4096
 	x := heavyTailed(r, d, 1)
 	x[17] = 200 // an outlier
 	var maxAbs float64
@@ -147,22 +154,28 @@ func TestRotationHelpsHeavyTails(t *testing.T) {
 	for _, rot := range []bool{false, true} {
 		R := maxAbs
 		if rot {
-			R = 6 * nrm / math.Sqrt(d) // rotated coordinates are ~N(0, |x|²/d)
+			R = 6 * nrm / math.Sqrt(float64(d)) // rotated coordinates are ~N(0, |x|²/d)
 		}
-		s := mustSecure(t, Config{Codec: "secure", Bits: 6, Clip: 2 * nrm, Range: R, MaxClients: 1, Rotate: rot, Seed: seed32(9)}, d)
+		s := mustSecure(t, Config{Codec: "secure", Bits: 6, Clip: 2 * nrm, Range: R, MaxClients: 1, Rotate: rot, Seed: seed32(9), Version: version}, d)
 		got, _ := secureRound(t, s, [][]float32{x}, r)
 		errs[rot] = relErr(got, x)
 	}
-	// The default range with rotation (6·Clip/sqrt(P)) is nearly as good.
-	sd := mustSecure(t, Config{Codec: "secure", Bits: 6, Clip: 2 * nrm, MaxClients: 1, Rotate: true, Seed: seed32(9)}, d)
+	// The default range with rotation (6·Clip/sqrt(K), K the block) is
+	// nearly as good.
+	sd := mustSecure(t, Config{Codec: "secure", Bits: 6, Clip: 2 * nrm, MaxClients: 1, Rotate: true, Seed: seed32(9), Version: version}, d)
 	got, _ := secureRound(t, sd, [][]float32{x}, r)
 	eDef := relErr(got, x)
-	t.Logf("6-bit relative error: plain %.4f, rotated %.4f, rotated with the default range %.4f", errs[false], errs[true], eDef)
-	if eDef > errs[false]/3 {
-		t.Fatalf("the rotated default range is poor: %.4f", eDef)
+	t.Logf("d=%d version %d, %d bytes: 6-bit relative error: plain %.4f, rotated %.4f, rotated with the default range %.4f",
+		d, version, encode.PackedLen(sd.Len(), sd.ModBits()), errs[false], errs[true], eDef)
+	// The default range is a tail bound from the block size (version 2:
+	// K = 2048 for d = 3000, sqrt(2) coarser than a padded 4096, for 27%
+	// fewer bytes), so it is held to 2.5x (measured 2.9x), the tuned range
+	// to 3x (measured 7x).
+	if eDef > errs[false]/2.5 {
+		t.Errorf("d=%d version %d: the rotated default range is poor: %.4f", d, version, eDef)
 	}
 	if errs[true] > errs[false]/3 {
-		t.Fatalf("rotation did not cut the error 3x: plain %.4f, rotated %.4f", errs[false], errs[true])
+		t.Fatalf("d=%d version %d: rotation did not cut the error 3x: plain %.4f, rotated %.4f", d, version, errs[false], errs[true])
 	}
 }
 
