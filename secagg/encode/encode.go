@@ -233,8 +233,9 @@ func Signs(seed [32]byte, n int) []float64 {
 }
 
 // Encode encodes x with weight w (0..MaxWeight) into dst (grown as needed,
-// length Len()), drawing rounding randomness from rng: exactly one Uint64
-// per coordinate of the (padded) rotated vector, in order.
+// length Len()), drawing rounding randomness from rng: version 1 takes
+// exactly one Uint64 per coordinate of the (padded) rotated vector, in
+// order; version 2 one Uint64 per call (the key of its stream).
 func (e *Encoder) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) ([]uint64, error) {
 	if len(x) != e.p.Dim {
 		return nil, fmt.Errorf("encode: input length %d, want Dim %d", len(x), e.p.Dim)
