@@ -187,3 +187,80 @@ func TestServerUnmaskSubsets(t *testing.T) {
 		t.Fatalf("UnmaskShares without one peer: %v", err)
 	}
 }
+
+// A malicious client j deals wrong (but well-formed) shares to some
+// neighbours and then drops: the first threshold of shares recovers a key
+// that does not match j's advertised mask key, and the server must find a
+// clean subset instead of aborting the round. With too few right shares
+// left it still aborts with ErrInconsistent.
+func TestWrongMaskKeySharesRetried(t *testing.T) {
+	for _, tc := range []struct {
+		n, bad  int
+		succeed bool
+	}{{12, 3, true}, {40, 3, true}, {40, 7, false}} {
+		t.Run(fmt.Sprintf("n=%d/bad=%d", tc.n, tc.bad), func(t *testing.T) {
+			p := params(tc.n, 31, 20, 400+uint64(tc.n))
+			r := rand.New(rand.NewPCG(uint64(tc.n), 9))
+			inputs := randInputs(r, p)
+			rd := newRound(t, p, inputs)
+			const j = ClientID(2) // low id: its bad shares are among the first used
+			nb, err := Neighbours(p, j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			victim := map[ClientID]bool{}
+			for _, id := range nb[:tc.bad] {
+				victim[id] = true
+			}
+			rs := clientStream(&[32]byte{7}, "wrong shares")
+			rd.tamper = func(stage int, from ClientID, msg []byte) []byte {
+				if stage != 1 || from != j {
+					return msg
+				}
+				var sk ShareKeys
+				if err := sk.UnmarshalBinary(msg); err != nil {
+					t.Fatal(err)
+				}
+				cj := rd.clients[j]
+				for i := range sk.Shares {
+					e := &sk.Shares[i]
+					if !victim[e.Peer] {
+						continue
+					}
+					a, nonce, ad := shareAEAD(&cj.sid, cj.encSh[e.Peer], j, e.Peer)
+					rsh, bsh := scalarBytes(randomScalar(rs)), scalarBytes(randomScalar(rs))
+					pt := append(append(putID(putID(nil, j), e.Peer), rsh[:]...), bsh[:]...)
+					a.Seal(e.Ciphertext[:0], nonce, pt, ad)
+				}
+				return mustMarshal(&sk)
+			}
+			var d drops
+			for k := range d {
+				d[k] = map[ClientID]bool{}
+			}
+			d[2][j] = true // drops before its masked input: its mask key is recovered
+			sum, _, err := rd.run(d)
+			if !tc.succeed {
+				if !errors.Is(err, ErrInconsistent) {
+					t.Fatalf("with %d wrong shares: %v, want ErrInconsistent", tc.bad, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("round failed: %v", err)
+			}
+			want := map[ClientID]bool{}
+			for id := range inputs {
+				if id != j {
+					want[id] = true
+				}
+			}
+			exp := expectedSum(p, inputs, want)
+			for i := range exp {
+				if sum[i] != exp[i] {
+					t.Fatalf("sum[%d] = %d, want %d", i, sum[i], exp[i])
+				}
+			}
+		})
+	}
+}

@@ -5,11 +5,14 @@ import (
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
 
+	"github.com/cloudflare/circl/group"
 	"github.com/murmur-fl/murmur/secagg/internal/prg"
 )
 
@@ -505,9 +508,16 @@ func (s *Server) recoverTerms(j ClientID, kind uint8) ([]prg.Term, error) {
 	if kind == KindSelfMask {
 		return []prg.Term{{Seed: selfMaskSeed(&s.sid, secret), Sub: true}}, nil
 	}
-	sk := maskKey(s.p, secret)
-	if pub := s.keys[j].Mask; !bytes.Equal(sk.PublicKey().Bytes(), pub[:]) {
-		return nil, fmt.Errorf("%w: shares of client %d's mask key do not match its advertised key", ErrInconsistent, j)
+	sk, ok := s.checkMaskKey(j, secret)
+	if !ok {
+		// Some of the shares are wrong (a corrupt client dealt them, or a
+		// holder revealed a bad one). The advertised key tells a right
+		// recovery apart, so try other threshold-subsets before giving up.
+		sk, ok = s.retryMaskKey(j, ids, sh)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: shares of client %d's mask key do not match its advertised key (%d shares, no %d of them do)",
+			ErrInconsistent, j, len(ids), s.p.Threshold)
 	}
 	var terms []prg.Term
 	for _, i := range liveNeighboursIn(s.g, j, s.masked) {
@@ -520,6 +530,44 @@ func (s *Server) recoverTerms(j ClientID, kind uint8) ([]prg.Term, error) {
 		terms = append(terms, prg.Term{Seed: pairMaskSeed(&s.sid, shared), Sub: i < j})
 	}
 	return terms, nil
+}
+
+// checkMaskKey derives client j's mask key from a recovered secret and
+// reports whether it is the key j advertised.
+func (s *Server) checkMaskKey(j ClientID, secret group.Scalar) (*ecdh.PrivateKey, bool) {
+	sk := maskKey(s.p, secret)
+	pub := s.keys[j].Mask
+	return sk, bytes.Equal(sk.PublicKey().Bytes(), pub[:])
+}
+
+// maskKeyRetries bounds retryMaskKey. With 3 bad shares among 30 and T = 17
+// a random subset is clean with probability ~7%, so 200 tries miss with
+// probability ~1e-6; each try costs ~0.3 ms.
+const maskKeyRetries = 200
+
+// retryMaskKey recovers client j's mask key from random threshold-subsets
+// of its shares (deterministic per session and client, so a restored server
+// finds the same) until one matches the advertised key.
+func (s *Server) retryMaskKey(j ClientID, ids []ClientID, sh [][32]byte) (*ecdh.PrivateKey, bool) {
+	t := s.p.Threshold
+	if len(ids) <= t {
+		return nil, false
+	}
+	rng := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(s.sid[:]), uint64(j)))
+	subIDs, subSh := make([]ClientID, t), make([][32]byte, t)
+	for range maskKeyRetries {
+		for k, x := range rng.Perm(len(ids))[:t] {
+			subIDs[k], subSh[k] = ids[x], sh[x]
+		}
+		secret, err := recoverSecret(t, subIDs, subSh)
+		if err != nil {
+			continue
+		}
+		if sk, ok := s.checkMaskKey(j, secret); ok {
+			return sk, true
+		}
+	}
+	return nil, false
 }
 
 func parallel(n int, f func(int)) {
