@@ -65,6 +65,9 @@ func variants() []variant {
 	return vs
 }
 
+// run times every variant round-robin at each size (one call of each per
+// round) so that load from other processes, which comes and goes on shared
+// machines, hits all variants alike and their ratios stay fair.
 func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 	sizes := []int{128, 256, 1024}
 	runs, budget := 15, 2*time.Second
@@ -72,34 +75,50 @@ func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 		sizes = []int{64}
 		runs, budget = 3, 50*time.Millisecond
 	}
+	vs := variants()
 	for _, n := range sizes {
 		a, b, c := fill(n*n, 1), fill(n*n, 2), make([]float32, n*n)
 		flops := 2 * float64(n) * float64(n) * float64(n)
-		for _, v := range variants() {
-			if err := ctx.Err(); err != nil {
-				return err
+		want := make([]int, len(vs)) // repetitions per variant
+		for i, v := range vs {
+			want[i] = runs
+			if (v.name == "go" || v.name == "gonum") && n >= 1024 && !cfg.Quick {
+				want[i] = 5 // the slow ones: fewer repetitions keep the suite short
 			}
-			r, bud := runs, budget
-			if v.name == "go" || v.name == "gonum" {
-				// The slow ones: fewer repetitions at 1024 keep the suite short.
-				if n >= 1024 && !cfg.Quick {
-					r, bud = 5, time.Second
+			v.b.Gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n) // warm-up
+		}
+		ds := make([][]time.Duration, len(vs))
+		cpu := make([]time.Duration, len(vs))
+		cpuOK := true
+		start := time.Now()
+		for more := true; more; {
+			more = false
+			for i, v := range vs {
+				if len(ds[i]) >= want[i] || (len(ds[i]) >= 3 && time.Since(start) > budget*time.Duration(len(vs))) {
+					continue
 				}
-			}
-			calls := 0
-			cpu0, cpuOK := processCPU()
-			st := bench.Time(r, bud, func() {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				c0, ok0 := processCPU()
+				t0 := time.Now()
 				v.b.Gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
-				calls++
-			})
-			cpu1, _ := processCPU()
+				ds[i] = append(ds[i], time.Since(t0))
+				c1, ok1 := processCPU()
+				cpu[i] += c1 - c0
+				cpuOK = cpuOK && ok0 && ok1
+				more = true
+			}
+		}
+		for i, v := range vs {
+			st := bench.Summarize(ds[i])
 			ex := st.Extra(flops / 1e9)
 			ex["n"] = n
 			cpuRate := 0.0
-			if d := cpu1 - cpu0; cpuOK && d > 0 {
+			if cpuOK && cpu[i] > 0 {
 				// GFLOP per CPU-second over all calls (both threads count for
 				// the multi-threaded variants): steadier on a busy machine.
-				cpuRate = float64(calls) * flops / 1e9 / d.Seconds()
+				cpuRate = float64(len(ds[i])) * flops / 1e9 / cpu[i].Seconds()
 				ex["gflop_per_cpu_s"] = cpuRate
 			}
 			if kb, ok := v.b.(interface{ Kernel() string }); ok {
