@@ -283,8 +283,8 @@ func (c *Client) onShares(m *SharesFor) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: client %d holds shares of %d neighbours, threshold %d", ErrTooFewSurvivors, c.id, len(held), c.p.Threshold)
 	}
-	y := slices.Clone(c.input)
-	prg.ApplyAll(maskPRG, y, terms, c.p.ModBits)
+	y := make([]uint64, len(c.input))
+	prg.ApplyAllTo(maskPRG, y, c.input, terms, c.p.ModBits)
 	c.held, c.rejected = held, rejected
 	return (&MaskedInput{RoundID: c.p.RoundID, From: c.id, ModBits: c.p.ModBits, Vector: y}).MarshalBinary()
 }

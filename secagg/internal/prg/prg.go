@@ -73,6 +73,21 @@ func ApplyAll(k Kind, dst []uint64, terms []Term, bits int) {
 	ApplyAt(k, dst, 0, terms, bits)
 }
 
+// ApplyAllTo sets dst to src with every term applied, mod 2^bits (dst and
+// src have the same length). It is ApplyAll on a copy of src without the
+// separate copy pass: a client masks its input this way.
+func ApplyAllTo(k Kind, dst, src []uint64, terms []Term, bits int) {
+	if len(dst) != len(src) {
+		panic("prg: ApplyAllTo with dst and src of different lengths")
+	}
+	if len(terms) == 0 || (k == AES256CTR && platformAES != nil) {
+		copy(dst, src)
+		ApplyAt(k, dst, 0, terms, bits)
+		return
+	}
+	applyGo(k, dst, src, 0, terms, bits)
+}
+
 // Align is the granularity of start in ApplyAt.
 const Align = 16
 
@@ -89,17 +104,18 @@ func ApplyAt(k Kind, dst []uint64, start int, terms []Term, bits int) {
 	if k == AES256CTR && platformAES != nil && platformAES(dst, start, terms, bits) {
 		return
 	}
-	applyGo(k, dst, start, terms, bits)
+	applyGo(k, dst, nil, start, terms, bits)
 }
 
 // platformAES, when set (js/wasm: WebCrypto), applies AES-CTR masks with the
 // platform's hardware-backed AES; it returns false to fall back to Go.
 var platformAES func(dst []uint64, start int, terms []Term, bits int) bool
 
-// applyGo is ApplyAt with Go's ciphers.
-func applyGo(k Kind, dst []uint64, start int, terms []Term, bits int) {
+// applyGo is ApplyAt with Go's ciphers; with src non-nil the masks are
+// applied to src and the result written to dst.
+func applyGo(k Kind, dst, src []uint64, start int, terms []Term, bits int) {
 	w := Width(bits)
-	if w == 4 && littleEndian && k == AES256CTR && applyVAES(dst, start, terms, bits) {
+	if w == 4 && littleEndian && k == AES256CTR && applyVAES(dst, src, start, terms, bits) {
 		return
 	}
 	ss := make([]cipher.Stream, len(terms))
@@ -107,8 +123,11 @@ func applyGo(k Kind, dst []uint64, start int, terms []Term, bits int) {
 		ss[i] = stream(k, &terms[i].Seed, start*w)
 	}
 	if w == 4 && littleEndian {
-		apply32(dst, ss, terms, bits)
+		apply32(dst, src, ss, terms, bits)
 		return
+	}
+	if src != nil {
+		copy(dst, src)
 	}
 	m := ^uint64(0)
 	if bits < 64 {
@@ -145,7 +164,7 @@ const block32 = 2048
 // accumulated in uint32 lanes (wrapping mod 2^32, a multiple of 2^bits),
 // which halves the memory touched per term compared with uint64 and lets
 // addU32/subU32 add four or more lanes per instruction.
-func apply32(dst []uint64, ss []cipher.Stream, terms []Term, bits int) {
+func apply32(dst, src []uint64, ss []cipher.Stream, terms []Term, bits int) {
 	m := uint32(1<<uint(bits) - 1)
 	if bits == 32 {
 		m = ^uint32(0)
@@ -155,9 +174,7 @@ func apply32(dst []uint64, ss []cipher.Stream, terms []Term, bits int) {
 	for off := 0; off < len(dst); off += block32 {
 		d := dst[off:min(off+block32, len(dst))]
 		a := acc[:len(d)]
-		for i, x := range d {
-			a[i] = uint32(x)
-		}
+		widen(a, d, src, off)
 		b := kb[:4*len(d)]
 		for t, s := range ss {
 			s.XORKeyStream(b, zeros[:len(b)])
@@ -170,6 +187,17 @@ func apply32(dst []uint64, ss []cipher.Stream, terms []Term, bits int) {
 		for i, x := range a {
 			d[i] = uint64(x & m)
 		}
+	}
+}
+
+// widen loads the accumulator a with the block of src (or, when src is
+// nil, of d itself) at offset off, truncated to 32 bits.
+func widen(a []uint32, d, src []uint64, off int) {
+	if src != nil {
+		d = src[off : off+len(d)]
+	}
+	for i, x := range d {
+		a[i] = uint32(x)
 	}
 }
 

@@ -67,8 +67,17 @@ func TestApplyMatchesReference(t *testing.T) {
 						a[i] = r.Uint64() // unreduced input: both must reduce mod 2^bits
 					}
 					b := append([]uint64(nil), a...)
-					applyGo(k, a, start, terms, bits)
+					src := append([]uint64(nil), a...)
+					applyGo(k, a, nil, start, terms, bits)
 					applyRef(k, b, start, terms, bits)
+					// The same through a separate source (ApplyAllTo's path).
+					c := make([]uint64, n)
+					applyGo(k, c, src, start, terms, bits)
+					for i := range c {
+						if c[i] != b[i] {
+							t.Fatalf("kind %d bits %d n %d start %d: from src, element %d = %x, reference %x", k, bits, n, start, i, c[i], b[i])
+						}
+					}
 					for i := range a {
 						if a[i] != b[i] {
 							t.Fatalf("kind %d bits %d n %d start %d: element %d = %x, reference %x", k, bits, n, start, i, a[i], b[i])
@@ -126,7 +135,7 @@ func BenchmarkApplyPaths(b *testing.B) {
 		for _, f := range []struct {
 			name string
 			fn   func(Kind, []uint64, int, []Term, int)
-		}{{"ref", applyRef}, {"go", applyGoNoVAES}, {"vaes", applyGo}} {
+		}{{"ref", applyRef}, {"go", applyGoNoVAES}, {"vaes", func(k Kind, d []uint64, s int, t []Term, b int) { applyGo(k, d, nil, s, t, b) }}} {
 			b.Run(fmt.Sprintf("bits=%d/%s", bits, f.name), func(b *testing.B) {
 				b.SetBytes(int64(len(v) * len(terms)))
 				for b.Loop() {
@@ -145,8 +154,36 @@ func applyGoNoVAES(k Kind, dst []uint64, start int, terms []Term, bits int) {
 		ss[i] = stream(k, &terms[i].Seed, start*w)
 	}
 	if w == 4 {
-		apply32(dst, ss, terms, bits)
+		apply32(dst, nil, ss, terms, bits)
 		return
 	}
-	applyGo(k, dst, start, terms, bits)
+	applyGo(k, dst, nil, start, terms, bits)
+}
+
+func TestApplyAllTo(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, k := range []Kind{AES256CTR, ChaCha20} {
+		for _, bits := range []int{26, 40} {
+			for _, nt := range []int{0, 3} {
+				terms := make([]Term, nt)
+				for i := range terms {
+					terms[i].Seed[0], terms[i].Sub = byte(r.Uint32()), i%2 == 1
+				}
+				src := make([]uint64, 5000)
+				for i := range src {
+					src[i] = r.Uint64() & (1<<bits - 1)
+				}
+				want := append([]uint64(nil), src...)
+				ApplyAll(k, want, terms, bits)
+				keep := append([]uint64(nil), src...)
+				got := make([]uint64, len(src))
+				ApplyAllTo(k, got, src, terms, bits)
+				for i := range got {
+					if got[i] != want[i] || src[i] != keep[i] {
+						t.Fatalf("kind %d bits %d terms %d: element %d = %x, want %x (source changed: %v)", k, bits, nt, i, got[i], want[i], src[i] != keep[i])
+					}
+				}
+			}
+		}
+	}
 }

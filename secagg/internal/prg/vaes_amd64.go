@@ -40,9 +40,9 @@ func ctrAddVAES(rk *[15 * 32]byte, ctr uint64, acc *uint32, groups int, sub bool
 // vaesGroup is the elements one kernel iteration covers: 16 blocks.
 const vaesGroup = 64
 
-// applyVAES is apply32 for AES-256-CTR through ctrAddVAES; false when the
-// CPU lacks VAES.
-func applyVAES(dst []uint64, start int, terms []Term, bits int) bool {
+// applyVAES is apply32 for AES-256-CTR through ctrAddVAES (src as in
+// applyGo); false when the CPU lacks VAES.
+func applyVAES(dst, src []uint64, start int, terms []Term, bits int) bool {
 	if !hasVAES {
 		return false
 	}
@@ -59,9 +59,7 @@ func applyVAES(dst []uint64, start int, terms []Term, bits int) bool {
 	for off := 0; off < len(dst); off += block32 {
 		d := dst[off:min(off+block32, len(dst))]
 		a := acc[:len(d)]
-		for i, x := range d {
-			a[i] = uint32(x)
-		}
+		widen(a, d, src, off)
 		// Element e is keystream bytes 4e..4e+3, in block e/4; start is a
 		// multiple of Align and block32 of 4, so ctr is exact.
 		ctr := uint64(start+off) / 4

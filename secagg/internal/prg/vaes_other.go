@@ -4,4 +4,4 @@ package prg
 
 const hasVAES = false
 
-func applyVAES(dst []uint64, start int, terms []Term, bits int) bool { return false }
+func applyVAES(dst, src []uint64, start int, terms []Term, bits int) bool { return false }

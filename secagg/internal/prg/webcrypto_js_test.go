@@ -17,7 +17,7 @@ func TestWebCryptoMatchesGo(t *testing.T) {
 			if !platformAES(a, start, terms, bits) {
 				t.Fatal("WebCrypto path declined")
 			}
-			applyGo(AES256CTR, b, start, terms, bits)
+			applyGo(AES256CTR, b, nil, start, terms, bits)
 			for i := range a {
 				if a[i] != b[i] {
 					t.Fatalf("bits %d start %d: element %d: WebCrypto %x, Go %x", bits, start, i, a[i], b[i])
