@@ -42,6 +42,11 @@ func opImport(b kernels.Backend, mem memory, op kernels.Op, ptr uint32) uint32 {
 	if err != nil {
 		return 2
 	}
+	// Checked here, not only by RunOn's portable path: b may be an
+	// OpsBackend, which gets its operands as they are.
+	if kernels.CheckOp(op, &args) != nil {
+		return 2
+	}
 	if err := kernels.RunOn(b, op, &args); err != nil {
 		return 2
 	}

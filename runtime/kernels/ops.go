@@ -117,19 +117,21 @@ type OpsBackend interface {
 var ErrBadOp = errors.New("kernels: bad op")
 
 // RunOn runs op on b if b is an OpsBackend that accepts it, and with the
-// portable code otherwise. Operands may come from untrusted memory (a
-// guest's): a bad op, a negative size or operands that do not fit give an
-// error wrapping ErrBadOp, never a panic, though outputs may then be partly
-// written.
+// portable code otherwise. For the portable code, operands may come from
+// untrusted memory (a guest's): a bad op, a negative size or operands that
+// do not fit give an error wrapping ErrBadOp, never a panic, though outputs
+// may then be partly written. An OpsBackend gets the operands unchecked
+// (the wasm core's host backend forwards them to a host that checks them
+// with CheckOp, and checking twice would cost the guest more than the op).
 func RunOn(b Backend, op Op, a *Args) (err error) {
 	if op == 0 || op >= opEnd {
 		return fmt.Errorf("%w: unknown op %d", ErrBadOp, uint32(op))
 	}
-	if err := checkOp(op, a); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrBadOp, op, err)
-	}
 	if ob, ok := b.(OpsBackend); ok && ob.RunOp(op, a) {
 		return nil
+	}
+	if err := CheckOp(op, a); err != nil {
+		return err
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -161,11 +163,22 @@ func run(op Op, a Args) [4]float64 {
 	return r
 }
 
-// checkOp validates the sizes of an op against its operands, so that no op
+// CheckOp validates the sizes of an op against its operands, so that no op
 // does more work than a small multiple of its operands' length: a host
 // cannot interrupt a kernel, so a guest must not be able to make one spin.
-// Slices too short for the loops are caught by Go's bounds checks.
-func checkOp(op Op, a *Args) error {
+// (Slices too short for the loops are caught by RunOn's bounds checks.) The
+// error wraps ErrBadOp.
+func CheckOp(op Op, a *Args) error {
+	if op == 0 || op >= opEnd {
+		return fmt.Errorf("%w: unknown op %d", ErrBadOp, uint32(op))
+	}
+	if err := checkSizes(op, a); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrBadOp, op, err)
+	}
+	return nil
+}
+
+func checkSizes(op Op, a *Args) error {
 	for k, v := range a.N {
 		if v < 0 || v > math.MaxInt32 {
 			return fmt.Errorf("size n%d = %d out of range", k, v)
