@@ -78,6 +78,10 @@ func startServer(ctx context.Context, so ServerOptions, w *world) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
+	serverOpt := relay.OptimizerConfig{Name: o.ServerOpt, LR: o.ServerLR, Beta1: o.ServerMomentum}
+	if _, err := relay.NewOptimizer(serverOpt, 1); err != nil {
+		return nil, err
+	}
 	var coreHash string
 	if so.Core != nil {
 		h := sha256.Sum256(so.Core)
@@ -105,7 +109,7 @@ func startServer(ctx context.Context, so ServerOptions, w *world) (*Server, erro
 		Plan:          plan,
 		Round: relay.RoundConfig{Goal: o.PerRound, MinReports: max(1, o.PerRound*6/10), OverSelect: 1.3,
 			SelectWait: 2 * time.Second, Deadline: o.Deadline, Rounds: rounds, WaitFor: so.WaitFor, Require: o.Require},
-		Coordinator: relay.LocalCoordinator{Seed: o.Seed},
+		Coordinator: scheduled{relay.LocalCoordinator{Seed: o.Seed, Optimizer: serverOpt}, o.ServerLRDecay, uint64(o.Rounds)},
 		Grace:       2 * time.Second,
 		Logger:      o.Logger,
 		OnCommit: func(round, version uint64, params []float32) {
@@ -187,6 +191,25 @@ func startServer(ctx context.Context, so ServerOptions, w *world) (*Server, erro
 		o.OnListen(s.URL)
 	}
 	return s, nil
+}
+
+// scheduled is the simulator's Coordinator: the server optimizer, with its
+// step scaled by decay from round half+1 on (half of the planned rounds).
+type scheduled struct {
+	relay.LocalCoordinator
+	decay  float64
+	rounds uint64
+}
+
+func (c scheduled) Apply(round uint64, cur relay.Committed, delta []float32, weight float64, reported int) ([]float32, []byte, error) {
+	if c.decay > 0 && c.decay != 1 && c.rounds > 0 && round > c.rounds/2 {
+		scaled := make([]float32, len(delta))
+		for i, x := range delta {
+			scaled[i] = float32(c.decay) * x
+		}
+		delta = scaled
+	}
+	return c.LocalCoordinator.Apply(round, cur, delta, weight, reported)
 }
 
 // ScaleSteps is a relay.Config.PlanFor that gives each device local steps

@@ -53,6 +53,22 @@ type Options struct {
 	// coordinates at 16 bits).
 	SecAggFraction float64
 	Codec          string // update codec: "" (float32), "topk", "qsgd", "secure", ...
+	// CodecFraction and CodecBits tune the update codec (topk: the kept
+	// fraction and the value bits; qsgd: the bits); 0 keeps sync/codec's
+	// defaults.
+	CodecFraction float64
+	CodecBits     int
+	// ServerLR is the server learning rate of FedAvg (default 1);
+	// ServerLRDecay multiplies it by this factor for the second half of the
+	// rounds (0 or 1: constant), which sync/codec's accuracy runs found to
+	// damp the late-round noise of compressed updates.
+	ServerLR      float64
+	ServerLRDecay float64
+	// ServerOpt is the server optimizer: "fedavg" (default) or "fedavgm"
+	// (server momentum ServerMomentum, default 0.9; ServerLR then
+	// defaults to 1-momentum).
+	ServerOpt      string
+	ServerMomentum float64
 	// Download is the served precision of the global model: "bf16"
 	// (default) or "float32" (exact).
 	Download string
@@ -445,7 +461,7 @@ func makePlan(o *Options, w *world, dim int) (relay.Plan, *codec.Config, error) 
 		}
 		return p, nil, nil
 	}
-	cc := codec.Config{Codec: o.Codec}
+	cc := codec.Config{Codec: o.Codec, Fraction: o.CodecFraction, Bits: o.CodecBits}
 	if cc.Codec == "" {
 		cc.Codec = "float32"
 	}

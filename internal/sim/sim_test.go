@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/murmur-fl/murmur/runtime/data"
+	"github.com/murmur-fl/murmur/sync/relay"
 )
 
 func needFashion(t *testing.T) {
@@ -157,5 +158,53 @@ func TestSameSeedSameNumbers(t *testing.T) {
 	}
 	if dropped == 0 {
 		t.Fatal("no device dropped out at dropout 0.3: the test would not exercise dropouts")
+	}
+}
+
+// TestDeltasChangeOnlyBytes: the same seed with model deltas on and off
+// gives the same accuracy and loss every round (a delta reconstructs exactly
+// the served model) and fewer bytes down with deltas.
+func TestDeltasChangeOnlyBytes(t *testing.T) {
+	needFashion(t)
+	run := func(keep int) ([]RoundResult, *Summary) {
+		o := small(Options{Seed: 5, Trainer: "native", DeltaKeep: keep})
+		o.Devices, o.PerRound, o.Rounds, o.LocalSteps, o.Limit, o.EvalLimit = 6, 3, 5, 5, 1500, 300
+		var rs []RoundResult
+		o.OnRound = func(r RoundResult) { rs = append(rs, r) }
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		sum, err := Run(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs, sum
+	}
+	snap, ssum := run(1)
+	delta, dsum := run(8)
+	for i := range snap {
+		x, y := snap[i], delta[i]
+		if !x.Committed || x.TestAccuracy != y.TestAccuracy || x.TestLoss != y.TestLoss {
+			t.Fatalf("round %d differs with deltas:\n%+v\n%+v", i+1, x, y)
+		}
+	}
+	if dsum.DownPerDevice >= ssum.DownPerDevice {
+		t.Fatalf("bytes down per device-round: %d with deltas, %d without", dsum.DownPerDevice, ssum.DownPerDevice)
+	}
+	t.Logf("bytes down per device-round: %d snapshots, %d with deltas", ssum.DownPerDevice, dsum.DownPerDevice)
+}
+
+// TestScheduledServerLR: the simulator's coordinator applies the server
+// learning rate, and the decay from the second half of the rounds on.
+func TestScheduledServerLR(t *testing.T) {
+	c := scheduled{relay.LocalCoordinator{Optimizer: relay.OptimizerConfig{LR: 2}}, 0.5, 10}
+	cur := relay.Committed{Params: []float32{1}}
+	for _, tc := range []struct {
+		round uint64
+		want  float32
+	}{{5, 3}, {6, 2}} {
+		p, _, err := c.Apply(tc.round, cur, []float32{1}, 1, 1)
+		if err != nil || p[0] != tc.want || cur.Params[0] != 1 {
+			t.Fatalf("round %d: %v %v, want %v (cur untouched)", tc.round, p, err, tc.want)
+		}
 	}
 }

@@ -82,7 +82,7 @@ func TestLargeMeanIsParallelAndExact(t *testing.T) {
 }
 
 func TestServerOptimizers(t *testing.T) {
-	for _, name := range []string{"fedavg", "fedadam", "fedyogi"} {
+	for _, name := range []string{"fedavg", "fedavgm", "fedadam", "fedyogi"} {
 		o, err := NewOptimizer(OptimizerConfig{Name: name}, 2)
 		if err != nil {
 			t.Fatal(err)
@@ -114,9 +114,23 @@ func TestServerOptimizers(t *testing.T) {
 	if _, err := NewOptimizer(OptimizerConfig{Name: "sgdm"}, 1); err == nil {
 		t.Fatal("unknown optimizer accepted")
 	}
+	if err := o.UnmarshalBinary(make([]byte, 8+4*2)); err == nil {
+		t.Fatal("fedadam took fedavgm-sized state")
+	}
+	// FedAvgM with the default lr (1-beta) moves a steady delta as FedAvg
+	// would, once the momentum has built up: after n steps of delta 1 the
+	// model moved sum_k (1 - 0.9^k), about n - 10.
+	o, _ = NewOptimizer(OptimizerConfig{Name: "fedavgm"}, 1)
+	p := []float32{0}
+	for range 100 {
+		o.Step(p, []float32{1})
+	}
+	if math.Abs(float64(p[0])-(100-9*(1-math.Pow(0.9, 100)))) > 1e-3 {
+		t.Fatalf("fedavgm after 100 unit steps: %v", p[0])
+	}
 	// FedAdam's first step is bounded by about lr regardless of the delta's scale.
 	o, _ = NewOptimizer(OptimizerConfig{Name: "fedadam", LR: 0.1}, 1)
-	p := []float32{0}
+	p = []float32{0}
 	o.Step(p, []float32{1e6})
 	if p[0] <= 0 || p[0] > 0.35 {
 		t.Fatalf("fedadam first step %v", p[0])

@@ -10,9 +10,13 @@ import (
 // combined delta to the global model (Reddi et al., "Adaptive Federated
 // Optimization", 2021).
 type OptimizerConfig struct {
-	// Name is "fedavg" (params += LR*delta; the default), "fedadam" or "fedyogi".
+	// Name is "fedavg" (params += LR*delta; the default), "fedavgm"
+	// (server momentum, Hsu et al. 2019: m = Beta1*m + delta, params +=
+	// LR*m), "fedadam" or "fedyogi".
 	Name string `json:"name,omitempty"`
-	// LR is the server learning rate (default 1 for fedavg, 0.01 otherwise).
+	// LR is the server learning rate (default 1 for fedavg, 1-Beta1 for
+	// fedavgm so that a steady delta moves the model as fedavg would, 0.01
+	// otherwise).
 	LR float64 `json:"lr,omitempty"`
 	// Beta1, Beta2 default to 0.9 and 0.99; Tau (adaptivity) to 1e-3.
 	Beta1 float64 `json:"beta1,omitempty"`
@@ -37,6 +41,15 @@ func NewOptimizer(c OptimizerConfig, dim int) (ServerOptimizer, error) {
 			lr = 1
 		}
 		return &fedAvg{lr: float32(lr)}, nil
+	case "fedavgm":
+		b1 := or(c.Beta1, 0.9)
+		if b1 < 0 || b1 >= 1 {
+			return nil, fmt.Errorf("relay: optimizer fedavgm: need 0 <= beta1 < 1 (got %v)", b1)
+		}
+		if lr == 0 {
+			lr = 1 - b1
+		}
+		return &momentum{lr: float32(lr), beta: float32(b1), m: make([]float32, dim)}, nil
 	case "fedadam", "fedyogi":
 		if lr == 0 {
 			lr = 0.01
@@ -52,7 +65,7 @@ func NewOptimizer(c OptimizerConfig, dim int) (ServerOptimizer, error) {
 		}
 		return o, nil
 	}
-	return nil, fmt.Errorf("relay: unknown server optimizer %q (want fedavg, fedadam or fedyogi)", c.Name)
+	return nil, fmt.Errorf("relay: unknown server optimizer %q (want fedavg, fedavgm, fedadam or fedyogi)", c.Name)
 }
 
 func or(v, d float64) float64 {
@@ -71,6 +84,42 @@ func (o *fedAvg) Step(p, d []float32) {
 }
 func (o *fedAvg) MarshalBinary() ([]byte, error) { return nil, nil }
 func (o *fedAvg) UnmarshalBinary([]byte) error   { return nil }
+
+// momentum is FedAvgM: server momentum smooths rounds whose aggregates are
+// noisy (few devices, non-IID data, sparsified updates).
+type momentum struct {
+	lr, beta float32
+	m        []float32
+}
+
+func (o *momentum) Step(p, d []float32) {
+	for i, g := range d {
+		o.m[i] = o.beta*o.m[i] + g
+		p[i] += o.lr * o.m[i]
+	}
+}
+
+func (o *momentum) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 8+4*len(o.m))
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(o.m)))
+	for _, x := range o.m {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b, nil
+}
+
+func (o *momentum) UnmarshalBinary(b []byte) error {
+	if len(b) == 0 {
+		return nil // fresh state
+	}
+	if len(b) != 8+4*len(o.m) || binary.LittleEndian.Uint64(b) != uint64(len(o.m)) {
+		return fmt.Errorf("relay: optimizer state is %d bytes, does not match %d parameters", len(b), len(o.m))
+	}
+	for i := range o.m {
+		o.m[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[8+4*i:]))
+	}
+	return nil
+}
 
 type adaptive struct {
 	yogi            bool
