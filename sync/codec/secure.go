@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/murmur-fl/murmur/secagg/encode"
 	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
@@ -49,6 +50,8 @@ type Secure struct {
 	enc *encode.Encoder // over the kept coordinates ("secure") or all ("sketch")
 	sk  *sketch.Sketch
 	tab *encode.Encoder // "sketch": decodes the summed counter table
+
+	scratch sync.Pool // "sketch": *[]uint64, the fixed-point vector before sketching
 }
 
 // NewSecure prepares the secure codec of cfg for updates of dim values.
@@ -363,10 +366,18 @@ func (s *Secure) encodeAll(dst []uint64, v []float32, w uint64, rng rand.Source)
 		}
 		return out, nil
 	}
-	q, err := s.enc.Encode(nil, v, w, rng)
+	// The fixed-point vector is scratch here (only its sketch is sent):
+	// pooled, so a device does not allocate d words per round.
+	qp, _ := s.scratch.Get().(*[]uint64)
+	if qp == nil {
+		qp = new([]uint64)
+	}
+	defer s.scratch.Put(qp)
+	q, err := s.enc.Encode(*qp, v, w, rng)
 	if err != nil {
 		return nil, fmt.Errorf("codec: %w", err)
 	}
+	*qp = q
 	n := s.sk.Len()
 	if cap(dst) < n+1 {
 		dst = make([]uint64, n+1)
