@@ -143,12 +143,12 @@ func WriteTable(w io.Writer, rs []Result) {
 		r                 Result
 	}
 	var rows []row
-	first := map[string]float64{}
+	first := map[string]Result{} // each case's first row: the ratios' base
 	for _, r := range rs {
 		c, v := splitCase(r.Bench)
 		rows = append(rows, row{c, v, r})
 		if _, ok := first[c]; !ok {
-			first[c] = r.Value
+			first[c] = r
 		}
 	}
 	fmt.Fprintf(w, "%-44s %-16s %14s %-12s %8s\n", "case", "variant", "value", "unit", "ratio")
@@ -159,9 +159,9 @@ func WriteTable(w io.Writer, rs []Result) {
 			c = ""
 		}
 		last = rw.caseName
-		ratio := "-"
-		if b := first[rw.caseName]; b != 0 {
-			ratio = fmt.Sprintf("%.2fx", rw.r.Value/b)
+		ratio := "-" // no ratio between different units
+		if b := first[rw.caseName]; b.Value != 0 && b.Unit == rw.r.Unit {
+			ratio = fmt.Sprintf("%.2fx", rw.r.Value/b.Value)
 		}
 		fmt.Fprintf(w, "%-44s %-16s %14s %-12s %8s\n", c, rw.variant, formatValue(rw.r.Value), rw.r.Unit, ratio)
 	}
