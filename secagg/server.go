@@ -100,21 +100,23 @@ func (s *Server) Handle(from ClientID, msg []byte) error {
 	var m Message
 	var err error
 	var digest [32]byte
-	var packed []byte // a MaskedInput's vector, still packed
-	var n int         // its length
-	hashed := false
+	var packed []byte         // a MaskedInput's vector, still packed
+	var n int                 // its length
+	var hashing chan struct{} // closed when digest is ready
 	if len(msg) > 1 && MsgType(msg[1]) == TypeMaskedInput {
-		// The big one: hash it while checking it, and keep the vector
-		// packed until it is added to the sum.
-		done := make(chan struct{})
+		// The big one: hash it on another core while checking it and
+		// adding it to the sum (the digest is needed only afterwards,
+		// or first for a second message from the same client), and keep
+		// the vector packed until it is added.
+		hashing = make(chan struct{})
 		go func() {
 			digest = sha256.Sum256(msg)
-			close(done)
+			close(hashing)
 		}()
+		defer func() { <-hashing }() // never return while it runs
 		mi := &MaskedInput{}
 		packed, n, err = mi.unmarshalPacked(msg)
-		<-done
-		m, hashed = mi, true
+		m = mi
 	} else {
 		m, err = Parse(msg)
 	}
@@ -127,14 +129,21 @@ func (s *Server) Handle(from ClientID, msg []byte) error {
 	if m.Type() != stageInput[s.stage] {
 		return fmt.Errorf("%w: %v from client %d during stage %v", ErrStage, m.Type(), from, s.stage)
 	}
-	if !hashed {
+	digestOf := func() [32]byte {
+		if hashing != nil {
+			<-hashing
+		}
+		return digest
+	}
+	if hashing == nil {
 		digest = sha256.Sum256(msg)
 	}
 	s.added = false
 	defer func() {
 		if s.added {
 			if m.Type() == TypeMaskedInput {
-				s.log = append(s.log, logEntry{logMasked, from, digest[:]})
+				d := digestOf()
+				s.log = append(s.log, logEntry{logMasked, from, d[:]})
 			} else {
 				s.log = append(s.log, logEntry{logMessage, from, slices.Clone(msg)})
 			}
@@ -159,7 +168,7 @@ func (s *Server) Handle(from ClientID, msg []byte) error {
 	case *ShareKeys:
 		return s.onShareKeys(from, m, digest)
 	case *MaskedInput:
-		return s.onMasked(from, m, packed, n, digest)
+		return s.onMasked(from, m, packed, n, digestOf)
 	case *ConsistencySig:
 		return s.onSig(from, m)
 	case *UnmaskShares:
@@ -208,7 +217,7 @@ func (s *Server) onShareKeys(from ClientID, m *ShareKeys, digest [32]byte) error
 	return nil
 }
 
-func (s *Server) onMasked(from ClientID, m *MaskedInput, packed []byte, n int, digest [32]byte) error {
+func (s *Server) onMasked(from ClientID, m *MaskedInput, packed []byte, n int, digestOf func() [32]byte) error {
 	if m.From != from {
 		return fmt.Errorf("%w: MaskedInput from %d claims to be from %d", ErrMalformed, from, m.From)
 	}
@@ -216,14 +225,14 @@ func (s *Server) onMasked(from ClientID, m *MaskedInput, packed []byte, n int, d
 		return fmt.Errorf("%w: MaskedInput from %d, which did not share keys", ErrStage, from)
 	}
 	if old, ok := s.masked[from]; ok {
-		return dup(old == digest, from, m.Type())
+		return dup(old == digestOf(), from, m.Type())
 	}
 	if m.ModBits != s.p.ModBits || n != s.p.Len {
 		return fmt.Errorf("%w: MaskedInput from %d has %d elements of %d bits, want %d of %d",
 			ErrMalformed, from, n, m.ModBits, s.p.Len, s.p.ModBits)
 	}
 	addPacked(s.sum, packed, n, s.p.ModBits)
-	s.masked[from] = digest
+	s.masked[from] = digestOf()
 	s.added = true
 	return nil
 }
