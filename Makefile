@@ -27,11 +27,12 @@ DEMO_FLAGS ?= --example fashion --devices 50 --per-round 10 --rounds 60 --secagg
 demo: deps
 	$(GO) run ./cmd/murmur simulate $(DEMO_FLAGS)
 
-# The second run takes the pure-Go fallbacks of the assembly kernels (what
-# wasm and other GOARCHes run) so CI exercises them on amd64 too.
+# The second run takes the pure-Go fallbacks of the assembly (kernels and the
+# SecAgg+ mask PRG: what wasm and other GOARCHes run) so CI exercises them on
+# amd64 too.
 test: test-deps lint check
 	$(GO) test -timeout 25m ./...
-	$(GO) test -tags purego ./runtime/kernels/... ./host/accel/...
+	$(GO) test -tags purego ./runtime/kernels/... ./host/accel/... ./secagg/internal/prg ./secagg
 
 bench: bench-deps
 	$(GO) run ./cmd/murmur bench
