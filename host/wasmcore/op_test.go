@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	hostaccel "github.com/murmur-fl/murmur/host/accel"
 	"github.com/murmur-fl/murmur/host/agent"
 	"github.com/murmur-fl/murmur/runtime/kernels"
 	"github.com/murmur-fl/murmur/runtime/kernels/kerneltest"
@@ -21,6 +22,8 @@ type countingOps struct {
 	mu    *sync.Mutex
 	calls map[kernels.Op]int
 }
+
+func (countingOps) Name() string { return "counting" }
 
 func (c countingOps) RunOp(op kernels.Op, a *kernels.Args) bool {
 	c.mu.Lock()
@@ -245,4 +248,65 @@ func TestHostCallFloor(t *testing.T) {
 	if d <= 0 || d > time.Millisecond {
 		t.Fatalf("host call floor %v, want between 0 and 1ms", d)
 	}
+}
+
+// TestConformanceThroughBoundary runs kerneltest's GEMM cases and every op
+// case inside a wasm guest (testdata/conformcore) whose kernels go through
+// the murmur_accel imports to each host backend: GEMM within the suite's
+// tolerance, ops bit-identical to the guest's portable kernels.
+func TestConformanceThroughBoundary(t *testing.T) {
+	wasm := buildTestCore(t, "conformcore")
+	ctx := context.Background()
+	counting := countingOps{mu: new(sync.Mutex), calls: map[kernels.Op]int{}}
+	backends := []kernels.Backend{kernels.Portable{}, counting}
+	for _, name := range []string{"exact", "native"} {
+		if b, ok := hostaccel.Lookup(name); ok {
+			backends = append(backends, b)
+		}
+	}
+	run := func(t *testing.T, b kernels.Backend) int32 {
+		e, err := NewEngine(ctx, wasm, &Config{Accel: b, CacheDir: testCache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close(ctx)
+		c, err := e.NewCore(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		fails, err := c.call(ctx, "conformance", 42)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fails != 0 {
+			t.Logf("first failure: %v", c.lastError(ctx, "conformance", 4))
+		}
+		return int32(fails)
+	}
+	// The harness must notice a host that gets GEMM wrong.
+	if n := run(t, offByOne{}); n == 0 {
+		t.Fatal("a host whose GEMM is off by one passed the conformance run")
+	}
+	for _, b := range backends {
+		t.Run(b.Name(), func(t *testing.T) {
+			if n := run(t, b); n != 0 {
+				t.Fatalf("%d cases failed through the boundary", n)
+			}
+		})
+	}
+	for _, op := range kernels.Ops() {
+		if counting.calls[op] == 0 {
+			t.Errorf("op %s never reached the host", op)
+		}
+	}
+}
+
+// offByOne is the portable backend with a GEMM that adds 1 to C[0].
+type offByOne struct{ kernels.Portable }
+
+func (offByOne) Name() string { return "off-by-one" }
+func (offByOne) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	kernels.Portable{}.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	c[0]++
 }

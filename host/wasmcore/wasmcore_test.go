@@ -50,8 +50,20 @@ func newEngine(t testing.TB, cfg *Config) *Engine {
 // buildBadCore builds testdata/badcore claiming ABI version abi.
 func buildBadCore(t *testing.T, abi string) []byte {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "bad.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-ldflags=-X main.abi="+abi, "-o", out, "./testdata/badcore")
+	return buildTestModule(t, "badcore", abi)
+}
+
+// buildTestCore builds the test module testdata/<name> claiming this host's
+// ABI version.
+func buildTestCore(t *testing.T, name string) []byte {
+	t.Helper()
+	return buildTestModule(t, name, strconv.Itoa(ABIVersion))
+}
+
+func buildTestModule(t *testing.T, name, abi string) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name+".wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-ldflags=-X main.abi="+abi, "-o", out, "./testdata/"+name)
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build badcore: %v\n%s", err, b)

@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/murmur-fl/murmur/runtime/kernels"
+	"github.com/murmur-fl/murmur/wasm/core/hostaccel"
 	"github.com/murmur-fl/murmur/runtime/nn"
 	"github.com/murmur-fl/murmur/runtime/train"
 )
@@ -284,10 +285,15 @@ func blobPtr() unsafe.Pointer {
 //go:wasmexport blob_len
 func blobLen() int32 { return int32(len(blob)) }
 
+// benchHostCalls: see hostaccel.CallHost.
+//
+//go:wasmexport bench_host_calls
+func benchHostCalls(n int32) int32 { return hostaccel.CallHost(n) }
+
 //go:wasmexport use_accel
 func useAccel(on int32) int32 {
 	if on != 0 {
-		kernels.Use(hostBackend{})
+		kernels.Use(hostaccel.Backend{})
 	} else {
 		kernels.Use(kernels.Portable{})
 	}

@@ -1,6 +1,12 @@
 //go:build wasip1
 
-package main
+// Package hostaccel is the guest side of the murmur_accel imports
+// (wasm/ABI.md): a kernels backend that hands GEMM and every other kernel
+// op to the host, which runs them natively on this module's memory. The
+// training core installs it with use_accel; host/wasmcore's tests build a
+// small module around it to run the kernels conformance suite through the
+// real wasm boundary.
+package hostaccel
 
 import (
 	"fmt"
@@ -38,12 +44,12 @@ type opDesc struct {
 // desc is reused by every call: the core is single-threaded.
 var desc opDesc
 
-// hostBackend offloads GEMM and the other kernels (kernels.Op) to the host,
+// Backend offloads GEMM and the other kernels (kernels.Op) to the host,
 // and falls back to the in-guest kernels when the host declines.
-type hostBackend struct{}
+type Backend struct{}
 
 // RunOp implements kernels.OpsBackend.
-func (hostBackend) RunOp(op kernels.Op, a *kernels.Args) bool {
+func (Backend) RunOp(op kernels.Op, a *kernels.Args) bool {
 	// Straight-line code, no loops: under a host-enforced deadline every
 	// loop back-edge of the guest may cost a call into the host.
 	f, i, n := &a.F, &a.I, &a.N
@@ -74,9 +80,11 @@ func spanI(s []int32) [2]uint32 {
 	return [2]uint32{uint32(uintptr(unsafe.Pointer(unsafe.SliceData(s)))), uint32(len(s))}
 }
 
-func (hostBackend) Name() string { return "host" }
+// Name implements kernels.Backend.
+func (Backend) Name() string { return "host" }
 
-func (hostBackend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// Gemm implements kernels.Backend.
+func (Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -99,12 +107,10 @@ func ptr(s []float32) unsafe.Pointer {
 	return unsafe.Pointer(&s[0])
 }
 
-// benchHostCalls calls the GEMM import n times with empty operands, so a
-// host can measure the cost of one guest-to-host call (wasm/ABI.md,
-// diagnostics).
-//
-//go:wasmexport bench_host_calls
-func benchHostCalls(n int32) int32 {
+// CallHost calls the GEMM import n times with empty operands and returns
+// the sum of its answers, so a host can measure the cost of one
+// guest-to-host call (wasm/ABI.md, bench_host_calls).
+func CallHost(n int32) int32 {
 	var r int32
 	for i := int32(0); i < n; i++ {
 		r += hostGemm(0, 0, 0, 0, 1, nil, 1, nil, 1, 0, nil, 1)
