@@ -91,10 +91,12 @@ type Config struct {
 	// "sketch".
 	Codec string `json:"codec"`
 
-	// Zstd compresses the payload of the download codecs with zstd or
-	// zstd's Huffman stage alone, whichever is smaller ("topk" and "qsgd"
-	// always entropy-code; the secure codecs never do: masked data is
-	// random).
+	// Zstd compresses the payload of the download codecs ("topk" and
+	// "qsgd" always entropy-code; the secure codecs never do: masked data
+	// is random). Version 2 (the default) codes each 64 KiB chunk with
+	// Huffman, or zstd where the chunk has long repeats; version 1 codes
+	// the whole payload with zstd or Huffman, whichever is smaller (kept
+	// for devices built before download version 2).
 	Zstd bool `json:"zstd,omitempty"`
 
 	// Bits per value. topk: 32 (float32, default), 16 (bf16) or 2..8 (QSGD
@@ -120,7 +122,9 @@ type Config struct {
 	ModBits    int     `json:"mod_bits,omitempty"`    // B (default: the least that never wraps)
 	Seed       []byte  `json:"seed,omitempty"`        // the round's 32-byte shared seed
 
-	// Version of the secure codecs' encoding (secure, sketch): 2 (the
+	// Version of the secure codecs' encoding (secure, sketch), or of the
+	// compressed download layout (float32, bf16, int8 with Zstd; see Zstd):
+	// 2 (the
 	// default) rounds with a counter-based stream and rotates without
 	// padding (secagg/encode version 2); 1 is the original encoding, kept
 	// so that rounds planned for older devices still work. Where the two
@@ -177,6 +181,10 @@ func (c Config) Validate() error {
 		return nil
 	}
 	switch id {
+	case IDFloat32, IDBF16, IDInt8:
+		if c.Version < 0 || c.Version > 2 {
+			return fmt.Errorf("%w: %s version %d (want 1 or 2; 0 means 2)", ErrConfig, c.Codec, c.Version)
+		}
 	case IDTopK:
 		if b := c.Bits; b != 0 && b != 32 && b != 16 && (b < 2 || b > 8) {
 			return fmt.Errorf("%w: topk bits %d (want 32, 16 or 2..8)", ErrConfig, b)

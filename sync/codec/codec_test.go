@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math"
 	"math/rand/v2"
@@ -399,8 +400,9 @@ func TestTopKIndexCoders(t *testing.T) {
 	}
 }
 
-// Compressed downloads keep the smaller of zstd and Huffman alone: random
-// weights favour Huffman, a delta that is mostly zero runs favours zstd.
+// Compressed downloads of version 1 keep the smaller of zstd and Huffman
+// alone: random weights favour Huffman, a delta that is mostly zero runs
+// favours zstd. (Version 2 decides per chunk: TestDownloadCompressorChoiceSampled.)
 func TestDownloadCompressorChoice(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	const d = 20000
@@ -410,7 +412,7 @@ func TestDownloadCompressorChoice(t *testing.T) {
 	for i := 0; i < d; i += 100 {
 		next[i] += 0.01 // a sparse change: the delta is mostly zero runs
 	}
-	e := mustEncoder(t, Config{Codec: "bf16", Zstd: true})
+	e := mustEncoder(t, Config{Codec: "bf16", Zstd: true, Version: 1})
 	snap, err := e.EncodeModel(w, 2, nil, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -447,9 +449,17 @@ func setFlags(b []byte, f uint16) []byte {
 }
 
 // On payloads large enough to be judged from a sample (>= 256 KiB), the
-// sampled choice still picks the right compressor, and its blob is within
-// 3% of the better of the two (compressPayload's margin).
+// sampled choice of version 1 still picks the right compressor, and its
+// blob is within 3% of the better of the two (compressPayload's margin).
+// Version 2 makes the same choice for deltas and always uses the mixed
+// form for snapshots.
 func TestDownloadCompressorChoiceSampled(t *testing.T) {
+	for _, v := range []int{1, 2} {
+		t.Run(fmt.Sprint("v", v), func(t *testing.T) { testDownloadCompressorChoiceSampled(t, v) })
+	}
+}
+
+func testDownloadCompressorChoiceSampled(t *testing.T, version int) {
 	r := rand.New(rand.NewPCG(17, 18))
 	const d = 300000 // 600 KB of bf16
 	w := heavyTailed(r, d, 0.05)
@@ -457,7 +467,7 @@ func TestDownloadCompressorChoiceSampled(t *testing.T) {
 	for i := 0; i < d; i += 100 {
 		next[i] += 0.01
 	}
-	e := mustEncoder(t, Config{Codec: "bf16", Zstd: true})
+	e := mustEncoder(t, Config{Codec: "bf16", Zstd: true, Version: version})
 	for _, c := range []struct {
 		name     string
 		x, base  []float32
@@ -475,8 +485,8 @@ func TestDownloadCompressorChoiceSampled(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h.Flags != c.wantFlag {
-			t.Errorf("%s: flags %d, want %d", c.name, h.Flags, c.wantFlag)
+		if h.Flags != c.wantFlag || int(h.CodecVersion) != version {
+			t.Errorf("%s: version %d flags %d, want version %d flags %d", c.name, h.CodecVersion, h.Flags, version, c.wantFlag)
 		}
 		// The raw planes, compressed both ways in full.
 		raw := make([]byte, 2*d)

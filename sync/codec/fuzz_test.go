@@ -81,6 +81,7 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 		cfgs := []Config{
 			{Codec: "float32"}, {Codec: "float32", Zstd: true}, {Codec: "bf16", Zstd: true}, {Codec: "int8", Bucket: 7},
+			{Codec: "float32", Zstd: true, Version: 1}, {Codec: "int8", Zstd: true, Bucket: 5},
 			{Codec: "topk", Fraction: 0.3}, {Codec: "topk", Bits: 16}, {Codec: "topk", Bits: 3, Fraction: 1, Bucket: 5},
 			{Codec: "qsgd", Bits: 2, Bucket: 3}, {Codec: "qsgd", Bits: 8},
 		}

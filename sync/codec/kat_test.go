@@ -24,7 +24,8 @@ type katCase struct {
 	Name    string `json:"name"`
 	Config  Config `json:"config"`
 	Delta   bool   `json:"delta,omitempty"`
-	Decoded string `json:"decoded_sha256"` // of the decoded float32 bits, little-endian
+	Sparse  bool   `json:"sparse,omitempty"` // delta: x is base with every 20th value moved
+	Decoded string `json:"decoded_sha256"`   // of the decoded float32 bits, little-endian
 }
 
 func katInput() (x, base []float32) {
@@ -32,11 +33,25 @@ func katInput() (x, base []float32) {
 	return heavyTailed(r, 300, 0.01), heavyTailed(r, 300, 0.01)
 }
 
+func katInputs(c katCase) (x, base []float32) {
+	x, base = katInput()
+	if c.Sparse {
+		x = append([]float32(nil), base...)
+		for i := 0; i < len(x); i += 20 {
+			x[i] += 0.01
+		}
+	}
+	return x, base
+}
+
 func katCases() []katCase {
 	return []katCase{
 		{Name: "float32", Config: Config{Codec: "float32"}},
-		{Name: "float32-delta-zstd", Config: Config{Codec: "float32", Zstd: true}, Delta: true},
-		{Name: "bf16-zstd", Config: Config{Codec: "bf16", Zstd: true}},
+		{Name: "float32-delta-zstd", Config: Config{Codec: "float32", Zstd: true, Version: 1}, Delta: true},
+		{Name: "bf16-zstd", Config: Config{Codec: "bf16", Zstd: true, Version: 1}},
+		// Download version 2: ent's mixed form (a zstd run for the sparse delta).
+		{Name: "bf16-zstd-v2", Config: Config{Codec: "bf16", Zstd: true, Version: 2}},
+		{Name: "float32-delta-sparse-zstd-v2", Config: Config{Codec: "float32", Zstd: true, Version: 2}, Delta: true, Sparse: true},
 		{Name: "int8-delta", Config: Config{Codec: "int8", Bucket: 64}, Delta: true},
 		{Name: "topk-q4", Config: Config{Codec: "topk", Fraction: 0.1, Bits: 4, Bucket: 8}},
 		{Name: "qsgd3", Config: Config{Codec: "qsgd", Bits: 3, Bucket: 100}},
@@ -51,7 +66,7 @@ func katCases() []katCase {
 }
 
 func katEncode(t *testing.T, c katCase) []byte {
-	x, base := katInput()
+	x, base := katInputs(c)
 	if c.Config.Codec == "secure" || c.Config.Codec == "sketch" {
 		s := mustSecure(t, c.Config, len(x))
 		v, err := s.Encode(nil, x, 1, rand.NewPCG(1, 2))
@@ -79,7 +94,7 @@ func katEncode(t *testing.T, c katCase) []byte {
 }
 
 func katDecode(t *testing.T, c katCase, blob []byte) string {
-	x, base := katInput()
+	x, base := katInputs(c)
 	var out []float32
 	var err error
 	switch {

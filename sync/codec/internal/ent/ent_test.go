@@ -2,6 +2,7 @@ package ent
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -31,6 +32,10 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil || !bytes.Equal(out, in) {
 			t.Fatalf("%s: round trip failed: %v", name, err)
 		}
+		// Without repeats the mixed form is the same bytes.
+		if mixed := AppendMixed(nil, in); !bytes.Equal(mixed, enc) && name != "constant" {
+			t.Fatalf("%s: mixed form differs from Huffman-only on data without repeats", name)
+		}
 		if name == "codes" && len(enc) > len(in)*45/100 {
 			t.Fatalf("3-bit-entropy codes coded to %d of %d bytes", len(enc), len(in))
 		}
@@ -45,9 +50,72 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// sparse returns n bytes that are zero except every step-th.
+func sparse(n, step int) []byte {
+	b := make([]byte, n)
+	for i := 0; i < n; i += step {
+		b[i] = byte(i/step*7 + 1)
+	}
+	return b
+}
+
+// Runs of repetitive chunks go to one zstd frame (mode 3), and the mixed
+// decoder rejects malformed runs; the Huffman-only decoder rejects mode 3.
+func TestMixed(t *testing.T) {
+	// codes, then 3.5 chunks of zero runs, then codes: the run is in the
+	// middle and ends in a short chunk only at the very end of sparseTail.
+	mid := append(append(codes(chunk, 2), sparse(3*chunk+chunk/2, 100)...), codes(chunk/2, 2)...)
+	for name, in := range map[string][]byte{
+		"sparse":     sparse(5*chunk, 100),
+		"sparseTail": sparse(2*chunk+123, 50),
+		"middle":     mid,
+		"constant":   bytes.Repeat([]byte{7}, 3*chunk),
+	} {
+		enc := AppendMixed(nil, in)
+		out, err := DecodeMixed(enc, len(in))
+		if err != nil || !bytes.Equal(out, in) {
+			t.Fatalf("%s: mixed round trip failed: %v", name, err)
+		}
+		huff := Append(nil, in)
+		if name == "constant" {
+			if !bytes.Equal(enc, huff) { // RLE chunks are not repetitive runs
+				t.Fatalf("constant: mixed form %d bytes, Huffman-only RLE %d", len(enc), len(huff))
+			}
+			continue
+		}
+		if !bytes.Contains(enc, []byte{modeZstd}) || len(enc) > len(huff)*3/4 {
+			t.Fatalf("%s: mixed form %d bytes, Huffman only %d: zstd run not used", name, len(enc), len(huff))
+		}
+		if _, err := Decode(enc, len(in)); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("%s: Huffman-only decoder accepted a zstd run: %v", name, err)
+		}
+		if _, err := DecodeMixed(enc[:len(enc)-1], len(in)); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("%s: truncated mixed section accepted: %v", name, err)
+		}
+		if _, err := DecodeMixed(append(enc, 0), len(in)); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("%s: trailing byte accepted: %v", name, err)
+		}
+	}
+	// One run over the whole of sparse(5 chunks): k = 0 and k = 6 are
+	// invalid, and k = 4 leaves a frame declaring more than the run.
+	enc := AppendMixed(nil, sparse(5*chunk, 100))
+	if enc[0] != modeZstd || binary.LittleEndian.Uint32(enc[1:]) != 5 {
+		t.Fatalf("want one zstd run of 5 chunks, got mode %d k %d", enc[0], binary.LittleEndian.Uint32(enc[1:]))
+	}
+	for _, k := range []uint32{0, 4, 6, 1 << 31} {
+		bad := append([]byte(nil), enc...)
+		binary.LittleEndian.PutUint32(bad[1:], k)
+		if _, err := DecodeMixed(bad, 5*chunk); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("run of %d chunks accepted: %v", k, err)
+		}
+	}
+}
+
 func FuzzDecode(f *testing.F) {
 	f.Add(Append(nil, codes(1000, 2)), 1000)
 	f.Add(Append(nil, bytes.Repeat([]byte{3}, 100)), 100)
+	f.Add(AppendMixed(nil, sparse(1000, 10)), 1000)
+	f.Add(AppendMixed(nil, sparse(chunk+100, 10)), chunk+100)
 	f.Fuzz(func(t *testing.T, b []byte, n int) {
 		if n < 0 || n > 1<<20 {
 			return
@@ -55,6 +123,10 @@ func FuzzDecode(f *testing.F) {
 		out, err := Decode(b, n)
 		if err == nil && len(out) != n {
 			t.Fatalf("decoded %d bytes, want %d", len(out), n)
+		}
+		out, err = DecodeMixed(b, n)
+		if err == nil && len(out) != n {
+			t.Fatalf("mixed: decoded %d bytes, want %d", len(out), n)
 		}
 	})
 }

@@ -74,6 +74,15 @@ func Decode(src []byte, want int) ([]byte, error) {
 	if want == 0 && len(src) == 0 {
 		return nil, nil // Append writes nothing for empty input
 	}
+	return AppendDecode(make([]byte, 0, want), src, want)
+}
+
+// AppendDecode is Decode appending the want bytes to dst. When dst has
+// room for them they are written in place (no allocation).
+func AppendDecode(dst, src []byte, want int) ([]byte, error) {
+	if want == 0 && len(src) == 0 {
+		return dst, nil
+	}
 	var h zstd.Header
 	if err := h.Decode(src); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
@@ -84,12 +93,21 @@ func Decode(src []byte, want int) ([]byte, error) {
 	if h.FrameContentSize != uint64(want) {
 		return nil, fmt.Errorf("%w: declares %d bytes, want %d", ErrCorrupt, h.FrameContentSize, want)
 	}
-	out, err := decoder().DecodeAll(src, make([]byte, 0, want))
+	o := len(dst)
+	if cap(dst)-o < want {
+		dst = append(make([]byte, 0, o+want), dst...)
+	}
+	// The cap limit (WithDecodeAllCapLimit) bounds the output to want.
+	out, err := decoder().DecodeAll(src, dst[o:o:o+want])
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if len(out) != want {
 		return nil, fmt.Errorf("%w: decoded %d bytes, want %d", ErrCorrupt, len(out), want)
 	}
-	return out, nil
+	dst = dst[:o+want]
+	if want > 0 && &out[0] != &dst[o] { // not in place after all
+		copy(dst[o:], out)
+	}
+	return dst, nil
 }
