@@ -16,7 +16,7 @@ import (
 )
 
 // Wasm rows: the suite's own cases, compiled into this package's test
-// binary for wasip1 and run under wazero by secagg/internal/wasmrun (the
+// binary for wasip1 and run under wazero by internal/wasmrun (the
 // test helper the secagg suite uses too, so wazero stays out of this
 // package). The child (TestWasmChild, selected by envWasmChild) measures
 // encode and decode on both models and prints each row as a JSON line
@@ -53,7 +53,7 @@ func wasmRows(ctx context.Context, cfg bench.Config, emit func(bench.Result)) er
 	if b, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("building the wasm test binary: %v\n%s", err, b)
 	}
-	build = exec.CommandContext(ctx, goBin, "build", "-o", runner, "./secagg/internal/wasmrun")
+	build = exec.CommandContext(ctx, goBin, "build", "-o", runner, "./internal/wasmrun/cmd")
 	build.Dir = src
 	if b, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("building wasmrun: %v\n%s", err, b)

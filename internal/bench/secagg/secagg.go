@@ -274,7 +274,7 @@ func stats(ds []time.Duration) bench.Stats {
 }
 
 // wasmClient builds secagg's test binary for wasip1 and runs its
-// BenchmarkClient under wazero through secagg/internal/wasmrun. It needs
+// BenchmarkClient under wazero through internal/wasmrun. It needs
 // the Go toolchain and the murmur source tree (the working directory or
 // MURMUR_SRC).
 func wasmClient(ctx context.Context, d, n int, cfg bench.Config) (bench.Result, error) {
@@ -302,7 +302,7 @@ func wasmClient(ctx context.Context, d, n int, cfg bench.Config) (bench.Result, 
 	if b, err := build.CombinedOutput(); err != nil {
 		return bench.Result{}, fmt.Errorf("building wasm test binary: %v\n%s", err, b)
 	}
-	build = exec.CommandContext(ctx, goBin, "build", "-o", runner, "./secagg/internal/wasmrun")
+	build = exec.CommandContext(ctx, goBin, "build", "-o", runner, "./internal/wasmrun/cmd")
 	build.Dir = src
 	if b, err := build.CombinedOutput(); err != nil {
 		return bench.Result{}, fmt.Errorf("building wasmrun: %v\n%s", err, b)
