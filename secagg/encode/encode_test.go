@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -349,6 +350,25 @@ func FuzzUnpack(f *testing.F) {
 	f.Add([]byte{0xFF, 0xFF, 0xFF, 0x0F}, 1, 28)
 	f.Fuzz(func(t *testing.T, src []byte, n, bits int) {
 		v, err := Unpack(nil, src, n, bits)
+		// UnpackAdd accepts exactly what Unpack accepts and adds the same.
+		var sum []uint64
+		if n >= 0 && n <= 1<<16 {
+			sum = make([]uint64, n)
+			for i := range sum {
+				sum[i] = uint64(i) * 0x9E3779B97F4A7C15
+			}
+			want := append([]uint64(nil), sum...)
+			errAdd := UnpackAdd(sum, src, n, bits)
+			if (err == nil) != (errAdd == nil) {
+				t.Fatalf("Unpack error %v, UnpackAdd error %v", err, errAdd)
+			}
+			if err == nil {
+				AddMod(want, v, bits)
+			}
+			if !equalU64(sum, want) {
+				t.Fatalf("UnpackAdd sum differs from Unpack + AddMod (or changed on error)")
+			}
+		}
 		if err != nil {
 			return
 		}
@@ -360,6 +380,51 @@ func FuzzUnpack(f *testing.F) {
 			t.Fatalf("repack differs: % x vs % x", again, src)
 		}
 	})
+}
+
+func equalU64(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// UnpackAdd adds exactly what Unpack returns, mod 2^bits, for every width,
+// including partial last words, and rejects a sum of the wrong length.
+func TestUnpackAdd(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, bits := range []int{1, 3, 8, 17, 18, 31, 32, 33, 63, 64} {
+		for _, n := range []int{0, 1, 7, 64, 1001} {
+			v := make([]uint64, n)
+			sum := make([]uint64, n)
+			for i := range v {
+				v[i] = r.Uint64() & modMask(bits)
+				sum[i] = r.Uint64() & modMask(bits)
+			}
+			src := Pack(nil, v, bits)
+			want := append([]uint64(nil), sum...)
+			AddMod(want, v, bits)
+			if err := UnpackAdd(sum, src, n, bits); err != nil {
+				t.Fatalf("bits %d n %d: %v", bits, n, err)
+			}
+			if !equalU64(sum, want) {
+				t.Fatalf("bits %d n %d: UnpackAdd differs from Unpack + AddMod", bits, n)
+			}
+		}
+	}
+	src := Pack(nil, make([]uint64, 10), 18)
+	if err := UnpackAdd(make([]uint64, 9), src, 10, 18); !errors.Is(err, ErrPacked) {
+		t.Fatalf("short sum accepted: %v", err)
+	}
+	sum := []uint64{5, 6, 7}
+	if err := UnpackAdd(sum, []byte{0xff, 0xff, 0xff, 0xff}, 3, 8); !errors.Is(err, ErrPacked) || sum[0] != 5 {
+		t.Fatalf("wrong-length input: err %v, sum %v (must be unchanged)", err, sum)
+	}
 }
 
 func BenchmarkPack(b *testing.B) {

@@ -129,8 +129,17 @@ func FuzzSecureUnpack(f *testing.F) {
 	f.Fuzz(func(t *testing.T, blob []byte) {
 		for _, b := range [][]byte{blob, reseal(blob)} {
 			v, err := s.Unpack(b)
+			sum := make([]uint64, s.Len())
+			if errAdd := s.UnpackAdd(sum, b); (errAdd == nil) != (err == nil) {
+				t.Fatalf("Unpack error %v, UnpackAdd error %v", err, errAdd)
+			}
 			if err != nil {
 				continue
+			}
+			for i := range v {
+				if sum[i] != v[i] {
+					t.Fatalf("UnpackAdd into zeros differs from Unpack at %d", i)
+				}
 			}
 			again, err := s.Pack(v)
 			if err == nil && again[5] != b[5] {

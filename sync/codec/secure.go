@@ -424,6 +424,38 @@ func (s *Secure) Pack(v []uint64) ([]byte, error) {
 // vector. A blob for another codec, dimension, seed or parameters is
 // rejected, so the aggregate never mixes rounds.
 func (s *Secure) Unpack(blob []byte) ([]uint64, error) {
+	payload, err := s.check(blob)
+	if err != nil {
+		return nil, err
+	}
+	v, err := encode.Unpack(nil, payload, s.Len(), s.ModBits())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return v, nil
+}
+
+// UnpackAdd validates a blob as Unpack does and adds its vector into sum
+// (length Len()) modulo 2^ModBits(): the server's per-device step, without
+// building the device's vector (encode.UnpackAdd). On error sum is
+// unchanged.
+func (s *Secure) UnpackAdd(sum []uint64, blob []byte) error {
+	if len(sum) != s.Len() {
+		return fmt.Errorf("codec: sum has %d elements, want %d", len(sum), s.Len())
+	}
+	payload, err := s.check(blob)
+	if err != nil {
+		return err
+	}
+	if err := encode.UnpackAdd(sum, payload, s.Len(), s.ModBits()); err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return nil
+}
+
+// check validates a blob's frame against this round and returns its
+// packed payload.
+func (s *Secure) check(blob []byte) ([]byte, error) {
 	h, payload, err := frame.Parse(blob, uint32(s.dim))
 	if err != nil {
 		return nil, err
@@ -442,11 +474,7 @@ func (s *Secure) Unpack(blob []byte) ([]uint64, error) {
 	case string(h.Params) != string(s.params()):
 		return nil, fmt.Errorf("%w: blob parameters %x differ from the round's %x", ErrCorrupt, h.Params, s.params())
 	}
-	v, err := encode.Unpack(nil, payload, s.Len(), s.ModBits())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	return v, nil
+	return payload, nil
 }
 
 // versionsAgree reports whether versions 1 and 2 of this round lay out and

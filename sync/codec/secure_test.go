@@ -243,6 +243,11 @@ func TestSecureRejectsForeignBlobs(t *testing.T) {
 		if _, err := o.Unpack(blob); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("blob with another %s accepted: %v", name, err)
 		}
+		sum := make([]uint64, o.Len())
+		sum[0] = 7
+		if err := o.UnpackAdd(sum, blob); !errors.Is(err, ErrCorrupt) || sum[0] != 7 {
+			t.Errorf("UnpackAdd: blob with another %s accepted (or sum changed): %v", name, err)
+		}
 	}
 	if _, err := Decode(blob); err == nil {
 		t.Error("Decode of a masked blob must fail with a pointer to Secure")
@@ -253,6 +258,49 @@ func TestSecureRejectsForeignBlobs(t *testing.T) {
 	}
 	if _, err := NewSecure(Config{Codec: "sketch", Bits: 8, Clip: 1, MaxClients: 10, Seed: seed32(1), ModBits: 9, Cols: 64}, 100); !errors.Is(err, ErrConfig) {
 		t.Errorf("a sketch modulus that can wrap was accepted: %v", err)
+	}
+}
+
+// UnpackAdd sums blobs exactly as Unpack then AddMod, for the secure codec
+// (with and without subsampling) and the sketch.
+func TestSecureUnpackAdd(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	const d = 3001
+	for name, cfg := range map[string]Config{
+		"secure":     {Codec: "secure", Bits: 8, Clip: 1, MaxClients: 10, Seed: seed32(3)},
+		"secure-sub": {Codec: "secure", Bits: 6, Clip: 1, MaxClients: 10, Fraction: 0.1, Rotate: true, Seed: seed32(3)},
+		"sketch":     {Codec: "sketch", Bits: 8, Clip: 1, MaxClients: 10, Rows: 3, Cols: 200, TopK: 30, Seed: seed32(3)},
+	} {
+		s := mustSecure(t, cfg, d)
+		want := make([]uint64, s.Len())
+		got := make([]uint64, s.Len())
+		for dev := range 4 {
+			x := heavyTailed(r, d, 0.05)
+			v, err := s.Encode(nil, x, 1, rand.NewPCG(uint64(dev), 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			blob, err := s.Pack(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := s.Unpack(blob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			encode.AddMod(want, u, s.ModBits())
+			if err := s.UnpackAdd(got, blob); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s: element %d: UnpackAdd sum %d, Unpack + AddMod %d", name, i, got[i], want[i])
+			}
+		}
+		if err := s.UnpackAdd(got[:1], nil); err == nil {
+			t.Fatalf("%s: short sum accepted", name)
+		}
 	}
 }
 

@@ -57,6 +57,20 @@ func BenchmarkCases(b *testing.B) {
 				}
 				reportCPU(b, int64(4*len(delta)), t0)
 			})
+			if c.add == nil {
+				continue
+			}
+			b.Run(name+"."+c.name+"/add", func(b *testing.B) {
+				b.SetBytes(int64(4 * len(delta)))
+				b.ReportAllocs()
+				t0 := cpuTime()
+				for b.Loop() {
+					if err := c.add(blob); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportCPU(b, int64(4*len(delta)), t0)
+			})
 		}
 	}
 }

@@ -24,7 +24,6 @@ import (
 	"github.com/murmur-fl/murmur/internal/bench"
 	"github.com/murmur-fl/murmur/runtime/nn"
 	"github.com/murmur-fl/murmur/runtime/optim"
-	"github.com/murmur-fl/murmur/secagg/encode"
 	"github.com/murmur-fl/murmur/sync/codec"
 )
 
@@ -121,6 +120,10 @@ type codecCase struct {
 	enc  func() ([]byte, error)
 	dec  func([]byte) ([]float32, error)
 	want []float32 // what dec should approximate
+	// add (secure codecs) is the server's per-device step: the blob
+	// validated and added into the round's sum (Secure.UnpackAdd). dec
+	// is that for one device plus the round's one DecodeSum.
+	add func([]byte) error
 }
 
 func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
@@ -194,6 +197,13 @@ func measure(ctx context.Context, cfg bench.Config, emit func(bench.Result), mod
 				Extra: map[string]any{"d": d, "bytes": len(blob), "rel_err": re}})
 			emit(bench.Result{Bench: base + "/encode", Value: es.Rate(mb), Unit: "MB/s", Extra: ee})
 			emit(bench.Result{Bench: base + "/decode", Value: ds.Rate(mb), Unit: "MB/s", Extra: de})
+			if c.add != nil {
+				if err := c.add(blob); err != nil {
+					return fmt.Errorf("codec bench %s: add: %w", c.name, err)
+				}
+				as, ae := timed(func() { _ = c.add(blob) })
+				emit(bench.Result{Bench: base + "/add", Value: as.Rate(mb), Unit: "MB/s", Extra: ae})
+			}
 			if re > 0 { // lossless codecs: 0, in the ratio row's rel_err
 				emit(bench.Result{Bench: base + "/rel_err", Value: re, Unit: "L2 rel",
 					Extra: map[string]any{"d": d}})
@@ -249,7 +259,9 @@ func cases(model string, before, after, delta []float32, shapes [][]int) ([]code
 			return err
 		}
 		rng := rand.NewPCG(3, 4)
+		roundSum := make([]uint64, s.Len())
 		out = append(out, codecCase{name: label, want: delta,
+			add: func(b []byte) error { return s.UnpackAdd(roundSum, b) },
 			enc: func() ([]byte, error) {
 				var v []uint64
 				var err error
@@ -265,12 +277,12 @@ func cases(model string, before, after, delta []float32, shapes [][]int) ([]code
 				return s.Pack(v)
 			},
 			dec: func(b []byte) ([]float32, error) {
-				v, err := s.Unpack(b)
-				if err != nil {
+				// The server's path: each device's blob added into the
+				// round's sum (here one device), then one DecodeSum.
+				sum := make([]uint64, s.Len())
+				if err := s.UnpackAdd(sum, b); err != nil {
 					return nil, err
 				}
-				sum := make([]uint64, len(v))
-				encode.AddMod(sum, v, s.ModBits())
 				x, _, err := s.DecodeSum(sum)
 				return x, err
 			},

@@ -26,7 +26,7 @@ func TestQuickRun(t *testing.T) {
 		seen[r.Bench] = true
 	}
 	for _, want := range []string{"codec/cnn.topk1%-q4/ratio", "codec/cnn.secure-b8-sub10%/encode", "codec/cnn.dl-delta-int8-zstd/decode",
-		"codec/cnn.qsgd4/rel_err", "codec/cnn.secure-b8-rot/rel_err"} {
+		"codec/cnn.qsgd4/rel_err", "codec/cnn.secure-b8-rot/rel_err", "codec/cnn.secure-b8/add"} {
 		if !seen[want] {
 			t.Errorf("missing row %s", want)
 		}
