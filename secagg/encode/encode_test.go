@@ -325,6 +325,32 @@ func TestPackRoundTrip(t *testing.T) {
 	}
 }
 
+// Pack's grouped loop writes the layout bit by bit: element i's bit b at
+// bit position i·bits+b, LSB first, for every width and length.
+func TestPackMatchesBitwise(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for bits := 1; bits <= 64; bits++ {
+		for _, n := range []int{1, 2, 3, 5, 8, 13, 64, 100, 129} {
+			v := make([]uint64, n)
+			for i := range v {
+				v[i] = r.Uint64() // high garbage too
+			}
+			want := make([]byte, PackedLen(n, bits))
+			for i, x := range v {
+				for b := 0; b < bits; b++ {
+					if x>>uint(b)&1 == 1 {
+						p := i*bits + b
+						want[p/8] |= 1 << uint(p%8)
+					}
+				}
+			}
+			if got := Pack(nil, v, bits); !bytes.Equal(got, want) {
+				t.Fatalf("bits=%d n=%d: Pack % x, want % x", bits, n, got, want)
+			}
+		}
+	}
+}
+
 func TestUnpackErrors(t *testing.T) {
 	if _, err := Unpack(nil, []byte{1, 2}, 3, 8); err == nil {
 		t.Error("short input accepted")
