@@ -246,6 +246,53 @@ func encodeBF16(raw []byte, x, base []float32, planes bool) int {
 	return -1
 }
 
+// f32FromPlanes sets vals from 4 byte planes (XOR base's bits, if any)
+// and returns the finiteness flag of firstNonFinite (bit 31 set iff some
+// value is NaN or ±Inf). Separate loops with and without a base keep the
+// per-value branch out.
+func f32FromPlanes(vals []float32, raw []byte, base []float32) uint32 {
+	d := len(vals)
+	p0, p1, p2, p3 := raw[:d], raw[d:2*d], raw[2*d:3*d], raw[3*d:4*d]
+	var flag uint32
+	if base != nil {
+		base = base[:d]
+		for i := range vals {
+			b := (uint32(p0[i]) | uint32(p1[i])<<8 | uint32(p2[i])<<16 | uint32(p3[i])<<24) ^ math.Float32bits(base[i])
+			vals[i] = math.Float32frombits(b)
+			flag |= b&0x7f800000 + 0x00800000
+		}
+		return flag
+	}
+	for i := range vals {
+		b := uint32(p0[i]) | uint32(p1[i])<<8 | uint32(p2[i])<<16 | uint32(p3[i])<<24
+		vals[i] = math.Float32frombits(b)
+		flag |= b&0x7f800000 + 0x00800000
+	}
+	return flag
+}
+
+// bf16FromPlanes is f32FromPlanes for 2 bf16 planes (plus base, if any).
+func bf16FromPlanes(vals []float32, raw []byte, base []float32) uint32 {
+	d := len(vals)
+	p0, p1 := raw[:d], raw[d:2*d]
+	var flag uint32
+	if base != nil {
+		base = base[:d]
+		for i := range vals {
+			v := quant.FromBF16(uint16(p0[i])|uint16(p1[i])<<8) + base[i]
+			vals[i] = v
+			flag |= math.Float32bits(v)&0x7f800000 + 0x00800000
+		}
+		return flag
+	}
+	for i := range vals {
+		b := (uint32(p0[i]) | uint32(p1[i])<<8) << 16
+		vals[i] = math.Float32frombits(b)
+		flag |= b&0x7f800000 + 0x00800000
+	}
+	return flag
+}
+
 // firstNonFinite returns the index of the first NaN or ±Inf in x, or -1.
 // The scan ORs a flag that is set exactly for exponent 0xFF (e + 2^23
 // carries into bit 31 only then), so it has no branch per value.
@@ -327,51 +374,54 @@ func decodeDense(dst []float32, h frame.Header, p denseParams, payload []byte, b
 	if base != nil {
 		base = base[:d]
 	}
-	// One pass per codec and layout: read (from planes), apply the base;
-	// then one branch-free finiteness scan.
+	// One pass per codec and layout: read (from planes), apply the base,
+	// and accumulate the branch-free finiteness flag (see firstNonFinite)
+	// in the same loop; the int8 codes get a separate scan.
+	var flag uint32
 	switch id {
 	case IDFloat32:
 		if planes {
-			p0, p1, p2, p3 := raw[:d], raw[d:2*d], raw[2*d:3*d], raw[3*d:4*d]
-			for i := range vals {
-				vals[i] = math.Float32frombits(uint32(p0[i]) | uint32(p1[i])<<8 | uint32(p2[i])<<16 | uint32(p3[i])<<24)
-			}
+			flag = f32FromPlanes(vals, raw, base)
 		} else {
 			raw = raw[:4*d]
 			for i := range vals {
-				vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-			}
-		}
-		if base != nil {
-			for i, b := range base {
-				vals[i] = math.Float32frombits(math.Float32bits(vals[i]) ^ math.Float32bits(b))
+				b := binary.LittleEndian.Uint32(raw[4*i:])
+				if base != nil {
+					b ^= math.Float32bits(base[i])
+				}
+				vals[i] = math.Float32frombits(b)
+				flag |= b&0x7f800000 + 0x00800000
 			}
 		}
 	case IDBF16:
 		if planes {
-			p0, p1 := raw[:d], raw[d:2*d]
-			for i := range vals {
-				vals[i] = quant.FromBF16(uint16(p0[i]) | uint16(p1[i])<<8)
-			}
+			flag = bf16FromPlanes(vals, raw, base)
 		} else {
 			raw = raw[:2*d]
 			for i := range vals {
-				vals[i] = quant.FromBF16(binary.LittleEndian.Uint16(raw[2*i:]))
+				v := quant.FromBF16(binary.LittleEndian.Uint16(raw[2*i:]))
+				if base != nil {
+					v += base[i]
+				}
+				vals[i] = v
+				flag |= math.Float32bits(v)&0x7f800000 + 0x00800000
 			}
 		}
 	case IDInt8:
 		if err := decodeValues(vals, raw, 8, p.bucket); err != nil {
 			return err
 		}
-	}
-	if base != nil && id != IDFloat32 {
-		for i, b := range base {
-			vals[i] += b
+		if base != nil {
+			for i, b := range base {
+				vals[i] += b
+			}
 		}
+		flag = 0x80000000 // scan below
 	}
-	bad := firstNonFinite(vals)
-	if bad >= 0 {
-		return fmt.Errorf("%w: decoded coordinate %d is %v", ErrCorrupt, bad, vals[bad])
+	if flag&0x80000000 != 0 {
+		if bad := firstNonFinite(vals); bad >= 0 {
+			return fmt.Errorf("%w: decoded coordinate %d is %v", ErrCorrupt, bad, vals[bad])
+		}
 	}
 	if add {
 		for i, v := range vals {
