@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/murmur-fl/murmur/sync/codec/internal/ent"
@@ -321,6 +322,42 @@ func TestResidualMarshal(t *testing.T) {
 	eb, _ := empty.MarshalBinary()
 	if err := back.UnmarshalBinary(eb); err != nil || back.Values() != nil {
 		t.Fatalf("empty residual round trip: %v %v", back.Values(), err)
+	}
+}
+
+// A download that decodes to a NaN or ±Inf is rejected in every layout
+// (the finiteness flag is accumulated inside the decode loops): a delta
+// applied to a base that makes it Inf, and a raw blob edited to Inf.
+func TestDecodeRejectsNonFinite(t *testing.T) {
+	const d = 1000
+	r := rand.New(rand.NewPCG(21, 22))
+	base := heavyTailed(r, d, 0.05)
+	x := heavyTailed(r, d, 0.05)
+	for _, cfg := range []Config{{Codec: "float32", Zstd: true}, {Codec: "bf16", Zstd: true}, {Codec: "float32"}, {Codec: "bf16"}, {Codec: "int8", Zstd: true}} {
+		blob, err := mustEncoder(t, cfg).EncodeModel(x, 2, base, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := append([]float32(nil), base...)
+		if cfg.Codec == "float32" {
+			// Bits XOR back to +Inf at coordinate 700.
+			have[700] = math.Float32frombits(math.Float32bits(x[700]) ^ math.Float32bits(base[700]) ^ 0x7f800000)
+		} else {
+			have[700] = float32(math.Inf(-1)) // the sum is -Inf
+		}
+		if _, _, err := DecodeModel(blob, have, 1); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "coordinate 700") {
+			t.Errorf("%+v: decoding to Inf: %v", cfg, err)
+		}
+	}
+	// A raw float32 snapshot with coordinate 5 edited to +Inf.
+	blob, err := mustEncoder(t, Config{Codec: "float32"}).EncodeModel(x, 2, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob = bytes.Clone(blob)
+	binary.LittleEndian.PutUint32(blob[len(blob)-4-4*(d-5):], 0x7f800000)
+	if _, _, err := DecodeModel(reseal(blob), nil, 0); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "coordinate 5") {
+		t.Errorf("raw snapshot with Inf: %v", err)
 	}
 }
 
