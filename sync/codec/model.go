@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/murmur-fl/murmur/sync/codec/internal/ent"
 	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
@@ -343,25 +344,35 @@ func DecodeModel(blob []byte, have []float32, haveVersion uint64, opts ...Decode
 	return out, p.version, nil
 }
 
+// rawPool holds *[]byte scratch for decompressed download payloads.
+var rawPool sync.Pool
+
 func decodeDense(dst []float32, h frame.Header, p denseParams, payload []byte, base []float32, w float32, add bool) error {
 	id := ID(h.Codec)
 	d := len(dst)
 	n := rawDenseLen(id, d, p.bucket)
 	raw := payload
 	if h.Flags != 0 {
+		// The decompressed payload is scratch (the values are copied out
+		// of it below): reuse pooled buffers rather than allocate and zero
+		// one per decode.
+		bp, _ := rawPool.Get().(*[]byte)
+		if bp == nil {
+			bp = new([]byte)
+		}
+		defer rawPool.Put(bp)
 		var z []byte
 		var err error
 		switch {
 		case h.Flags == flagZstd:
-			z, err = zst.Decode(payload, n)
-		case p.mixed:
-			z, err = ent.DecodeMixed(payload, n)
+			z, err = zst.AppendDecode((*bp)[:0], payload, n)
 		default:
-			z, err = ent.Decode(payload, n)
+			z, err = ent.DecodeInto(*bp, payload, n, p.mixed)
 		}
 		if err != nil {
 			return fmt.Errorf("%s payload: %w", id, err)
 		}
+		*bp = z
 		raw = z
 	} else if len(raw) != n {
 		return fmt.Errorf("%w: %s payload is %d bytes, want %d", ErrCorrupt, id, len(raw), n)

@@ -123,13 +123,18 @@ func repetitive(c []byte) bool {
 }
 
 // Decode decodes exactly n bytes from src, which must hold nothing more.
-func Decode(src []byte, n int) ([]byte, error) { return decodeChunks(src, n, false) }
+func Decode(src []byte, n int) ([]byte, error) { return DecodeInto(nil, src, n, false) }
 
 // DecodeMixed decodes AppendMixed's form (zstd chunks allowed).
-func DecodeMixed(src []byte, n int) ([]byte, error) { return decodeChunks(src, n, true) }
+func DecodeMixed(src []byte, n int) ([]byte, error) { return DecodeInto(nil, src, n, true) }
 
-func decodeChunks(src []byte, n int, mixed bool) ([]byte, error) {
-	out := make([]byte, 0, n)
+// DecodeInto is Decode (mixed: DecodeMixed) into buf's storage when
+// cap(buf) >= n, so a caller can reuse one buffer across decodes.
+func DecodeInto(buf, src []byte, n int, mixed bool) ([]byte, error) {
+	out := buf[:0]
+	if cap(out) < n {
+		out = make([]byte, 0, n)
+	}
 	var s huff0.Scratch
 	for len(out) < n {
 		want := min(chunk, n-len(out))
