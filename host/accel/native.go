@@ -126,6 +126,10 @@ func blocked(mk microKernel, threads int, transA, transB bool, m, n, k int, alph
 		blocks = min(tiles, threads*per)
 	}
 	threads = max(1, min(threads, blocks))
+	if threads > 1 && k*roundUp(min(n, nnc), nr) <= wholeBMax {
+		blockedWholeB(mk, threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, tiles, blocks)
+		return
+	}
 
 	bbuf := getBuf(min(k, nkc) * roundUp(min(n, nnc), nr))
 	defer nativeBufs.Put(bbuf)
@@ -166,6 +170,105 @@ func blocked(mk microKernel, threads int, transA, transB bool, m, n, k int, alph
 			st.work()
 			st.done.Wait()
 		}
+	}
+}
+
+// wholeBMax bounds the floats of op(B) blockedWholeB packs at once (16 MiB).
+const wholeBMax = 4 << 20
+
+// blockedWholeB is blocked for several threads when all k-blocks of an
+// nc-wide column block of op(B) fit in wholeBMax: the threads first pack
+// all of them (in chunks, from a counter), then each takes whole row blocks
+// and runs them through every k-block in increasing order. That is one
+// barrier per column block instead of one per k-block, and each element
+// still sums its k-blocks in the same order with the same arithmetic.
+func blockedWholeB(mk microKernel, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, tiles, blocks int) {
+	nr := mk.nr
+	var exited sync.WaitGroup
+	defer exited.Wait()
+	for j0 := 0; j0 < n; j0 += nnc {
+		nb := min(nnc, n-j0)
+		pl := roundUp(nb, nr) // floats per k step of packed op(B)
+		bbuf := getBuf(k * pl)
+		ws := &wholeStep{
+			g:      gemmArgs{mk: mk, transA: transA, m: m, alpha: alpha, a: a, lda: lda, c: c, ldc: ldc, tiles: tiles, blocks: blocks, j0: j0, nb: nb, kb: min(k, nkc)},
+			b:      b,
+			ldb:    ldb,
+			transB: transB,
+			k:      k,
+			beta1:  beta == 1,
+			bp:     *bbuf,
+			pl:     pl,
+			cpk:    (nb + bChunk - 1) / bChunk,
+		}
+		ws.chunks = (k + nkc - 1) / nkc * ws.cpk
+		ws.packed.Add(ws.chunks)
+		ws.done.Add(blocks)
+		for t := 1; t < threads; t++ {
+			exited.Add(1)
+			go func() {
+				defer exited.Done()
+				ws.work()
+			}()
+		}
+		ws.work()
+		ws.done.Wait()
+		// Late goroutines read only ws's counters, never the buffer.
+		nativeBufs.Put(bbuf)
+	}
+}
+
+// wholeStep is one column block of blockedWholeB, shared by its threads.
+type wholeStep struct {
+	g      gemmArgs // the per-k-block fields are set per use, on copies
+	b      []float32
+	ldb    int
+	transB bool
+	k      int
+	beta1  bool      // C already holds beta*C (beta was 0 or 1 on entry)
+	bp     []float32 // packed op(B): k-block q at q*nkc*pl, kb*pl floats
+	pl     int
+	cpk    int // chunks per k-block
+	chunks int
+
+	nextChunk, nextBlock atomic.Int64
+	packed, done         sync.WaitGroup
+}
+
+func (ws *wholeStep) work() {
+	nr := ws.g.mk.nr
+	for i := int(ws.nextChunk.Add(1) - 1); i < ws.chunks; i = int(ws.nextChunk.Add(1) - 1) {
+		p0 := i / ws.cpk * nkc
+		kb := min(nkc, ws.k-p0)
+		x0 := i % ws.cpk * bChunk
+		x1 := min(ws.g.nb, x0+bChunk)
+		off := p0 * ws.pl
+		packPanels(ws.bp[off+x0*kb:off+roundUp(x1, nr)*kb], ws.b, ws.ldb, !ws.transB, p0, kb, ws.g.j0+x0, x1-x0, nr)
+		ws.packed.Done()
+	}
+	if int(ws.nextBlock.Load()) >= ws.g.blocks {
+		return // late: the others did all the work
+	}
+	ws.packed.Wait()
+	var w worker
+	for i := int(ws.nextBlock.Add(1) - 1); i < ws.g.blocks; i = int(ws.nextBlock.Add(1) - 1) {
+		if w.buf == nil {
+			w = ws.g.newWorker() // sized for kb = min(k, nkc)
+		}
+		g := ws.g
+		for p0 := 0; p0 < ws.k; p0 += nkc {
+			g.p0, g.kb = p0, min(nkc, ws.k-p0)
+			g.bp = ws.bp[p0*ws.pl : p0*ws.pl+g.kb*ws.pl]
+			g.accumulate = 0
+			if p0 > 0 || ws.beta1 {
+				g.accumulate = 1
+			}
+			w.block(&g, i)
+		}
+		ws.done.Done()
+	}
+	if w.buf != nil {
+		w.free()
 	}
 }
 
