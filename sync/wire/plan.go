@@ -51,6 +51,10 @@ type SecAggPlan struct {
 	// losing at any stage; the neighbour graph is chosen for it
 	// (secagg.GraphFor). Default 0: secagg.DefaultGraph.
 	Dropout float64 `json:"dropout,omitempty"`
+	// CodecVersion pins the secure codec's version (sync/codec
+	// Config.Version; 0: the newest this build knows). A relay that pins it
+	// keeps devices of different builds encoding alike.
+	CodecVersion int `json:"codec_version,omitempty"`
 }
 
 // Weight is the FedAvg weight a device with that many examples sends:
@@ -76,7 +80,8 @@ func (p *SecAggPlan) Setup(round uint64, n, dim int) (secagg.Params, *codec.Secu
 		frac = 1
 	}
 	enc, err := codec.NewSecure(codec.Config{Codec: "secure", Bits: p.Bits, Clip: p.ClipNorm, Fraction: frac,
-		Rotate: p.Rotate, MaxClients: n, MaxWeight: max(p.MaxWeight, 1), Seed: h.Sum(nil), Feedback: p.Feedback}, dim)
+		Rotate: p.Rotate, MaxClients: n, MaxWeight: max(p.MaxWeight, 1), Seed: h.Sum(nil), Feedback: p.Feedback,
+		Version: p.CodecVersion}, dim)
 	if err != nil {
 		return secagg.Params{}, nil, fmt.Errorf("secagg plan: %w", err)
 	}
