@@ -139,7 +139,8 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 		// over the whole payload is several times slower than Huffman per
 		// chunk for no gain; zero runs (fresh biases) still get zstd runs.
 		codecVersion = 2
-		flags, payload = flagHuffman, ent.AppendMixed(nil, raw)
+		flags, payload = flagHuffman, ent.AppendMixed(e.buf2[:0], raw)
+		e.buf2 = payload // scratch: frame.Append copies it into the blob
 	case e.cfg.Zstd:
 		// Deltas: whole-payload zstd still wins on some (the GRU's int8
 		// and bf16 deltas, 6-9% smaller than the mixed form), so keep
