@@ -14,10 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/murmur-fl/murmur/internal/wasmrun"
 	"github.com/murmur-fl/murmur/runtime/kernels"
 	"github.com/murmur-fl/murmur/runtime/kernels/kerneltest"
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
 // goldenDigest is kerneltest.Digest(kernels.Portable{}): the Portable
@@ -101,7 +100,7 @@ func runWasm(t testing.TB, path string, args ...string) string {
 }
 
 // runWasmClock runs the guest with clock as its monotonic clock (nil: the
-// host's real one; wazero's default is a fake clock).
+// host's real one).
 func runWasmClock(t testing.TB, path string, clock func() int64, args ...string) string {
 	t.Helper()
 	if clock != nil {
@@ -110,25 +109,14 @@ func runWasmClock(t testing.TB, path string, clock func() int64, args ...string)
 		goruntime.LockOSThread()
 		defer goruntime.UnlockOSThread()
 	}
-	ctx := context.Background()
 	bin, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := wazero.NewRuntime(ctx)
-	defer r.Close(ctx)
-	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 	var stdout, stderr bytes.Buffer
-	cfg := wazero.NewModuleConfig().WithStdout(&stdout).WithStderr(&stderr).
-		WithArgs(append([]string{"wasmgemm"}, args...)...).
-		WithSysWalltime()
-	if clock != nil {
-		cfg = cfg.WithNanotime(clock, 1)
-	} else {
-		cfg = cfg.WithSysNanotime() // real clock: wazero's default is a fake one
-	}
-	if _, err := r.InstantiateWithConfig(ctx, bin, cfg); err != nil {
-		t.Fatalf("running wasmgemm: %v\nstderr: %s", err, stderr.String())
+	code, err := wasmrun.Run(context.Background(), bin, wasmrun.Options{Args: args, Stdout: &stdout, Stderr: &stderr, Nanotime: clock})
+	if err != nil || code != 0 {
+		t.Fatalf("running wasmgemm: exit %d, %v\nstderr: %s", code, err, stderr.String())
 	}
 	return stdout.String()
 }
