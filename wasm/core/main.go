@@ -12,9 +12,9 @@ import (
 	"unsafe"
 
 	"github.com/murmur-fl/murmur/runtime/kernels"
-	"github.com/murmur-fl/murmur/wasm/core/hostaccel"
 	"github.com/murmur-fl/murmur/runtime/nn"
 	"github.com/murmur-fl/murmur/runtime/train"
+	"github.com/murmur-fl/murmur/wasm/core/hostaccel"
 )
 
 // abiVersion is the version of wasm/ABI.md this core implements.
