@@ -1,16 +1,17 @@
 // Package train is the `murmur bench train` suite: training throughput in
 // examples/s for the built-in models, rows "train/<case>/<variant>".
 //
-// The native variant (this package) trains runtime/nn models on synthetic
-// data in one goroutine with the current kernels backend. Other variants
-// (the wasm core, offload backends, anchors) register themselves with
-// AddVariant from their own packages and reuse Cases, SpecFor and Batches,
-// so every variant trains the same model on the same data and is measured
-// by the same loop, side by side in one run.
+// The native variants (this package) run runtime/train sessions (the code
+// the wasm core runs) on synthetic data in one goroutine, with the portable
+// or the native kernels. Other variants (the wasm core, offload backends,
+// anchors) register themselves with AddVariant from their own packages and
+// reuse Cases, SpecFor and Dataset, so every variant trains the same model
+// on the same data and is measured by the same loop, interleaved in one run.
 package train
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/murmur-fl/murmur/runtime/nn"
 	"github.com/murmur-fl/murmur/runtime/optim"
 	"github.com/murmur-fl/murmur/runtime/tensor"
+	rtrain "github.com/murmur-fl/murmur/runtime/train"
 )
 
 func init() {
@@ -119,29 +121,48 @@ func newNativeWith(c Case, backend string) (func() error, func(), error) {
 	return newNative(c, b)
 }
 
-// newNative trains with runtime/nn directly, in this goroutine, with
-// backend b installed as the kernels backend during each step (variants
+// Dataset is the case's synthetic data set as one slot: the examples of
+// Batches(m, c.Batch, 4, 2), concatenated, for variants that batch and
+// shuffle themselves (runtime/train sessions, natively and in the wasm core).
+func Dataset(m *nn.Model, c Case) (x []float32, tokens, labels []int32, n int) {
+	for _, b := range Batches(m, c.Batch, 4, 2) {
+		x = append(x, b.X...)
+		tokens = append(tokens, b.Tokens...)
+		labels = append(labels, b.Labels...)
+		n += b.N
+	}
+	return x, tokens, labels, n
+}
+
+// newNative trains with runtime/train's Session, the code the wasm core
+// runs, linked natively: the same model, data, shuffling and batching as
+// the wasm variants, so their ratio measures the boundary and nothing else.
+// Backend b is installed as the kernels backend during each step (variants
 // run interleaved, so each sets its own).
 func newNative(c Case, b kernels.Backend) (func() error, func(), error) {
-	s, err := SpecFor(c)
+	spec, err := SpecFor(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := nn.Build(s, Seed)
+	s, err := rtrain.New(spec, Seed)
 	if err != nil {
 		return nil, nil, err
 	}
-	o, err := optim.New(Optimizer, len(m.Params()))
+	x, tokens, labels, n := Dataset(s.Model(), c)
+	if err := s.SetData(rtrain.TrainSlot, x, tokens, labels, n); err != nil {
+		return nil, nil, err
+	}
+	opt, err := json.Marshal(Optimizer)
 	if err != nil {
 		return nil, nil, err
 	}
-	bs := Batches(m, c.Batch, 4, 2)
-	i := 0
+	if err := s.BeginRound(opt); err != nil {
+		return nil, nil, err
+	}
 	step := func() error {
 		old := kernels.Use(b)
 		defer kernels.Use(old)
-		_, err := m.Step(bs[i%len(bs)], o)
-		i++
+		_, err := s.Train(1, c.Batch, 1)
 		return err
 	}
 	return step, func() {}, nil

@@ -100,12 +100,7 @@ func newWasm(c train.Case, accelName string) (func() error, func(), error) {
 	// The same synthetic examples as the native variant, as one data set
 	// the core batches itself.
 	var d agent.Dataset
-	for _, b := range train.Batches(m, c.Batch, 4, 2) {
-		d.X = append(d.X, b.X...)
-		d.Tokens = append(d.Tokens, b.Tokens...)
-		d.Labels = append(d.Labels, b.Labels...)
-		d.N += b.N
-	}
+	d.X, d.Tokens, d.Labels, d.N = train.Dataset(m, c)
 	if err := core.SetData(ctx, 0, d); err != nil {
 		return fail(err)
 	}
