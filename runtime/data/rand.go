@@ -51,7 +51,7 @@ func float64n(src Source) float64 {
 }
 
 // Shuffle permutes idx in place (Fisher-Yates).
-func Shuffle(idx []int, src Source) {
+func Shuffle[T ~int | ~int32](idx []T, src Source) {
 	for i := len(idx) - 1; i > 0; i-- {
 		j := int(uintn(src, uint64(i+1)))
 		idx[i], idx[j] = idx[j], idx[i]

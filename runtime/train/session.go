@@ -19,6 +19,7 @@ import (
 	"math"
 
 	"github.com/murmur-fl/murmur/runtime/data"
+	"github.com/murmur-fl/murmur/runtime/kernels"
 	"github.com/murmur-fl/murmur/runtime/nn"
 	"github.com/murmur-fl/murmur/runtime/optim"
 	"github.com/murmur-fl/murmur/runtime/tensor"
@@ -62,7 +63,7 @@ type Session struct {
 	// the position in it, the seed it was made from and the generator state.
 	seed    uint64
 	seeded  bool
-	order   []int
+	order   []int32 // int32: the batch gather hands it to kernels.EmbedGather
 	pos     int
 	rng     tensor.RNG
 	batch   nn.Batch
@@ -209,17 +210,17 @@ func (s *Session) Train(steps, batch int, seed uint64) (Stats, error) {
 
 func (s *Session) newEpoch(n int) {
 	if cap(s.order) < n {
-		s.order = make([]int, n)
+		s.order = make([]int32, n)
 	}
 	s.order = s.order[:n]
 	for i := range s.order {
-		s.order[i] = i
+		s.order[i] = int32(i)
 	}
 	data.Shuffle(s.order, &s.rng)
 	s.pos = 0
 }
 
-func (s *Session) gather(b *nn.Batch, d *slot, idx []int) {
+func (s *Session) gather(b *nn.Batch, d *slot, idx []int32) {
 	m := s.model
 	in, rows := m.InputSize(), m.LabelsPerExample()
 	n := len(idx)
@@ -229,17 +230,23 @@ func (s *Session) gather(b *nn.Batch, d *slot, idx []int) {
 		b.Tokens = grow(b.Tokens, n*in)
 		b.X = b.X[:0]
 		for k, i := range idx {
-			copy(b.Tokens[k*in:(k+1)*in], d.tokens[i*in:(i+1)*in])
+			copy(b.Tokens[k*in:(k+1)*in], d.tokens[int(i)*in:(int(i)+1)*in])
 		}
 	} else {
+		// A row gather is an embedding lookup: one kernel call, which a
+		// host accelerator runs natively instead of a loop in the guest.
 		b.X = grow(b.X, n*in)
 		b.Tokens = b.Tokens[:0]
+		kernels.EmbedGather(d.x[:d.n*in], b.X[:n*in], idx, in)
+	}
+	if rows == 1 {
 		for k, i := range idx {
-			copy(b.X[k*in:(k+1)*in], d.x[i*in:(i+1)*in])
+			b.Labels[k] = d.labels[i]
 		}
+		return
 	}
 	for k, i := range idx {
-		copy(b.Labels[k*rows:(k+1)*rows], d.labels[i*rows:(i+1)*rows])
+		copy(b.Labels[k*rows:(k+1)*rows], d.labels[int(i)*rows:(int(i)+1)*rows])
 	}
 }
 
@@ -256,11 +263,11 @@ func (s *Session) Evaluate(which, batch int) (Stats, error) {
 		return Stats{}, fmt.Errorf("%w: Evaluate on empty data slot %d", ErrState, which)
 	}
 	var total nn.Eval
-	idx := make([]int, 0, batch)
+	idx := make([]int32, 0, batch)
 	for start := 0; start < d.n; start += batch {
 		idx = idx[:0]
 		for i := start; i < min(start+batch, d.n); i++ {
-			idx = append(idx, i)
+			idx = append(idx, int32(i))
 		}
 		s.gather(&s.evalBuf, d, idx)
 		e, err := s.model.Evaluate(s.evalBuf)
@@ -393,13 +400,13 @@ func (s *Session) Restore(ckpt []byte) error {
 	if r.err == nil && ordLen != 0 && ordLen != s.slots[TrainSlot].n && s.slots[TrainSlot].n != 0 {
 		return bad("shuffle order covers %d examples, training data has %d", ordLen, s.slots[TrainSlot].n)
 	}
-	order := make([]int, 0, min(ordLen, r.left()/4))
+	order := make([]int32, 0, min(ordLen, r.left()/4))
 	for i := 0; i < ordLen && r.err == nil; i++ {
-		o := int(r.u32())
-		if o >= ordLen {
+		o := r.u32()
+		if uint64(o) >= uint64(ordLen) {
 			return bad("shuffle order entry %d out of range", o)
 		}
-		order = append(order, o)
+		order = append(order, int32(o))
 	}
 	if r.err != nil {
 		return bad("%v", r.err)
