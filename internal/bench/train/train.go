@@ -102,6 +102,11 @@ var (
 		// The same native model with the host's native GEMM: the baseline
 		// that wasm+native offload is compared with.
 		{Name: "native+native", Kernels: "native", New: func(c Case) (func() error, func(), error) { return newNativeWith(c, "native") }},
+		// The same on one goroutine: the baseline for wasm+native-1t (a
+		// device sharing its cores, or many simulated devices).
+		{Name: "native+native-1t", Kernels: "native-1t", New: func(c Case) (func() error, func(), error) {
+			return newNative(c, accel.Native{Threads: 1})
+		}},
 	}
 )
 

@@ -35,6 +35,7 @@ func init() {
 	train.AddVariant(train.Variant{Name: "wasm", New: func(c train.Case) (func() error, func(), error) { return newWasm(c, "") }})
 	train.AddVariant(train.Variant{Name: "wasm+go", New: func(c train.Case) (func() error, func(), error) { return newWasm(c, "go") }})
 	train.AddVariant(train.Variant{Name: "wasm+native", New: func(c train.Case) (func() error, func(), error) { return newWasm(c, "native") }})
+	train.AddVariant(train.Variant{Name: "wasm+native-1t", New: func(c train.Case) (func() error, func(), error) { return newWasm(c, "native-1t") }})
 	train.AddVariant(train.Variant{Name: "tfjs-wasm", New: newTFJS})
 }
 
@@ -56,7 +57,11 @@ func engine(accelName string) (*wasmcore.Engine, error) {
 		return nil, err
 	}
 	var b kernels.Backend
-	if accelName != "" {
+	switch accelName {
+	case "":
+	case "native-1t": // the native kernel on one goroutine
+		b = accel.Native{Threads: 1}
+	default:
 		var ok bool
 		if b, ok = accel.Lookup(accelName); !ok {
 			return nil, fmt.Errorf("no accelerator %q", accelName)
