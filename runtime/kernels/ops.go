@@ -65,6 +65,10 @@ const (
 	// clipping, weight decay and the proximal term), F2 optimizer state,
 	// F3 FedProx center (empty: none). N0 OptimKind; S0..S6 as OptimHyper.
 	OpOptimStep
+	// OpRangeCheck: R0 = the index of the first value of I0 outside
+	// [N0 - 1, N1) (the offset lets -1, "no label", travel as a size), or
+	// -1 when all are inside. The per-step validation of labels and tokens.
+	OpRangeCheck
 
 	opEnd
 )
@@ -74,6 +78,7 @@ var opNames = [...]string{
 	OpXentGrad: "xent_grad", OpXentEval: "xent_eval", OpMaxPool: "maxpool", OpMaxPoolGrad: "maxpool_grad",
 	OpIm2Col: "im2col", OpCol2Im: "col2im", OpEmbedGather: "embed_gather", OpEmbedGrad: "embed_grad",
 	OpGRUForward: "gru_forward", OpGRUBackward: "gru_backward", OpOptimStep: "optim_step",
+	OpRangeCheck: "range_check",
 }
 
 // String returns the op's ABI name ("bias_fill", ...).
@@ -280,6 +285,8 @@ func runPortable(op Op, a *Args) {
 		gruBackward(gruStepOf(op, a))
 	case OpOptimStep:
 		optimStep(OptimKind(n[0]), f[0], f[1], f[2], f[3], OptimHyper{s[0], s[1], s[2], s[3], s[4], s[5], s[6]})
+	case OpRangeCheck:
+		a.R[0] = float64(rangeCheck(a.I[0], int64(n[0])-1, int64(n[1])))
 	}
 }
 
@@ -417,6 +424,18 @@ func gruStepOf(op Op, a *Args) GRUStep {
 	s.R, s.Z, s.NN, s.HN, s.HS, s.DH, s.DY, s.DGI, s.DGH, s.DHP = f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]
 	s.LastOnly = n[4] != 0
 	return s
+}
+
+// RangeCheck returns the index of the first value of v outside [lo, hi),
+// or -1 when all are inside: the validation of a batch's labels and tokens,
+// as a kernel so the wasm core does not loop over them itself. It panics
+// unless -1 <= lo and 0 <= hi.
+func RangeCheck(v []int32, lo, hi int32) int {
+	if lo < -1 || hi < 0 {
+		panic("kernels: RangeCheck bounds below -1 or 0")
+	}
+	r := run(OpRangeCheck, Args{I: [2][]int32{v}, N: [8]int{int(lo) + 1, int(hi)}})
+	return int(r[0])
 }
 
 // OptimKind selects the update rule of OptimStep.

@@ -397,3 +397,12 @@ func optimStep(kind OptimKind, params, grads, state, center []float32, h OptimHy
 		panic("unknown optimizer kind")
 	}
 }
+
+func rangeCheck(v []int32, lo, hi int64) int {
+	for i, x := range v {
+		if int64(x) < lo || int64(x) >= hi {
+			return i
+		}
+	}
+	return -1
+}

@@ -220,10 +220,8 @@ func (m *Model) check(b Batch, needLabels bool) error {
 			return fmt.Errorf("%w: %d tokens for N = %d, want %d (%d per example)", ErrBatch, len(b.Tokens), b.N, want, m.inSize)
 		}
 		v := int32(m.emb.vocab)
-		for i, t := range b.Tokens {
-			if t < 0 || t >= v {
-				return fmt.Errorf("%w: token %d at index %d outside vocabulary [0, %d)", ErrBatch, t, i, v)
-			}
+		if i := kernels.RangeCheck(b.Tokens, 0, v); i >= 0 {
+			return fmt.Errorf("%w: token %d at index %d outside vocabulary [0, %d)", ErrBatch, b.Tokens[i], i, v)
 		}
 	} else if len(b.X) != want {
 		return fmt.Errorf("%w: %d inputs for N = %d, want %d (%d per example)", ErrBatch, len(b.X), b.N, want, m.inSize)
@@ -239,10 +237,8 @@ func (m *Model) check(b Batch, needLabels bool) error {
 		lo = -1
 	}
 	c := int32(m.classes)
-	for i, l := range b.Labels {
-		if l < lo || l >= c {
-			return fmt.Errorf("%w: label %d at index %d outside [%d, %d)", ErrBatch, l, i, lo, c)
-		}
+	if i := kernels.RangeCheck(b.Labels, lo, c); i >= 0 {
+		return fmt.Errorf("%w: label %d at index %d outside [%d, %d)", ErrBatch, b.Labels[i], i, lo, c)
 	}
 	return nil
 }

@@ -99,6 +99,12 @@ func OpCases(rng *rand.Rand) []OpCase {
 				randSlice(rng, n*H), dy, f(3 * nth), f(3 * n * H), f(n * H)}, N: [8]int{n, T, t, H, mode / 2}}, "n %d T %d t %d H %d dy mode %d", n, T, t, H, mode)
 		}
 
+		vals := make([]int32, 1+rng.IntN(40))
+		for i := range vals {
+			vals[i] = int32(rng.IntN(14)) - 2
+		}
+		add(kernels.OpRangeCheck, kernels.Args{I: [2][]int32{vals}, N: [8]int{rng.IntN(2), 9 + rng.IntN(4)}}, "n %d", len(vals))
+
 		for kind := kernels.SGD; kind <= kernels.Adam; kind++ {
 			np := 1 + rng.IntN(50)
 			state := []float32{}
