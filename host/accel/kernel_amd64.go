@@ -5,15 +5,6 @@ package accel
 //go:noescape
 func kern6x16(k int, a, b, c *float32, ldc int, alpha float32, accumulate int)
 
-//go:noescape
-func pack6x8(dst, src *float32, ld, groups int)
-
-// pack16x8 packs sixteen rows (row stride ld) into a 16-wide panel,
-// dst[p*16+x] = src[x*ld+p] for p < 8*groups. Requires AVX.
-//
-//go:noescape
-func pack16x8(dst, src *float32, ld, groups int)
-
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 func xgetbv() (eax, edx uint32)
 
@@ -39,7 +30,5 @@ func hasAVX2FMA() bool {
 func init() {
 	if hasAVX2FMA() {
 		micro = microKernel{name: "avx2-fma", mr: 6, nr: 16, run: kern6x16}
-		packA6 = pack6x8
-		packT16 = pack16x8
 	}
 }

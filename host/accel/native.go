@@ -148,7 +148,7 @@ func blocked(mk microKernel, threads int, transA, transB bool, m, n, k int, alph
 				g.accumulate = 1
 			}
 			if threads == 1 {
-				packPanels(g.bp, b, ldb, !transB, p0, g.kb, j0, g.nb, nr)
+				kernels.PackPanels(g.bp, b, ldb, !transB, p0, g.kb, j0, g.nb, nr)
 				w := g.newWorker()
 				for i := 0; i < blocks; i++ {
 					w.block(&g, i)
@@ -243,7 +243,7 @@ func (ws *wholeStep) work() {
 		x0 := i % ws.cpk * bChunk
 		x1 := min(ws.g.nb, x0+bChunk)
 		off := p0 * ws.pl
-		packPanels(ws.bp[off+x0*kb:off+roundUp(x1, nr)*kb], ws.b, ws.ldb, !ws.transB, p0, kb, ws.g.j0+x0, x1-x0, nr)
+		kernels.PackPanels(ws.bp[off+x0*kb:off+roundUp(x1, nr)*kb], ws.b, ws.ldb, !ws.transB, p0, kb, ws.g.j0+x0, x1-x0, nr)
 		ws.packed.Done()
 	}
 	if int(ws.nextBlock.Load()) >= ws.g.blocks {
@@ -296,7 +296,7 @@ func (st *step) work() {
 	nr := st.mk.nr
 	for i := int(st.nextChunk.Add(1) - 1); i < st.chunks; i = int(st.nextChunk.Add(1) - 1) {
 		x0, x1 := i*bChunk, min(st.nb, (i+1)*bChunk)
-		packPanels(st.bp[x0*st.kb:roundUp(x1, nr)*st.kb], st.b, st.ldb, !st.transB, st.p0, st.kb, st.j0+x0, x1-x0, nr)
+		kernels.PackPanels(st.bp[x0*st.kb:roundUp(x1, nr)*st.kb], st.b, st.ldb, !st.transB, st.p0, st.kb, st.j0+x0, x1-x0, nr)
 		st.packed.Done()
 	}
 	if int(st.nextBlock.Load()) >= st.blocks {
@@ -358,7 +358,7 @@ func (w worker) block(g *gemmArgs, i int) {
 	i0 := i * g.tiles / g.blocks * mr
 	mb := min(g.m, (i+1)*g.tiles/g.blocks*mr) - i0
 	ap := (*w.buf)[:kb*roundUp(mb, mr)]
-	packPanels(ap, g.a, g.lda, g.transA, g.p0, kb, i0, mb, mr)
+	kernels.PackPanels(ap, g.a, g.lda, g.transA, g.p0, kb, i0, mb, mr)
 	c, ldc, tile := g.c, g.ldc, w.tile
 	for jr := 0; jr < g.nb; jr += nr {
 		bpan := g.bp[jr*kb : (jr+nr)*kb]
@@ -385,142 +385,6 @@ func (w worker) block(g *gemmArgs, i int) {
 				}
 			}
 		}
-	}
-}
-
-// packPanels copies a depth-kb, width-w block of a matrix into panels of
-// width pw, each stored k-major (panel[p*pw+x]) and zero-padded. The
-// block's element (p, x) is s[(p0+p)*ld + x0+x] when kMajor, else
-// s[(x0+x)*ld + p0+p]. (op(A) rows are A's rows unless transposed; op(B)
-// columns are B's columns unless transposed.)
-func packPanels(dst, s []float32, ld int, kMajor bool, p0, kb, x0, w, pw int) {
-	full := w / pw * pw
-	if kMajor && pw == 16 && full > 0 {
-		// Row by row: each source row is read once, sequentially, and
-		// each write fills one 64-byte line of a panel.
-		for p := 0; p < kb; p++ {
-			row := s[(p0+p)*ld+x0:][:full:full]
-			for xr := 0; xr < full; xr += 16 {
-				*(*[16]float32)(dst[(xr*kb + p*16):]) = *(*[16]float32)(row[xr:])
-			}
-		}
-		if full == w {
-			return
-		}
-		dst, x0, w = dst[full*kb:], x0+full, w-full
-		full = 0
-	}
-	for xr := 0; xr < w; xr += pw {
-		panel := dst[xr*kb : (xr+pw)*kb]
-		cols := min(pw, w-xr)
-		if cols < pw {
-			clear(panel)
-		}
-		switch {
-		case kMajor && cols == 6 && pw == 6:
-			for p := 0; p < kb; p++ {
-				off := (p0+p)*ld + x0 + xr
-				*(*[6]float32)(panel[p*6:]) = *(*[6]float32)(s[off:])
-			}
-		case kMajor && cols == 8 && pw == 8:
-			for p := 0; p < kb; p++ {
-				off := (p0+p)*ld + x0 + xr
-				*(*[8]float32)(panel[p*8:]) = *(*[8]float32)(s[off:])
-			}
-		case kMajor:
-			for p := 0; p < kb; p++ {
-				off := (p0+p)*ld + x0 + xr
-				copy(panel[p*pw:p*pw+cols], s[off:off+cols])
-			}
-		case cols == 6 && pw == 6:
-			pack6(panel, s, ld, (x0+xr)*ld+p0, kb)
-		case cols == 16 && pw == 16 && packT16 != nil:
-			pack16(panel, s, ld, (x0+xr)*ld+p0, kb)
-		case cols == pw && pw%4 == 0:
-			packRows4(panel, s, ld, (x0+xr)*ld+p0, kb, pw)
-		default:
-			// Gather the source rows so writes stay sequential.
-			var rows [16][]float32
-			for x := 0; x < cols; x++ {
-				off := (x0+xr+x)*ld + p0
-				rows[x] = s[off : off+kb]
-			}
-			for p := 0; p < kb; p++ {
-				d := panel[p*pw : p*pw+cols]
-				for x := range d {
-					d[x] = rows[x][p]
-				}
-			}
-		}
-	}
-}
-
-// packRows4 interleaves pw source rows of length kb (row stride ld,
-// starting at off) into panel[p*pw+x], four rows at a time to stay in
-// registers.
-func packRows4(panel, s []float32, ld, off, kb, pw int) {
-	panel = panel[:pw*kb]
-	for x := 0; x < pw; x += 4 {
-		o := off + x*ld
-		r0 := s[o:][:kb:kb]
-		r1 := s[o+ld:][:kb:kb]
-		r2 := s[o+2*ld:][:kb:kb]
-		r3 := s[o+3*ld:][:kb:kb]
-		for p := 0; p < kb; p++ {
-			d := panel[p*pw+x : p*pw+x+4 : p*pw+x+4]
-			d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
-		}
-	}
-}
-
-// packA6, when set (amd64 with the AVX2 kernel), packs eight k steps of
-// six rows at a time with vector transposes: dst[p*6+r] = src[r*ld+p] for
-// p < 8*groups. It replaces the scalar loop below, which cost ~6% of a
-// single-threaded 1024^3 product.
-var packA6 func(dst, src *float32, ld, groups int)
-
-// packT16, when set (amd64 with AVX), packs eight k steps of sixteen rows
-// at a time with two 8x8 vector transposes: dst[p*16+x] = src[x*ld+p] for
-// p < 8*groups.
-var packT16 func(dst, src *float32, ld, groups int)
-
-// pack16 interleaves sixteen source rows of length kb (row stride ld,
-// starting at off) into panel[p*16+x] with packT16, the last kb%8 steps in
-// Go. Callers check packT16 != nil.
-func pack16(panel, s []float32, ld, off, kb int) {
-	_ = s[off+15*ld+kb-1] // all sixteen rows are in bounds
-	panel = panel[:16*kb]
-	g := kb / 8
-	if g > 0 {
-		packT16(&panel[0], &s[off], ld, g)
-	}
-	for x := 0; x < 16; x++ {
-		row := s[off+x*ld:][:kb:kb]
-		for p := 8 * g; p < kb; p++ {
-			panel[p*16+x] = row[p]
-		}
-	}
-}
-
-// pack6 interleaves six source rows of length kb (row stride ld, starting at
-// off) into panel[p*6+x].
-func pack6(panel, s []float32, ld, off, kb int) {
-	r0 := s[off:][:kb:kb]
-	r1 := s[off+ld:][:kb:kb]
-	r2 := s[off+2*ld:][:kb:kb]
-	r3 := s[off+3*ld:][:kb:kb]
-	r4 := s[off+4*ld:][:kb:kb]
-	r5 := s[off+5*ld:][:kb:kb]
-	panel = panel[:6*kb]
-	p := 0
-	if g := kb / 8; packA6 != nil && g > 0 {
-		// In bounds: each row has kb >= 8g floats, the panel 6kb.
-		packA6(&panel[0], &r0[0], ld, g)
-		p = 8 * g
-	}
-	for ; p < kb; p++ {
-		d := (*[6]float32)(panel[p*6:])
-		d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 	}
 }
 

@@ -52,7 +52,7 @@ func gemmVec(ws *workspace, transA, transB bool, m, n, k int, alpha float32, a [
 		for p0 := 0; p0 < k; p0 += kc {
 			kb := min(kc, k-p0)
 			bp := ws.b[:kb*roundUp(nb, nr)]
-			packPanels(bp, b, ldb, !transB, p0, kb, j0, nb, nr)
+			PackPanels(bp, b, ldb, !transB, p0, kb, j0, nb, nr)
 			accumulate := 0
 			if p0 > 0 || beta == 1 {
 				accumulate = 1
@@ -60,7 +60,7 @@ func gemmVec(ws *workspace, transA, transB bool, m, n, k int, alpha float32, a [
 			for i0 := 0; i0 < m; i0 += vmc {
 				mb := min(vmc, m-i0)
 				ap := ws.a[:kb*roundUp(mb, mr)]
-				packPanels(ap, a, lda, transA, p0, kb, i0, mb, mr)
+				PackPanels(ap, a, lda, transA, p0, kb, i0, mb, mr)
 				for jr := 0; jr < nb; jr += nr {
 					bpan := bp[jr*kb : (jr+nr)*kb]
 					nv := min(nr, nb-jr)
@@ -94,12 +94,15 @@ func gemmVec(ws *workspace, transA, transB bool, m, n, k int, alpha float32, a [
 	}
 }
 
-// packPanels copies a depth-kb, width-w block of a matrix into panels of
-// width pw, each stored k-major (panel[p*pw+x]), zero-padding the last one.
+// PackPanels copies a depth-kb, width-w block of a matrix into panels of
+// width pw, each stored k-major (panel[p*pw+x]), zero-padding the last one:
+// the packing step of a blocked GEMM, with vector transposes where the CPU
+// has them. Exported for host/accel's native backend, which packs exactly
+// as Portable does and differs only in its micro-kernel.
 // The block's element (p, x) is s[(p0+p)*ld + x0+x] when kMajor, else
 // s[(x0+x)*ld + p0+p]. (op(A)'s rows are A's rows unless transposed; op(B)'s
 // columns are B's columns unless transposed.)
-func packPanels(dst, s []float32, ld int, kMajor bool, p0, kb, x0, w, pw int) {
+func PackPanels(dst, s []float32, ld int, kMajor bool, p0, kb, x0, w, pw int) {
 	full := w / pw * pw
 	if kMajor && pw == 16 && full > 0 {
 		// Row by row: each source row is read once, sequentially, and
