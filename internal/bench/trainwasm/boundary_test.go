@@ -1,0 +1,100 @@
+package trainwasm
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/murmur-fl/murmur/host/accel"
+	"github.com/murmur-fl/murmur/host/wasmcore"
+	"github.com/murmur-fl/murmur/internal/bench/train"
+	"github.com/murmur-fl/murmur/internal/corebuild"
+	"github.com/murmur-fl/murmur/runtime/kernels"
+)
+
+// nullHost answers every GEMM and op import without doing the work (a
+// range check finds nothing): a core step on it costs only the guest's
+// own code and the boundary.
+type nullHost struct{}
+
+func (nullHost) Name() string { return "null" }
+func (nullHost) Gemm(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int) {
+}
+func (nullHost) RunOp(op kernels.Op, a *kernels.Args) bool {
+	if op == kernels.OpRangeCheck {
+		a.R[0] = -1
+	}
+	return true
+}
+
+// timedHost is a backend that adds the time spent in it to *spent.
+type timedHost struct {
+	kernels.Backend
+	spent *atomic.Int64
+}
+
+func (t timedHost) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	t0 := time.Now()
+	t.Backend.Gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	t.spent.Add(int64(time.Since(t0)))
+}
+
+func (t timedHost) RunOp(op kernels.Op, a *kernels.Args) bool {
+	t0 := time.Now()
+	err := kernels.RunOn(kernels.Portable{}, op, a)
+	t.spent.Add(int64(time.Since(t0)))
+	return err == nil
+}
+
+// BenchmarkCoreStep times one MLP b128 training step of the wasm core per
+// host backend and reports host-ns/op, the time spent in the host's
+// kernels: "null" shows the guest's code plus the boundary alone, and
+// native vs native-1t the cost of the two-thread GEMM through the import.
+//
+//	go test -run XXX -bench CoreStep ./internal/bench/trainwasm
+func BenchmarkCoreStep(b *testing.B) {
+	ctx := context.Background()
+	wasm, err := corebuild.Load(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	native, _ := accel.Lookup("native")
+	for _, tc := range []struct {
+		name string
+		host kernels.Backend
+	}{{"null", nullHost{}}, {"native", native}, {"native-1t", accel.Native{Threads: 1}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var spent atomic.Int64
+			host := tc.host
+			if tc.name != "null" {
+				host = timedHost{tc.host, &spent}
+			}
+			e, err := wasmcore.NewEngine(ctx, wasm, &wasmcore.Config{Accel: host})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close(ctx)
+			enginesMu.Lock()
+			engines["bench-"+tc.name] = e
+			enginesMu.Unlock()
+			defer func() { enginesMu.Lock(); delete(engines, "bench-"+tc.name); enginesMu.Unlock() }()
+			step, done, err := newWasm(train.Case{Name: "mlp-b128", Model: "mlp", Batch: 128}, "bench-"+tc.name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer done()
+			if err := step(); err != nil {
+				b.Fatal(err)
+			}
+			spent.Store(0)
+			b.ResetTimer()
+			for b.Loop() {
+				if err := step(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(spent.Load())/float64(b.N), "host-ns/op")
+		})
+	}
+}
