@@ -300,6 +300,14 @@ func (e *Encoder) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) (
 // in order; version 2 keeps four partial sums (of i mod 4) and adds them
 // as (s0+s1)+(s2+s3), which breaks the add latency chain.
 func sumSquares(x []float32, version int) (float64, int) {
+	if version != 1 {
+		return sumSquares4(x)
+	}
+	return sumSquaresGo(x, version)
+}
+
+// sumSquaresGo is sumSquares in Go (sumSquares4's twin for version 2).
+func sumSquaresGo(x []float32, version int) (float64, int) {
 	var s0, s1, s2, s3 float64
 	var nonFinite bool
 	i := 0
@@ -351,26 +359,6 @@ func unrotate(y, signs []float64, inv float64) {
 	fwht(y)
 	for i := range y {
 		y[i] = float64(y[i]*inv) * signs[i]
-	}
-}
-
-// quantizeCounter is version 2's step 5 and 6 for y_i = float64(src[i]·mul),
-// with the counter-based stream of key (see the package doc).
-func quantizeCounter[F float32 | float64](dst []uint64, src []F, mul float64, key uint64, q quantizer) {
-	src = src[:len(dst)]
-	n := len(src) &^ 1
-	s := key
-	for i := 0; i < n; i += 2 {
-		s += 0xa0761d6478bd642f
-		hi, lo := bits.Mul64(s, s^0xe7037ed1a0b428db)
-		r := hi ^ lo
-		dst[i] = q.one(float64(float64(src[i])*mul), uint32(r))
-		dst[i+1] = q.one(float64(float64(src[i+1])*mul), uint32(r>>32))
-	}
-	if n < len(src) {
-		s += 0xa0761d6478bd642f
-		hi, lo := bits.Mul64(s, s^0xe7037ed1a0b428db)
-		dst[n] = q.one(float64(float64(src[n])*mul), uint32(hi^lo))
 	}
 }
 
@@ -484,21 +472,13 @@ func (e *Encoder) DecodeSum(sum []uint64) ([]float32, uint64, error) {
 	W := float64(e.p.MaxWeight)
 	// Sign-extend the B-bit values by shifting them to the top and back
 	// (arithmetic shift): no branch, whatever the sign.
-	sh := uint(64 - e.p.ModBits)
-	step := e.step
 	if e.signs == nil {
-		q := sum[:len(out)]
-		for i := range out {
-			z := float64(float64(int64(q[i]<<sh)>>sh) * step)
-			out[i] = float32(z * W)
-		}
+		decodeValues(out, sum, e.p.ModBits, e.step, W)
 		return out, sum[e.padded] & e.mask, nil
 	}
 	bp := scratch(e.padded)
 	z := *bp
-	for i := range z {
-		z[i] = float64(float64(int64(sum[i]<<sh)>>sh) * step)
-	}
+	decodeSteps(z, sum, e.p.ModBits, e.step)
 	if e.p.Version != 1 {
 		K := e.block
 		inv := 1 / math.Sqrt(float64(K))
@@ -579,6 +559,26 @@ func fwht(a []float64) {
 // (radix 4: four elements, two butterflies of level h, then two of level
 // 2h, the same operations as level by level).
 func fwhtLevels(a []float64, h int) {
+	n := len(a)
+	if h == 1 && n >= 4 {
+		for i := 0; i+4 <= n; i += 4 {
+			q := a[i : i+4 : i+4]
+			s0, d0 := q[0]+q[1], q[0]-q[1]
+			s1, d1 := q[2]+q[3], q[2]-q[3]
+			q[0], q[2] = s0+s1, s0-s1
+			q[1], q[3] = d0+d1, d0-d1
+		}
+		h = 4
+	}
+	if fwhtPasses(a, h) {
+		return
+	}
+	fwhtLevelsGo(a, h)
+}
+
+// fwhtLevelsGo is fwhtLevels' passes for h >= 4 in Go (fwhtPasses' twin),
+// or all of them from h = 1.
+func fwhtLevelsGo(a []float64, h int) {
 	n := len(a)
 	if h == 1 && n >= 4 {
 		for i := 0; i+4 <= n; i += 4 {

@@ -1,0 +1,359 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 twins of the hot loops in encode.go. Each does exactly the IEEE
+// operations of the Go loop it replaces, one by one (VMULPD then VADDPD,
+// never a fused multiply-add; conversions with the default rounding), so
+// the results are the same bits; kernels_test.go checks them element by
+// element against the Go loops.
+
+DATA wyk<>+0(SB)/8, $0xe7037ed1a0b428db
+DATA wyk<>+8(SB)/8, $0xe7037ed1a0b428db
+DATA wyk<>+16(SB)/8, $0xe7037ed1a0b428db
+DATA wyk<>+24(SB)/8, $0xe7037ed1a0b428db
+GLOBL wyk<>(SB), RODATA|NOPTR, $32
+
+DATA lo32<>+0(SB)/8, $0x00000000ffffffff
+DATA lo32<>+8(SB)/8, $0x00000000ffffffff
+DATA lo32<>+16(SB)/8, $0x00000000ffffffff
+DATA lo32<>+24(SB)/8, $0x00000000ffffffff
+GLOBL lo32<>(SB), RODATA|NOPTR, $32
+
+DATA sign32<>+0(SB)/8, $0x8000000080000000
+DATA sign32<>+8(SB)/8, $0x8000000080000000
+DATA sign32<>+16(SB)/8, $0x8000000080000000
+DATA sign32<>+24(SB)/8, $0x8000000080000000
+GLOBL sign32<>(SB), RODATA|NOPTR, $32
+
+// 2^31 and 2^-32 as float64.
+DATA two31<>+0(SB)/8, $0x41e0000000000000
+DATA two31<>+8(SB)/8, $0x41e0000000000000
+DATA two31<>+16(SB)/8, $0x41e0000000000000
+DATA two31<>+24(SB)/8, $0x41e0000000000000
+GLOBL two31<>(SB), RODATA|NOPTR, $32
+
+DATA twom32<>+0(SB)/8, $0x3df0000000000000
+DATA twom32<>+8(SB)/8, $0x3df0000000000000
+DATA twom32<>+16(SB)/8, $0x3df0000000000000
+DATA twom32<>+24(SB)/8, $0x3df0000000000000
+GLOBL twom32<>(SB), RODATA|NOPTR, $32
+
+DATA zero4<>+0(SB)/8, $0
+DATA zero4<>+8(SB)/8, $0
+DATA zero4<>+16(SB)/8, $0
+DATA zero4<>+24(SB)/8, $0
+GLOBL zero4<>(SB), RODATA|NOPTR, $32
+
+// The four 64-bit wyrand words of the lanes of Y0 (the counter states), as
+// 8 uniform dwords in Y1 (coordinate order), then Y0 += Y15. Clobbers
+// Y1..Y6.
+#define WYRAND \
+	VPXOR    wyk<>(SB), Y0, Y1 \
+	VPSRLQ   $32, Y0, Y2 \
+	VPSRLQ   $32, Y1, Y3 \
+	VPMULUDQ Y1, Y0, Y4 \
+	VPMULUDQ Y3, Y0, Y5 \
+	VPMULUDQ Y1, Y2, Y1 \
+	VPMULUDQ Y3, Y2, Y2 \
+	VPSRLQ   $32, Y4, Y3 \
+	VPAND    lo32<>(SB), Y5, Y6 \
+	VPADDQ   Y6, Y3, Y3        \
+	VPAND    lo32<>(SB), Y1, Y6 \
+	VPADDQ   Y6, Y3, Y3        \
+	VPAND    lo32<>(SB), Y4, Y4 \
+	VPSLLQ   $32, Y3, Y6       \
+	VPOR     Y6, Y4, Y4        \
+	VPSRLQ   $32, Y5, Y5 \
+	VPADDQ   Y5, Y2, Y2        \
+	VPSRLQ   $32, Y1, Y1       \
+	VPADDQ   Y1, Y2, Y2        \
+	VPSRLQ   $32, Y3, Y3       \
+	VPADDQ   Y3, Y2, Y2        \
+	VPXOR    Y4, Y2, Y1 \
+	VPADDQ   Y15, Y0, Y0
+
+// Uniforms: Y2 (coordinates 0..3) and Y3 (4..7) = float64(uint32 r)·2^-32
+// from the dwords of Y1.
+#define UNIFORMS \
+	VPXOR        sign32<>(SB), Y1, Y1 \
+	VCVTDQ2PD    X1, Y2               \
+	VEXTRACTI128 $1, Y1, X3           \
+	VCVTDQ2PD    X3, Y3               \
+	VADDPD       two31<>(SB), Y2, Y2  \
+	VMULPD       twom32<>(SB), Y2, Y2 \
+	VADDPD       two31<>(SB), Y3, Y3  \
+	VMULPD       twom32<>(SB), Y3, Y3
+
+// One group of four: Y4 holds y (already float64(x·mul)), U the uniforms;
+// stores the four codes at off(DI). Clobbers Y4..Y6, U.
+#define QUANT4(U, off) \
+	VMULPD      Y13, Y4, Y4 \
+	VADDPD      Y12, Y4, Y4 \
+	VMAXPD      zero4<>(SB), Y4, Y4 \
+	VMINPD      Y11, Y4, Y4 \
+	VCVTTPD2DQY Y4, X5 \
+	VCVTDQ2PD   X5, Y6              \
+	VSUBPD      Y6, Y4, Y4 \
+	VCMPPD      $1, Y4, U, U \
+	VPMOVSXDQ   X5, Y5              \
+	VPSUBQ      U, Y5, Y5 \
+	VPSUBQ      Y9, Y5, Y5 \
+	VPAND       Y10, Y5, Y5 \
+	VMOVDQU     Y5, off(DI)
+
+// qconst offsets: mul 0, inv 8, m 16, twoM 24, mask 32, mInt 40, c4 48.
+#define QSETUP \
+	MOVQ         dst+0(FP), DI     \
+	MOVQ         src+8(FP), SI     \
+	MOVQ         n+16(FP), CX      \
+	MOVQ         st+24(FP), AX     \
+	MOVQ         c+32(FP), BX      \
+	VMOVDQU      (AX), Y0          \
+	VBROADCASTSD 0(BX), Y14        \
+	VBROADCASTSD 8(BX), Y13        \
+	VBROADCASTSD 16(BX), Y12       \
+	VBROADCASTSD 24(BX), Y11       \
+	VPBROADCASTQ 32(BX), Y10       \
+	VPBROADCASTQ 40(BX), Y9        \
+	VPBROADCASTQ 48(BX), Y15       \
+	SHRQ         $3, CX
+
+// dconst offsets: mask 0, sb 8, bias 16 (magic bits − sb), magic 24
+// (1.5·2^52), step 32, w 40.
+#define DSETUP \
+	MOVQ         sum+8(FP), SI  \
+	MOVQ         n+16(FP), CX   \
+	MOVQ         c+24(FP), BX   \
+	VPBROADCASTQ 0(BX), Y10     \
+	VPBROADCASTQ 8(BX), Y11     \
+	VPBROADCASTQ 16(BX), Y12    \
+	VBROADCASTSD 24(BX), Y13    \
+	VBROADCASTSD 32(BX), Y14    \
+	VBROADCASTSD 40(BX), Y15    \
+	SHRQ         $2, CX
+
+// Y1 = float64(signed B-bit value of (SI))·step, exactly: sign-extend by
+// (x&mask ^ sb) − sb, convert with the 1.5·2^52 trick (|v| < 2^51).
+#define DVAL(off, R) \
+	VMOVDQU off(SI), R  \
+	VPAND   Y10, R, R   \
+	VPXOR   Y11, R, R   \
+	VPADDQ  Y12, R, R   \
+	VSUBPD  Y13, R, R   \
+	VMULPD  Y14, R, R
+
+// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL eaxArg+0(FP), AX
+	MOVL ecxArg+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func xgetbv() (eax, edx uint32)
+TEXT ·xgetbv(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
+	RET
+
+// func sumSquaresAVX2(x *float32, n int, s *[4]float64)
+// s[k] = Σ float64(x[i])² over i ≡ k (mod 4), i < n&^3, added in order.
+TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ s+16(FP), DI
+	VXORPD Y0, Y0, Y0
+	SHRQ $2, CX
+	JZ   ssdone
+
+ssloop:
+	VCVTPS2PD (SI), Y1
+	VMULPD    Y1, Y1, Y1
+	VADDPD    Y1, Y0, Y0
+	ADDQ      $16, SI
+	DECQ      CX
+	JNZ       ssloop
+
+ssdone:
+	VMOVUPD Y0, (DI)
+	VZEROUPPER
+	RET
+
+// func quantF32AVX2(dst *uint64, src *float32, n int, st *[4]uint64, c *qconst)
+// Version 2's quantizeCounter for n (a multiple of 8) float32 inputs; st
+// holds the counter states of the first four words.
+TEXT ·quantF32AVX2(SB), NOSPLIT, $0-40
+	QSETUP
+	JZ qfdone
+
+qfloop:
+	WYRAND
+	UNIFORMS
+	VCVTPS2PD (SI), Y4
+	VMULPD    Y14, Y4, Y4
+	QUANT4(Y2, 0)
+	VCVTPS2PD 16(SI), Y4
+	VMULPD    Y14, Y4, Y4
+	QUANT4(Y3, 32)
+	ADDQ      $32, SI
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       qfloop
+
+qfdone:
+	VZEROUPPER
+	RET
+
+// func quantF64AVX2(dst *uint64, src *float64, n int, st *[4]uint64, c *qconst)
+TEXT ·quantF64AVX2(SB), NOSPLIT, $0-40
+	QSETUP
+	JZ qddone
+
+qdloop:
+	WYRAND
+	UNIFORMS
+	VMOVUPD (SI), Y4
+	VMULPD  Y14, Y4, Y4
+	QUANT4(Y2, 0)
+	VMOVUPD 32(SI), Y4
+	VMULPD  Y14, Y4, Y4
+	QUANT4(Y3, 32)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     qdloop
+
+qddone:
+	VZEROUPPER
+	RET
+
+// func decodeF32AVX2(out *float32, sum *uint64, n int, c *dconst)
+// out[i] = float32(float64(float64(v_i)·step)·w) for n (multiple of 4).
+TEXT ·decodeF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	DSETUP
+	JZ dfdone
+
+dfloop:
+	DVAL(0, Y1)
+	VMULPD     Y15, Y1, Y1
+	VCVTPD2PSY Y1, X1
+	VMOVUPS    X1, (DI)
+	ADDQ       $32, SI
+	ADDQ       $16, DI
+	DECQ       CX
+	JNZ        dfloop
+
+dfdone:
+	VZEROUPPER
+	RET
+
+// func decodeF64AVX2(out *float64, sum *uint64, n int, c *dconst)
+// out[i] = float64(float64(v_i)·step) for n (multiple of 4).
+TEXT ·decodeF64AVX2(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	DSETUP
+	JZ dddone
+
+ddloop:
+	DVAL(0, Y1)
+	VMOVUPD Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     ddloop
+
+dddone:
+	VZEROUPPER
+	RET
+
+// func fwhtRadix4AVX2(a *float64, n, h int)
+// Levels h and 2h of the FWHT over a[0:n] (h a multiple of 4, 4h <= n):
+// the radix-4 pass of fwhtLevels, four j at a time.
+TEXT ·fwhtRadix4AVX2(SB), NOSPLIT, $0-24
+	MOVQ a+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ h+16(FP), DX
+	MOVQ DX, R8
+	SHLQ $3, R8      // h in bytes
+	MOVQ DX, R13
+	SHLQ $2, R13     // 4h elements per block
+	SHRQ $2, DX      // inner iterations
+
+r4block:
+	MOVQ SI, R9
+	LEAQ (SI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	MOVQ DX, BX
+
+r4inner:
+	VMOVUPD (R9), Y0
+	VMOVUPD (R10), Y1
+	VMOVUPD (R11), Y2
+	VMOVUPD (R12), Y3
+	VADDPD  Y1, Y0, Y4 // s0 = x0+x1
+	VSUBPD  Y1, Y0, Y5 // d0 = x0−x1
+	VADDPD  Y3, Y2, Y6 // s1 = x2+x3
+	VSUBPD  Y3, Y2, Y7 // d1 = x2−x3
+	VADDPD  Y6, Y4, Y0
+	VSUBPD  Y6, Y4, Y2
+	VADDPD  Y7, Y5, Y1
+	VSUBPD  Y7, Y5, Y3
+	VMOVUPD Y0, (R9)
+	VMOVUPD Y1, (R10)
+	VMOVUPD Y2, (R11)
+	VMOVUPD Y3, (R12)
+	ADDQ    $32, R9
+	ADDQ    $32, R10
+	ADDQ    $32, R11
+	ADDQ    $32, R12
+	DECQ    BX
+	JNZ     r4inner
+
+	MOVQ R12, SI     // next block
+	SUBQ R13, CX
+	JNZ  r4block
+	VZEROUPPER
+	RET
+
+// func fwhtRadix2AVX2(a *float64, n, h int)
+// One level h of the FWHT over a[0:n] (h a multiple of 4, 2h <= n).
+TEXT ·fwhtRadix2AVX2(SB), NOSPLIT, $0-24
+	MOVQ a+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ h+16(FP), DX
+	MOVQ DX, R8
+	SHLQ $3, R8
+	MOVQ DX, R13
+	SHLQ $1, R13
+	SHRQ $2, DX
+
+r2block:
+	MOVQ SI, R9
+	LEAQ (SI)(R8*1), R10
+	MOVQ DX, BX
+
+r2inner:
+	VMOVUPD (R9), Y0
+	VMOVUPD (R10), Y1
+	VADDPD  Y1, Y0, Y2
+	VSUBPD  Y1, Y0, Y3
+	VMOVUPD Y2, (R9)
+	VMOVUPD Y3, (R10)
+	ADDQ    $32, R9
+	ADDQ    $32, R10
+	DECQ    BX
+	JNZ     r2inner
+
+	MOVQ R10, SI
+	SUBQ R13, CX
+	JNZ  r2block
+	VZEROUPPER
+	RET

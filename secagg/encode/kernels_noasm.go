@@ -1,0 +1,18 @@
+//go:build !amd64 || purego
+
+package encode
+
+// useAVX2 is false: the Go loops run everywhere (see kernels_amd64.go).
+const useAVX2 = false
+
+func sumSquaresAVX2(x *float32, n int, s *[4]float64) { panic("encode: no AVX2") }
+func quantF32AVX2(dst *uint64, src *float32, n int, st *[4]uint64, c *qconst) {
+	panic("encode: no AVX2")
+}
+func quantF64AVX2(dst *uint64, src *float64, n int, st *[4]uint64, c *qconst) {
+	panic("encode: no AVX2")
+}
+func decodeF32AVX2(out *float32, sum *uint64, n int, c *dconst) { panic("encode: no AVX2") }
+func decodeF64AVX2(out *float64, sum *uint64, n int, c *dconst) { panic("encode: no AVX2") }
+func fwhtRadix4AVX2(a *float64, n, h int)                       { panic("encode: no AVX2") }
+func fwhtRadix2AVX2(a *float64, n, h int)                       { panic("encode: no AVX2") }
