@@ -279,9 +279,7 @@ func (e *Encoder) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) (
 	} else {
 		bp := scratch(e.p.Dim)
 		y := *bp
-		for i, v := range x {
-			y[i] = float64(float64(v) * scale)
-		}
+		cvtScale(y, x, scale)
 		K := e.block
 		inv := 1 / math.Sqrt(float64(K))
 		rotate(y[:K], e.signs[:K], inv)
@@ -344,6 +342,17 @@ func sumSquaresGo(x []float32, version int) (float64, int) {
 // rotate sets y = H·diag(signs)·y·inv (version 2's window).
 func rotate(y, signs []float64, inv float64) {
 	signs = signs[:len(y)]
+	if useAVX2 && len(y) >= 8 {
+		fwhtSigns(y, signs)
+		scaleAVX2(&y[0], len(y), inv)
+		return
+	}
+	rotateGo(y, signs, inv)
+}
+
+// rotateGo is rotate in Go.
+func rotateGo(y, signs []float64, inv float64) {
+	signs = signs[:len(y)]
 	for i := range y {
 		y[i] *= signs[i]
 	}
@@ -357,6 +366,10 @@ func rotate(y, signs []float64, inv float64) {
 func unrotate(y, signs []float64, inv float64) {
 	signs = signs[:len(y)]
 	fwht(y)
+	if useAVX2 && len(y) >= 4 {
+		scaleSignsAVX2(&y[0], &signs[0], len(y), inv)
+		return
+	}
 	for i := range y {
 		y[i] = float64(y[i]*inv) * signs[i]
 	}
@@ -486,9 +499,7 @@ func (e *Encoder) DecodeSum(sum []uint64) ([]float32, uint64, error) {
 			unrotate(z[e.p.Dim-K:], e.signs[K:], inv)
 		}
 		unrotate(z[:K], e.signs[:K], inv)
-		for i := range out {
-			out[i] = float32(z[i] * W)
-		}
+		toF32(out, z, W)
 		pool.Put(bp)
 		return out, sum[e.padded] & e.mask, nil
 	}
@@ -560,6 +571,10 @@ func fwht(a []float64) {
 // 2h, the same operations as level by level).
 func fwhtLevels(a []float64, h int) {
 	n := len(a)
+	if useAVX2 && h == 1 && n >= 8 {
+		fwht4AVX2(&a[0], n)
+		h = 4
+	}
 	if h == 1 && n >= 4 {
 		for i := 0; i+4 <= n; i += 4 {
 			q := a[i : i+4 : i+4]

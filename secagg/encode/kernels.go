@@ -163,3 +163,42 @@ func fwhtPasses(a []float64, h int) bool {
 	}
 	return true
 }
+
+// cvtScale sets y[i] = float64(float64(x[i])·c).
+func cvtScale(y []float64, x []float32, c float64) {
+	y = y[:len(x)]
+	if useAVX2 && len(x) >= 4 {
+		n := len(x) &^ 3
+		cvtScaleAVX2(&y[0], &x[0], n, c)
+		y, x = y[n:], x[n:]
+	}
+	for i, v := range x {
+		y[i] = float64(float64(v) * c)
+	}
+}
+
+// toF32 sets out[i] = float32(z[i]·c).
+func toF32(out []float32, z []float64, c float64) {
+	z = z[:len(out)]
+	if useAVX2 && len(out) >= 4 {
+		n := len(out) &^ 3
+		toF32AVX2(&out[0], &z[0], n, c)
+		out, z = out[n:], z[n:]
+	}
+	for i := range out {
+		out[i] = float32(z[i] * c)
+	}
+}
+
+// fwhtSigns sets a = H·diag(signs)·a (unnormalized), len(a) a power of
+// two >= 8, with the AVX2 kernels: the sign multiply is fused into the
+// first pass of each L1 block. Only when useAVX2.
+func fwhtSigns(a, signs []float64) {
+	n := len(a)
+	b := min(n, fwhtBlock)
+	for o := 0; o < n; o += b {
+		fwht4SignsAVX2(&a[o], &signs[o], b)
+		fwhtPasses(a[o:o+b], 4)
+	}
+	fwhtPasses(a, b)
+}

@@ -48,3 +48,21 @@ func fwhtRadix4AVX2(a *float64, n, h int)
 
 //go:noescape
 func fwhtRadix2AVX2(a *float64, n, h int)
+
+//go:noescape
+func cvtScaleAVX2(y *float64, x *float32, n int, c float64)
+
+//go:noescape
+func scaleAVX2(y *float64, n int, c float64)
+
+//go:noescape
+func scaleSignsAVX2(y, s *float64, n int, c float64)
+
+//go:noescape
+func toF32AVX2(out *float32, z *float64, n int, c float64)
+
+//go:noescape
+func fwht4AVX2(a *float64, n int)
+
+//go:noescape
+func fwht4SignsAVX2(a, s *float64, n int)

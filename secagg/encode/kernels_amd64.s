@@ -143,6 +143,22 @@ GLOBL zero4<>(SB), RODATA|NOPTR, $32
 	VSUBPD  Y13, R, R   \
 	VMULPD  Y14, R, R
 
+// Levels 1 and 2 of the FWHT on X0 = a[i:i+4] and X1 = a[i+4:i+8] (two
+// groups of four), in place: the butterflies of fwhtLevels' h = 1 pass.
+#define FWHT4x2 \
+	VUNPCKLPD  Y1, Y0, Y2 \
+	VUNPCKHPD  Y1, Y0, Y3 \
+	VADDPD     Y3, Y2, Y4 \
+	VSUBPD     Y3, Y2, Y5 \
+	VPERM2F128 $0x20, Y5, Y4, Y2 \
+	VPERM2F128 $0x31, Y5, Y4, Y3 \
+	VADDPD     Y3, Y2, Y4 \
+	VSUBPD     Y3, Y2, Y5 \
+	VUNPCKLPD  Y5, Y4, Y0 \
+	VUNPCKHPD  Y5, Y4, Y1 \
+	VPERMPD    $0xd8, Y0, Y0 \
+	VPERMPD    $0xd8, Y1, Y1
+
 // func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL eaxArg+0(FP), AX
@@ -355,5 +371,144 @@ r2inner:
 	MOVQ R10, SI
 	SUBQ R13, CX
 	JNZ  r2block
+	VZEROUPPER
+	RET
+
+// func cvtScaleAVX2(y *float64, x *float32, n int, c float64)
+// y[i] = float64(float64(x[i])·c) for n (multiple of 4).
+TEXT ·cvtScaleAVX2(SB), NOSPLIT, $0-32
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD c+24(FP), Y15
+	SHRQ         $2, CX
+	JZ           csdone
+
+csloop:
+	VCVTPS2PD (SI), Y0
+	VMULPD    Y15, Y0, Y0
+	VMOVUPD   Y0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       csloop
+
+csdone:
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(y *float64, n int, c float64)
+// y[i] = float64(y[i]·c) for n (multiple of 4).
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-24
+	MOVQ         y+0(FP), DI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSD c+16(FP), Y15
+	SHRQ         $2, CX
+	JZ           scdone
+
+scloop:
+	VMULPD  (DI), Y15, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     scloop
+
+scdone:
+	VZEROUPPER
+	RET
+
+// func scaleSignsAVX2(y, s *float64, n int, c float64)
+// y[i] = float64(y[i]·c)·s[i] for n (multiple of 4).
+TEXT ·scaleSignsAVX2(SB), NOSPLIT, $0-32
+	MOVQ         y+0(FP), DI
+	MOVQ         s+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD c+24(FP), Y15
+	SHRQ         $2, CX
+	JZ           ssgdone
+
+ssgloop:
+	VMULPD  (DI), Y15, Y0
+	VMULPD  (SI), Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     ssgloop
+
+ssgdone:
+	VZEROUPPER
+	RET
+
+// func toF32AVX2(out *float32, z *float64, n int, c float64)
+// out[i] = float32(z[i]·c) for n (multiple of 4).
+TEXT ·toF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ         out+0(FP), DI
+	MOVQ         z+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD c+24(FP), Y15
+	SHRQ         $2, CX
+	JZ           tfdone
+
+tfloop:
+	VMULPD     (SI), Y15, Y0
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (DI)
+	ADDQ       $32, SI
+	ADDQ       $16, DI
+	DECQ       CX
+	JNZ        tfloop
+
+tfdone:
+	VZEROUPPER
+	RET
+
+
+// func fwht4AVX2(a *float64, n int)
+// fwhtLevels' h = 1 pass (levels 1 and 2 in groups of four) for n (a
+// multiple of 8).
+TEXT ·fwht4AVX2(SB), NOSPLIT, $0-16
+	MOVQ a+0(FP), DI
+	MOVQ n+8(FP), CX
+	SHRQ $3, CX
+	JZ   f4done
+
+f4loop:
+	VMOVUPD (DI), Y0
+	VMOVUPD 32(DI), Y1
+	FWHT4x2
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     f4loop
+
+f4done:
+	VZEROUPPER
+	RET
+
+// func fwht4SignsAVX2(a, s *float64, n int)
+// a[i] *= s[i], then fwht4AVX2's pass, for n (a multiple of 8).
+TEXT ·fwht4SignsAVX2(SB), NOSPLIT, $0-24
+	MOVQ a+0(FP), DI
+	MOVQ s+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   f4sdone
+
+f4sloop:
+	VMOVUPD (DI), Y0
+	VMOVUPD 32(DI), Y1
+	VMULPD  (SI), Y0, Y0
+	VMULPD  32(SI), Y1, Y1
+	FWHT4x2
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     f4sloop
+
+f4sdone:
 	VZEROUPPER
 	RET

@@ -16,3 +16,9 @@ func decodeF32AVX2(out *float32, sum *uint64, n int, c *dconst) { panic("encode:
 func decodeF64AVX2(out *float64, sum *uint64, n int, c *dconst) { panic("encode: no AVX2") }
 func fwhtRadix4AVX2(a *float64, n, h int)                       { panic("encode: no AVX2") }
 func fwhtRadix2AVX2(a *float64, n, h int)                       { panic("encode: no AVX2") }
+func cvtScaleAVX2(y *float64, x *float32, n int, c float64)     { panic("encode: no AVX2") }
+func scaleAVX2(y *float64, n int, c float64)                    { panic("encode: no AVX2") }
+func scaleSignsAVX2(y, s *float64, n int, c float64)            { panic("encode: no AVX2") }
+func toF32AVX2(out *float32, z *float64, n int, c float64)      { panic("encode: no AVX2") }
+func fwht4AVX2(a *float64, n int)                               { panic("encode: no AVX2") }
+func fwht4SignsAVX2(a, s *float64, n int)                       { panic("encode: no AVX2") }

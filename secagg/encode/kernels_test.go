@@ -199,3 +199,72 @@ func TestKernelFWHT(t *testing.T) {
 		}
 	}
 }
+
+func TestKernelRotate(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for lg := 0; lg <= 16; lg++ {
+		n := 1 << lg
+		y := make([]float64, n)
+		for i := range y {
+			y[i] = r.NormFloat64() * 1e-3
+		}
+		s := Signs([32]byte{byte(lg)}, n)
+		inv := 1 / math.Sqrt(float64(n))
+		a, b := append([]float64(nil), y...), append([]float64(nil), y...)
+		rotate(a, s, inv)
+		rotateGo(b, s, inv)
+		for i := range a {
+			if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+				t.Fatalf("rotate n=%d element %d: kernel %v, Go %v", n, i, a[i], b[i])
+			}
+		}
+		copy(a, y)
+		copy(b, y)
+		unrotate(a, s, inv)
+		fwhtGo(b)
+		for i := range b {
+			b[i] = float64(b[i]*inv) * s[i]
+		}
+		for i := range a {
+			if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+				t.Fatalf("unrotate n=%d element %d: kernel %v, Go %v", n, i, a[i], b[i])
+			}
+		}
+	}
+}
+
+func TestKernelConvert(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, n := range kernelLengths() {
+		x := make([]float32, n)
+		edgeF32(r, x, 1e-3)
+		if n > 2 {
+			x[1], x[2] = float32(math.NaN()), float32(math.Inf(-1))
+		}
+		c := r.NormFloat64()
+		y, w := make([]float64, n), make([]float64, n)
+		cvtScale(y, x, c)
+		for i, v := range x {
+			w[i] = float64(float64(v) * c)
+		}
+		for i := range y {
+			if math.Float64bits(y[i]) != math.Float64bits(w[i]) && !(math.IsNaN(y[i]) && math.IsNaN(w[i])) {
+				t.Fatalf("cvtScale n=%d element %d: kernel %v, Go %v", n, i, y[i], w[i])
+			}
+		}
+		// Values that round differently to float32, overflow and underflow.
+		for i := range y {
+			y[i] = r.NormFloat64() * math.Pow(2, float64(r.IntN(300)-150))
+		}
+		got, want := make([]float32, n), make([]float32, n)
+		toF32(got, y, 3)
+		for i := range want {
+			want[i] = float32(y[i] * 3)
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("toF32 n=%d element %d (%v): kernel %v, Go %v", n, i, y[i], got[i], want[i])
+			}
+		}
+	}
+}
