@@ -202,3 +202,116 @@ func fwhtSigns(a, signs []float64) {
 	}
 	fwhtPasses(a, b)
 }
+
+// packConst is packAVX2's constants for B bits (layout used by the
+// assembly): the element mask, the shift counts of the pair and quad
+// merges and of lane 1 (by s = 4B mod 8), the lane-0 qword mask, the
+// shuffle that brings lane 0's byte 4B/8 to lane 1's byte 0, then B and
+// 4B/8.
+type packConst struct {
+	mask, pair, quadLo, quadHi, keep, laneLo, laneHi [4]uint64
+	fix                                              [32]byte
+	bytes, half                                      int64
+}
+
+func newPackConst(bits int) *packConst {
+	b := uint64(bits)
+	s := uint64(4*bits) & 7
+	m := modMask(bits)
+	c := &packConst{
+		mask:   [4]uint64{m, m, m, m},
+		pair:   [4]uint64{0, b, 0, b},
+		quadLo: [4]uint64{2 * b, 64, 2 * b, 64},
+		quadHi: [4]uint64{64, 64 - 2*b, 64, 64 - 2*b},
+		keep:   [4]uint64{^uint64(0), 0, ^uint64(0), 0},
+		laneLo: [4]uint64{0, 0, s, s},
+		laneHi: [4]uint64{64, 64, 64 - s, 64 - s},
+		bytes:  int64(bits),
+		half:   int64(4 * bits / 8),
+	}
+	for i := range c.fix {
+		c.fix[i] = 0x80 // zero
+	}
+	if s != 0 { // B odd: lane 0 ends in the middle of byte 4B/8
+		c.fix[16] = byte(4 * bits / 8)
+	}
+	return c
+}
+
+// packFast packs the first groups of 8 elements of v into out with the
+// kernel, as many as it can without writing past out, and returns how many
+// elements it packed (a multiple of 8, so the rest starts on a byte).
+func packFast(out []byte, v []uint64, bits int) int {
+	if !useAVX2 || bits > 32 {
+		return 0
+	}
+	// Group g writes out[g·B : g·B + 4B/8 + 16].
+	half := 4 * bits / 8
+	if len(out) < half+16 {
+		return 0
+	}
+	g := min(len(v)/8, (len(out)-half-16)/bits+1)
+	if g <= 0 {
+		return 0
+	}
+	packAVX2(&out[0], &v[0], g, newPackConst(bits))
+	return 8 * g
+}
+
+// unpackConst is unpackAVX2's constants for B bits: for each bit phase
+// p mod 8 of a quad's first element, the shuffle that moves each
+// element's 8 bytes into its qword and the right shifts; then the mask
+// and B.
+type unpackConst struct {
+	phase [8]struct {
+		ctrl  [32]byte
+		shift [4]uint64
+	}
+	mask, bits uint64
+}
+
+func newUnpackConst(bits int) *unpackConst {
+	c := &unpackConst{mask: modMask(bits), bits: uint64(bits)}
+	for ph := range 8 {
+		e := &c.phase[ph]
+		for lane := range 2 {
+			p := ph // the lane's first element's bit phase
+			if lane == 1 {
+				p = (ph + 2*bits) & 7
+			}
+			o := (bits + p) >> 3 // byte of the lane's second element
+			for k := range 8 {
+				e.ctrl[16*lane+k] = byte(k)
+				e.ctrl[16*lane+8+k] = byte(o + k)
+			}
+			e.shift[2*lane] = uint64(p)
+			e.shift[2*lane+1] = uint64((bits + p) & 7)
+		}
+	}
+	return c
+}
+
+// unpackFast unpacks (or adds) the first quads of 4 elements of src into
+// dst with the kernel, as many as it can without reading past src, and
+// returns how many elements it did.
+func unpackFast(dst []uint64, src []byte, bits int, add bool) int {
+	if !useAVX2 || bits > 56 || len(src) < 16 {
+		return 0
+	}
+	// Quad j reads src[(4j+2)·B/8 : +16] (and from 4j·B/8, lower).
+	last := len(src) - 16
+	q := min(len(dst)/4, ((8*last+7)/bits+2)/4)
+	for q > 0 && ((4*q-2)*bits)>>3 > last {
+		q--
+	}
+	if q == 0 {
+		return 0
+	}
+	c := newUnpackConst(bits)
+	if add {
+		unpackAddAVX2(&dst[0], &src[0], q, c)
+	} else {
+		unpackAVX2(&dst[0], &src[0], q, c)
+	}
+	return 4 * q
+}

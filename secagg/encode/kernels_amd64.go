@@ -66,3 +66,12 @@ func fwht4AVX2(a *float64, n int)
 
 //go:noescape
 func fwht4SignsAVX2(a, s *float64, n int)
+
+//go:noescape
+func packAVX2(out *byte, v *uint64, groups int, c *packConst)
+
+//go:noescape
+func unpackAVX2(dst *uint64, src *byte, quads int, c *unpackConst)
+
+//go:noescape
+func unpackAddAVX2(dst *uint64, src *byte, quads int, c *unpackConst)

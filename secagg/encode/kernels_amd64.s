@@ -159,6 +159,36 @@ GLOBL zero4<>(SB), RODATA|NOPTR, $32
 	VPERMPD    $0xd8, Y0, Y0 \
 	VPERMPD    $0xd8, Y1, Y1
 
+// Four elements of B <= 56 bits from src at bit position R8: lane 0 holds
+// the 16 bytes from byte R8/8, lane 1 those from byte (R8+2B)/8; the
+// phase's table entry (R8 mod 8) moves each element's 8 bytes into its
+// qword (VPSHUFB) and shifts it down (VPSRLVQ). Y0 = the four elements.
+#define UNPACK4 \
+	MOVQ        R8, AX \
+	SHRQ        $3, AX \
+	LEAQ        (R8)(R10*1), DX \
+	SHRQ        $3, DX \
+	MOVQ        R8, BX \
+	ANDQ        $7, BX \
+	SHLQ        $6, BX \
+	VMOVDQU     (SI)(AX*1), X0 \
+	VINSERTI128 $1, (SI)(DX*1), Y0, Y0 \
+	VPSHUFB     (R11)(BX*1), Y0, Y0 \
+	VPSRLVQ     32(R11)(BX*1), Y0, Y0 \
+	VPAND       Y15, Y0, Y0
+
+#define USETUP \
+	MOVQ         dst+0(FP), DI \
+	MOVQ         src+8(FP), SI \
+	MOVQ         quads+16(FP), CX \
+	MOVQ         c+24(FP), R11 \
+	VPBROADCASTQ 512(R11), Y15 \
+	MOVQ         520(R11), R9 \
+	MOVQ         R9, R10 \
+	SHLQ         $1, R10 \
+	XORQ         R8, R8 \
+	TESTQ        CX, CX
+
 // func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL eaxArg+0(FP), AX
@@ -510,5 +540,108 @@ f4sloop:
 	JNZ     f4sloop
 
 f4sdone:
+	VZEROUPPER
+	RET
+
+// func packAVX2(out *byte, v *uint64, groups int, c *packConst)
+// Packs groups×8 elements at B <= 32 bits (c's constants, see packConst):
+// each group of 8 is B bytes. Pairs are merged in 64-bit lanes, pairs of
+// pairs in 128-bit lanes, the upper lane is shifted by 4B mod 8 bits and
+// takes lane 0's last, shared byte; lane 0 is stored at out, lane 1 at
+// out+4B/8 (16 bytes each: the caller leaves room).
+TEXT ·packAVX2(SB), NOSPLIT, $0-32
+	MOVQ    out+0(FP), DI
+	MOVQ    v+8(FP), SI
+	MOVQ    groups+16(FP), CX
+	MOVQ    c+24(FP), BX
+	VMOVDQU 0(BX), Y15
+	VMOVDQU 32(BX), Y14
+	VMOVDQU 64(BX), Y13
+	VMOVDQU 96(BX), Y12
+	VMOVDQU 128(BX), Y11
+	VMOVDQU 160(BX), Y10
+	VMOVDQU 192(BX), Y9
+	VMOVDQU 224(BX), Y8
+	MOVQ    256(BX), R9  // B bytes per group
+	MOVQ    264(BX), R8  // 4B/8
+	TESTQ   CX, CX
+	JZ      pkdone
+
+pkloop:
+	VMOVDQU      (SI), Y0
+	VMOVDQU      32(SI), Y1
+	VPAND        Y15, Y0, Y0
+	VPAND        Y15, Y1, Y1
+	VPSLLVQ      Y14, Y0, Y0
+	VPSLLVQ      Y14, Y1, Y1
+	VPSRLDQ      $8, Y0, Y2
+	VPSRLDQ      $8, Y1, Y3
+	VPOR         Y2, Y0, Y0
+	VPOR         Y3, Y1, Y1
+	VPUNPCKLQDQ  Y1, Y0, Y0
+	VPERMQ       $0xd8, Y0, Y0
+	VPSHUFD      $0x4e, Y0, Y1
+	VPSLLVQ      Y13, Y1, Y1
+	VPSRLVQ      Y12, Y0, Y2
+	VPAND        Y11, Y0, Y0
+	VPOR         Y1, Y0, Y0
+	VPOR         Y2, Y0, Y0
+	VPSLLVQ      Y10, Y0, Y1
+	VPSRLVQ      Y9, Y0, Y2
+	VPSLLDQ      $8, Y2, Y2
+	VPOR         Y2, Y1, Y0
+	VPERM2I128   $0x00, Y0, Y0, Y1
+	VPSHUFB      Y8, Y1, Y1
+	VPOR         Y1, Y0, Y0
+	VMOVDQU      X0, (DI)
+	VEXTRACTI128 $1, Y0, X1
+	VMOVDQU      X1, (DI)(R8*1)
+	ADDQ         $64, SI
+	ADDQ         R9, DI
+	DECQ         CX
+	JNZ          pkloop
+
+pkdone:
+	VZEROUPPER
+	RET
+
+// func unpackAVX2(dst *uint64, src *byte, quads int, c *unpackConst)
+// dst[i] = element i for i < 4·quads (the caller checks that every
+// 16-byte load stays inside src).
+TEXT ·unpackAVX2(SB), NOSPLIT, $0-32
+	USETUP
+	JZ upkdone
+
+upkloop:
+	UNPACK4
+	VMOVDQU Y0, (DI)
+	ADDQ    R10, R8
+	ADDQ    R10, R8
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     upkloop
+
+upkdone:
+	VZEROUPPER
+	RET
+
+// func unpackAddAVX2(dst *uint64, src *byte, quads int, c *unpackConst)
+// dst[i] = (dst[i] + element i) mod 2^B for i < 4·quads.
+TEXT ·unpackAddAVX2(SB), NOSPLIT, $0-32
+	USETUP
+	JZ upadone
+
+upaloop:
+	UNPACK4
+	VPADDQ  (DI), Y0, Y0
+	VPAND   Y15, Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ    R10, R8
+	ADDQ    R10, R8
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     upaloop
+
+upadone:
 	VZEROUPPER
 	RET

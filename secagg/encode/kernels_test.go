@@ -268,3 +268,43 @@ func TestKernelConvert(t *testing.T) {
 		}
 	}
 }
+
+func TestKernelPack(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for bits := 1; bits <= 64; bits++ {
+		for _, n := range append(kernelLengths(), 8*33+5) {
+			v := make([]uint64, n)
+			for i := range v {
+				v[i] = r.Uint64() // bits above B must be ignored
+				if r.IntN(4) == 0 {
+					v[i] = []uint64{0, modMask(bits), ^uint64(0), 1 << uint(bits-1)}[r.IntN(4)]
+				}
+			}
+			prefix := []byte{0xa5, 0x5a}
+			got := Pack(append([]byte(nil), prefix...), v, bits)
+			want := make([]byte, PackedLen(n, bits))
+			packGo(want, v, bits)
+			if string(got[:2]) != string(prefix) || string(got[2:]) != string(want) {
+				t.Fatalf("bits=%d n=%d: Pack %x, Go %x", bits, n, got[2:], want)
+			}
+			for _, add := range []bool{false, true} {
+				g, w := make([]uint64, n), make([]uint64, n)
+				for i := range g {
+					g[i] = r.Uint64() & modMask(bits)
+					w[i] = g[i]
+				}
+				unpack(g, want, bits, add)
+				if bits <= 56 {
+					unpackShort(w, want, bits, add, 0)
+				} else {
+					unpackLong(w, want, bits, add)
+				}
+				for i := range g {
+					if g[i] != w[i] {
+						t.Fatalf("bits=%d n=%d add=%v: element %d: kernel %#x, Go %#x", bits, n, add, i, g[i], w[i])
+					}
+				}
+			}
+		}
+	}
+}

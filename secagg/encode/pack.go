@@ -31,6 +31,14 @@ func Pack(dst []byte, v []uint64, bits int) []byte {
 	}
 	dst = dst[:start+n]
 	out := dst[start:]
+	k := packFast(out, v, bits)
+	packGo(out[k*bits/8:], v[k:], bits)
+	return dst
+}
+
+// packGo is Pack's loop: it writes v packed at bits bits into out (every
+// byte of it).
+func packGo(out []byte, v []uint64, bits int) {
 	// 64 bits at a time: element bits go into acc; when it fills, its word
 	// is stored and acc restarts with the element's bits that did not fit.
 	m := modMask(bits)
@@ -52,7 +60,6 @@ func Pack(dst []byte, v []uint64, bits int) []byte {
 		j++
 		acc >>= 8
 	}
-	return dst
 }
 
 // Unpack decodes n elements of bits (1..64) bits each from src into dst
@@ -107,20 +114,30 @@ func checkPacked(src []byte, n, bits int) error {
 // window would run past src, read byte by byte. Wider elements use the
 // carried 64-bit loop, the mirror of Pack.
 func unpack(dst []uint64, src []byte, bits int, add bool) {
-	m := modMask(bits)
 	if bits <= 56 {
+		unpackShort(dst, src, bits, add, unpackFast(dst, src, bits, add))
+		return
+	}
+	unpackLong(dst, src, bits, add)
+}
+
+// unpackShort is unpack's Go loop for bits <= 56, from element start on.
+func unpackShort(dst []uint64, src []byte, bits int, add bool, start int) {
+	m := modMask(bits)
+	{
 		n := len(dst)
 		fast := 0
 		if len(src) >= 8 {
 			fast = min(n, (len(src)-8)*8/bits+1)
 		}
+		fast = max(fast, start)
 		if add {
-			for i := range dst[:fast] {
+			for i := start; i < fast; i++ {
 				p := i * bits
 				dst[i] = (dst[i] + binary.LittleEndian.Uint64(src[p>>3:])>>uint(p&7)) & m
 			}
 		} else {
-			for i := range dst[:fast] {
+			for i := start; i < fast; i++ {
 				p := i * bits
 				dst[i] = binary.LittleEndian.Uint64(src[p>>3:]) >> uint(p&7) & m
 			}
@@ -137,8 +154,12 @@ func unpack(dst []uint64, src []byte, bits int, add bool) {
 			}
 			dst[i] = x
 		}
-		return
 	}
+}
+
+// unpackLong is unpack's carried 64-bit loop (any width; used above 56).
+func unpackLong(dst []uint64, src []byte, bits int, add bool) {
+	m := modMask(bits)
 	var acc uint64
 	have, j := 0, 0 // bits left in acc; next byte of src
 	for i := range dst {
