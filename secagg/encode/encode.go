@@ -128,7 +128,10 @@ type Encoder struct {
 	step   float64   // Δ
 	maxQ   int64     // M
 	signs  []float64 // D, only when rotating (version 2: 2K, two windows)
-	mask   uint64    // 2^B − 1
+	// signBits: bit i (of byte i/8) set when signs[i] is −1 (version 2
+	// with the AVX2 kernels).
+	signBits []byte
+	mask     uint64 // 2^B − 1
 }
 
 // New validates p, fills in defaults and returns an Encoder.
@@ -187,6 +190,14 @@ func New(p Params) (*Encoder, error) {
 		default:
 			e.block = RotationBlock(p.Dim)
 			e.signs = Signs(p.Seed, 2*e.block)
+			if useAVX2 && e.block >= 64 {
+				e.signBits = make([]byte, 2*e.block/8)
+				for i, v := range e.signs {
+					if v < 0 {
+						e.signBits[i/8] |= 1 << (i % 8)
+					}
+				}
+			}
 		}
 	}
 	return e, nil
@@ -276,6 +287,8 @@ func (e *Encoder) Encode(dst []uint64, x []float32, w uint64, rng rand.Source) (
 	key := rng.Uint64()
 	if e.signs == nil {
 		quantizeCounter(dst[:e.p.Dim], x, scale, key, q)
+	} else if e.signBits != nil {
+		e.encodeRotated(dst[:e.p.Dim], x, scale, key, q)
 	} else {
 		bp := scratch(e.p.Dim)
 		y := *bp
@@ -342,17 +355,6 @@ func sumSquaresGo(x []float32, version int) (float64, int) {
 // rotate sets y = H·diag(signs)·y·inv (version 2's window).
 func rotate(y, signs []float64, inv float64) {
 	signs = signs[:len(y)]
-	if useAVX2 && len(y) >= 8 {
-		fwhtSigns(y, signs)
-		scaleAVX2(&y[0], len(y), inv)
-		return
-	}
-	rotateGo(y, signs, inv)
-}
-
-// rotateGo is rotate in Go.
-func rotateGo(y, signs []float64, inv float64) {
-	signs = signs[:len(y)]
 	for i := range y {
 		y[i] *= signs[i]
 	}
@@ -366,10 +368,6 @@ func rotateGo(y, signs []float64, inv float64) {
 func unrotate(y, signs []float64, inv float64) {
 	signs = signs[:len(y)]
 	fwht(y)
-	if useAVX2 && len(y) >= 4 {
-		scaleSignsAVX2(&y[0], &signs[0], len(y), inv)
-		return
-	}
 	for i := range y {
 		y[i] = float64(y[i]*inv) * signs[i]
 	}
@@ -492,6 +490,11 @@ func (e *Encoder) DecodeSum(sum []uint64) ([]float32, uint64, error) {
 	bp := scratch(e.padded)
 	z := *bp
 	decodeSteps(z, sum, e.p.ModBits, e.step)
+	if e.signBits != nil {
+		e.decodeRotated(out, z, sum)
+		pool.Put(bp)
+		return out, sum[e.padded] & e.mask, nil
+	}
 	if e.p.Version != 1 {
 		K := e.block
 		inv := 1 / math.Sqrt(float64(K))

@@ -1,6 +1,9 @@
 package encode
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // Dispatch between the AVX2 kernels (kernels_amd64.s, when useAVX2) and
 // their Go twins below. The twins are the reference: the kernels must give
@@ -190,14 +193,70 @@ func toF32(out []float32, z []float64, c float64) {
 	}
 }
 
-// fwhtSigns sets a = H·diag(signs)·a (unnormalized), len(a) a power of
-// two >= 8, with the AVX2 kernels: the sign multiply is fused into the
-// first pass of each L1 block. Only when useAVX2.
-func fwhtSigns(a, signs []float64) {
+// encodeRotated is version 2's rotation and quantization with the AVX2
+// kernels (signBits set): the operations of Encode's Go path, in fewer
+// passes over memory. Window 1 (y[0:K]) is computed from x directly
+// (float64(x·scale), sign, FWHT); each window's final ·(1/sqrt(K)) is
+// left to the quantizer's multiply (float64(y·inv), the same rounding),
+// except on the overlap [d−K, K), which takes window 1's scale before
+// window 2 rotates it.
+func (e *Encoder) encodeRotated(dst []uint64, x []float32, scale float64, key uint64, q quantizer) {
+	d, K := e.p.Dim, e.block
+	bp := scratch(d)
+	y := *bp
+	inv := 1 / math.Sqrt(float64(K))
+	fwhtBlocks(y[:K], x[:K], e.signBits[:K/8], scale)
+	if d > K {
+		cvtScale(y[K:], x[K:], scale)
+		scaleRange(y[d-K:K], inv)
+		fwhtBlocks(y[d-K:], nil, e.signBits[K/8:], 0)
+	}
+	quantizeCounter(dst, y, inv, key, q)
+	pool.Put(bp)
+}
+
+// decodeRotated is DecodeSum's version 2 inverse rotation with the AVX2
+// kernels: window 2 (when d > K), then window 1, whose signs, scale and
+// float32 conversion are one pass.
+func (e *Encoder) decodeRotated(out []float32, z []float64, sum []uint64) {
+	d, K := e.p.Dim, e.block
+	W := float64(e.p.MaxWeight)
+	decodeSteps(z, sum, e.p.ModBits, e.step)
+	inv := 1 / math.Sqrt(float64(K))
+	if d > K {
+		fwht(z[d-K:])
+		scaleSignBitsAVX2(&z[d-K], &e.signBits[K/8], K, inv)
+		toF32(out[K:], z[K:d], W)
+	}
+	fwht(z[:K])
+	scaleSignBitsF32AVX2(&out[0], &z[0], &e.signBits[0], K, inv, W)
+}
+
+// scaleRange sets y[i] = float64(y[i]·c).
+func scaleRange(y []float64, c float64) {
+	if useAVX2 && len(y) >= 4 {
+		n := len(y) &^ 3
+		scaleAVX2(&y[0], n, c)
+		y = y[n:]
+	}
+	for i := range y {
+		y[i] = float64(y[i] * c)
+	}
+}
+
+// fwhtBlocks sets a = H·diag(±1 from sb)·a (unnormalized; a = float64(x·c)
+// first when x is not nil), len(a) a power of two >= 64: the sign (and
+// the conversion) fused into the first pass of each L1 block. Only when
+// useAVX2.
+func fwhtBlocks(a []float64, x []float32, sb []byte, c float64) {
 	n := len(a)
 	b := min(n, fwhtBlock)
 	for o := 0; o < n; o += b {
-		fwht4SignsAVX2(&a[o], &signs[o], b)
+		if x != nil {
+			fwht4CvtSignsAVX2(&a[o], &x[o], &sb[o/8], b, c)
+		} else {
+			fwht4SignBitsAVX2(&a[o], &sb[o/8], b)
+		}
 		fwhtPasses(a[o:o+b], 4)
 	}
 	fwhtPasses(a, b)

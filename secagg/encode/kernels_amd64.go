@@ -56,16 +56,22 @@ func cvtScaleAVX2(y *float64, x *float32, n int, c float64)
 func scaleAVX2(y *float64, n int, c float64)
 
 //go:noescape
-func scaleSignsAVX2(y, s *float64, n int, c float64)
-
-//go:noescape
 func toF32AVX2(out *float32, z *float64, n int, c float64)
 
 //go:noescape
 func fwht4AVX2(a *float64, n int)
 
 //go:noescape
-func fwht4SignsAVX2(a, s *float64, n int)
+func fwht4CvtSignsAVX2(a *float64, x *float32, sb *byte, n int, c float64)
+
+//go:noescape
+func fwht4SignBitsAVX2(a *float64, sb *byte, n int)
+
+//go:noescape
+func scaleSignBitsAVX2(y *float64, sb *byte, n int, c float64)
+
+//go:noescape
+func scaleSignBitsF32AVX2(out *float32, z *float64, sb *byte, n int, c, w float64)
 
 //go:noescape
 func packAVX2(out *byte, v *uint64, groups int, c *packConst)

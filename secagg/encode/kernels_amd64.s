@@ -189,6 +189,31 @@ GLOBL zero4<>(SB), RODATA|NOPTR, $32
 	XORQ         R8, R8 \
 	TESTQ        CX, CX
 
+DATA bitlo<>+0(SB)/8, $1
+DATA bitlo<>+8(SB)/8, $2
+DATA bitlo<>+16(SB)/8, $4
+DATA bitlo<>+24(SB)/8, $8
+GLOBL bitlo<>(SB), RODATA|NOPTR, $32
+
+DATA bithi<>+0(SB)/8, $16
+DATA bithi<>+8(SB)/8, $32
+DATA bithi<>+16(SB)/8, $64
+DATA bithi<>+24(SB)/8, $128
+GLOBL bithi<>(SB), RODATA|NOPTR, $32
+
+// Y7 and Y8: the float64 sign-bit masks of elements 0..3 and 4..7 from the
+// byte at (DX) (bit i set: element i negated). Clobbers AX, Y6.
+#define SIGNS8 \
+	MOVBQZX      (DX), AX \
+	VMOVQ        AX, X6 \
+	VPBROADCASTQ X6, Y6 \
+	VPAND        bitlo<>(SB), Y6, Y7 \
+	VPCMPEQQ     bitlo<>(SB), Y7, Y7 \
+	VPSLLQ       $63, Y7, Y7 \
+	VPAND        bithi<>(SB), Y6, Y8 \
+	VPCMPEQQ     bithi<>(SB), Y8, Y8 \
+	VPSLLQ       $63, Y8, Y8
+
 // func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL eaxArg+0(FP), AX
@@ -447,28 +472,6 @@ scdone:
 	VZEROUPPER
 	RET
 
-// func scaleSignsAVX2(y, s *float64, n int, c float64)
-// y[i] = float64(y[i]·c)·s[i] for n (multiple of 4).
-TEXT ·scaleSignsAVX2(SB), NOSPLIT, $0-32
-	MOVQ         y+0(FP), DI
-	MOVQ         s+8(FP), SI
-	MOVQ         n+16(FP), CX
-	VBROADCASTSD c+24(FP), Y15
-	SHRQ         $2, CX
-	JZ           ssgdone
-
-ssgloop:
-	VMULPD  (DI), Y15, Y0
-	VMULPD  (SI), Y0, Y0
-	VMOVUPD Y0, (DI)
-	ADDQ    $32, SI
-	ADDQ    $32, DI
-	DECQ    CX
-	JNZ     ssgloop
-
-ssgdone:
-	VZEROUPPER
-	RET
 
 // func toF32AVX2(out *float32, z *float64, n int, c float64)
 // out[i] = float32(z[i]·c) for n (multiple of 4).
@@ -517,31 +520,6 @@ f4done:
 	VZEROUPPER
 	RET
 
-// func fwht4SignsAVX2(a, s *float64, n int)
-// a[i] *= s[i], then fwht4AVX2's pass, for n (a multiple of 8).
-TEXT ·fwht4SignsAVX2(SB), NOSPLIT, $0-24
-	MOVQ a+0(FP), DI
-	MOVQ s+8(FP), SI
-	MOVQ n+16(FP), CX
-	SHRQ $3, CX
-	JZ   f4sdone
-
-f4sloop:
-	VMOVUPD (DI), Y0
-	VMOVUPD 32(DI), Y1
-	VMULPD  (SI), Y0, Y0
-	VMULPD  32(SI), Y1, Y1
-	FWHT4x2
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	ADDQ    $64, SI
-	ADDQ    $64, DI
-	DECQ    CX
-	JNZ     f4sloop
-
-f4sdone:
-	VZEROUPPER
-	RET
 
 // func packAVX2(out *byte, v *uint64, groups int, c *packConst)
 // Packs groups×8 elements at B <= 32 bits (c's constants, see packConst):
@@ -643,5 +621,128 @@ upaloop:
 	JNZ     upaloop
 
 upadone:
+	VZEROUPPER
+	RET
+
+// func fwht4CvtSignsAVX2(a *float64, x *float32, sb *byte, n int, c float64)
+// a[i] = ±float64(float64(x[i])·c) (sign bit i of sb), then fwht4AVX2's
+// pass, for n (a multiple of 8).
+TEXT ·fwht4CvtSignsAVX2(SB), NOSPLIT, $0-40
+	MOVQ         a+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         sb+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSD c+32(FP), Y15
+	SHRQ         $3, CX
+	JZ           f4cdone
+
+f4cloop:
+	SIGNS8
+	VCVTPS2PD (SI), Y0
+	VCVTPS2PD 16(SI), Y1
+	VMULPD    Y15, Y0, Y0
+	VMULPD    Y15, Y1, Y1
+	VXORPD    Y7, Y0, Y0
+	VXORPD    Y8, Y1, Y1
+	FWHT4x2
+	VMOVUPD   Y0, (DI)
+	VMOVUPD   Y1, 32(DI)
+	ADDQ      $32, SI
+	ADDQ      $64, DI
+	INCQ      DX
+	DECQ      CX
+	JNZ       f4cloop
+
+f4cdone:
+	VZEROUPPER
+	RET
+
+// func fwht4SignBitsAVX2(a *float64, sb *byte, n int)
+// a[i] = ±a[i] (sign bit i of sb), then fwht4AVX2's pass, for n (a
+// multiple of 8).
+TEXT ·fwht4SignBitsAVX2(SB), NOSPLIT, $0-24
+	MOVQ a+0(FP), DI
+	MOVQ sb+8(FP), DX
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   f4bdone
+
+f4bloop:
+	SIGNS8
+	VMOVUPD (DI), Y0
+	VMOVUPD 32(DI), Y1
+	VXORPD  Y7, Y0, Y0
+	VXORPD  Y8, Y1, Y1
+	FWHT4x2
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	ADDQ    $64, DI
+	INCQ    DX
+	DECQ    CX
+	JNZ     f4bloop
+
+f4bdone:
+	VZEROUPPER
+	RET
+
+// func scaleSignBitsAVX2(y *float64, sb *byte, n int, c float64)
+// y[i] = ±float64(y[i]·c) (sign bit i of sb) for n (a multiple of 8).
+TEXT ·scaleSignBitsAVX2(SB), NOSPLIT, $0-32
+	MOVQ         y+0(FP), DI
+	MOVQ         sb+8(FP), DX
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD c+24(FP), Y15
+	SHRQ         $3, CX
+	JZ           ssbdone
+
+ssbloop:
+	SIGNS8
+	VMULPD  (DI), Y15, Y0
+	VMULPD  32(DI), Y15, Y1
+	VXORPD  Y7, Y0, Y0
+	VXORPD  Y8, Y1, Y1
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	ADDQ    $64, DI
+	INCQ    DX
+	DECQ    CX
+	JNZ     ssbloop
+
+ssbdone:
+	VZEROUPPER
+	RET
+
+// func scaleSignBitsF32AVX2(out *float32, z *float64, sb *byte, n int, c, w float64)
+// out[i] = float32(±float64(z[i]·c)·w) (sign bit i of sb) for n (a
+// multiple of 8).
+TEXT ·scaleSignBitsF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ         out+0(FP), DI
+	MOVQ         z+8(FP), SI
+	MOVQ         sb+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSD c+32(FP), Y15
+	VBROADCASTSD w+40(FP), Y14
+	SHRQ         $3, CX
+	JZ           ssfdone
+
+ssfloop:
+	SIGNS8
+	VMULPD     (SI), Y15, Y0
+	VMULPD     32(SI), Y15, Y1
+	VXORPD     Y7, Y0, Y0
+	VXORPD     Y8, Y1, Y1
+	VMULPD     Y14, Y0, Y0
+	VMULPD     Y14, Y1, Y1
+	VCVTPD2PSY Y0, X0
+	VCVTPD2PSY Y1, X1
+	VMOVUPS    X0, (DI)
+	VMOVUPS    X1, 16(DI)
+	ADDQ       $64, SI
+	ADDQ       $32, DI
+	INCQ       DX
+	DECQ       CX
+	JNZ        ssfloop
+
+ssfdone:
 	VZEROUPPER
 	RET

@@ -200,34 +200,46 @@ func TestKernelFWHT(t *testing.T) {
 	}
 }
 
+// TestKernelRotate compares version 2's rotated Encode and DecodeSum with
+// the kernels (signBits set) against the Go path of the same Encoder.
 func TestKernelRotate(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	for lg := 0; lg <= 16; lg++ {
-		n := 1 << lg
-		y := make([]float64, n)
-		for i := range y {
-			y[i] = r.NormFloat64() * 1e-3
-		}
-		s := Signs([32]byte{byte(lg)}, n)
-		inv := 1 / math.Sqrt(float64(n))
-		a, b := append([]float64(nil), y...), append([]float64(nil), y...)
-		rotate(a, s, inv)
-		rotateGo(b, s, inv)
-		for i := range a {
-			if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
-				t.Fatalf("rotate n=%d element %d: kernel %v, Go %v", n, i, a[i], b[i])
+	for _, d := range []int{1, 7, 63, 64, 65, 100, 127, 128, 129, 1000, 4096, 4097, 5000, 8191, 8192, 8193, 70001} {
+		for _, bits := range []int{8, 16} {
+			e := mustNew(t, Params{Dim: d, Bits: bits, MaxClients: 100, ClipNorm: 1, Range: 0.05, Rotate: true, MaxWeight: 7, Seed: [32]byte{byte(d), 3}})
+			g := *e
+			g.signBits = nil // the Go path
+			x := make([]float32, d)
+			edgeF32(r, x, 1e-2)
+			for i := range x {
+				if v := float64(x[i]); math.IsInf(v, 0) || math.IsNaN(v) || math.Abs(v) > 1 {
+					x[i] = 0.5
+				}
 			}
-		}
-		copy(a, y)
-		copy(b, y)
-		unrotate(a, s, inv)
-		fwhtGo(b)
-		for i := range b {
-			b[i] = float64(b[i]*inv) * s[i]
-		}
-		for i := range a {
-			if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
-				t.Fatalf("unrotate n=%d element %d: kernel %v, Go %v", n, i, a[i], b[i])
+			got, err := e.Encode(nil, x, 5, rand.NewPCG(1, uint64(d)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := g.Encode(nil, x, 5, rand.NewPCG(1, uint64(d)))
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("d=%d bits=%d: element %d: kernel %#x, Go %#x", d, bits, i, got[i], want[i])
+				}
+			}
+			// A sum of several encodings, as the server decodes.
+			for k := range 3 {
+				v, _ := g.Encode(nil, x, uint64(k), rand.NewPCG(2, uint64(k)))
+				AddMod(want, v, e.p.ModBits)
+			}
+			a, aw, _ := e.DecodeSum(want)
+			b, bw, _ := g.DecodeSum(want)
+			if aw != bw {
+				t.Fatalf("d=%d: weight %d vs %d", d, aw, bw)
+			}
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+					t.Fatalf("d=%d bits=%d: decoded element %d: kernel %v, Go %v", d, bits, i, a[i], b[i])
+				}
 			}
 		}
 	}
