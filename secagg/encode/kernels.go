@@ -158,10 +158,12 @@ func fwhtPasses(a []float64, h int) bool {
 		return false
 	}
 	n := len(a)
-	for ; 4*h <= n; h *= 4 {
-		fwhtRadix4AVX2(&a[0], n, h)
+	for ; 8*h <= n; h *= 8 {
+		fwhtRadix8AVX2(&a[0], n, h)
 	}
-	if 2*h <= n {
+	if 4*h <= n {
+		fwhtRadix4AVX2(&a[0], n, h)
+	} else if 2*h <= n {
 		fwhtRadix2AVX2(&a[0], n, h)
 	}
 	return true

@@ -81,3 +81,6 @@ func unpackAVX2(dst *uint64, src *byte, quads int, c *unpackConst)
 
 //go:noescape
 func unpackAddAVX2(dst *uint64, src *byte, quads int, c *unpackConst)
+
+//go:noescape
+func fwhtRadix8AVX2(a *float64, n, h int)

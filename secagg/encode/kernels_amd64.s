@@ -746,3 +746,80 @@ ssfloop:
 ssfdone:
 	VZEROUPPER
 	RET
+
+// func fwhtRadix8AVX2(a *float64, n, h int)
+// Levels h, 2h and 4h of the FWHT over a[0:n] (h a multiple of 4, 8h <=
+// n) in one pass: eight streams, four j at a time, the butterflies of the
+// three levels in order.
+TEXT ·fwhtRadix8AVX2(SB), NOSPLIT, $0-24
+	MOVQ a+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ h+16(FP), DX
+	MOVQ DX, R8
+	SHLQ $3, R8      // h in bytes
+	MOVQ DX, R13
+	SHLQ $3, R13     // 8h elements per block
+	SHRQ $2, DX      // inner iterations
+
+r8block:
+	MOVQ SI, R9                // p0
+	LEAQ (SI)(R8*2), R10
+	ADDQ R8, R10               // p3
+	LEAQ (SI)(R8*4), R12       // p4
+	MOVQ DX, BX
+
+r8inner:
+	VMOVUPD (R9), Y0
+	VMOVUPD (R9)(R8*1), Y1
+	VMOVUPD (R9)(R8*2), Y2
+	VMOVUPD (R10), Y3
+	VMOVUPD (R12), Y4
+	VMOVUPD (R12)(R8*1), Y5
+	VMOVUPD (R12)(R8*2), Y6
+	VMOVUPD (R10)(R8*4), Y7
+	// level h
+	VADDPD  Y1, Y0, Y8
+	VSUBPD  Y1, Y0, Y9
+	VADDPD  Y3, Y2, Y10
+	VSUBPD  Y3, Y2, Y11
+	VADDPD  Y5, Y4, Y12
+	VSUBPD  Y5, Y4, Y13
+	VADDPD  Y7, Y6, Y14
+	VSUBPD  Y7, Y6, Y15
+	// level 2h: (0,2) (1,3) (4,6) (5,7)
+	VADDPD  Y10, Y8, Y0
+	VSUBPD  Y10, Y8, Y2
+	VADDPD  Y11, Y9, Y1
+	VSUBPD  Y11, Y9, Y3
+	VADDPD  Y14, Y12, Y4
+	VSUBPD  Y14, Y12, Y6
+	VADDPD  Y15, Y13, Y5
+	VSUBPD  Y15, Y13, Y7
+	// level 4h: (0,4) (1,5) (2,6) (3,7)
+	VADDPD  Y4, Y0, Y8
+	VSUBPD  Y4, Y0, Y12
+	VADDPD  Y5, Y1, Y9
+	VSUBPD  Y5, Y1, Y13
+	VADDPD  Y6, Y2, Y10
+	VSUBPD  Y6, Y2, Y14
+	VADDPD  Y7, Y3, Y11
+	VSUBPD  Y7, Y3, Y15
+	VMOVUPD Y8, (R9)
+	VMOVUPD Y9, (R9)(R8*1)
+	VMOVUPD Y10, (R9)(R8*2)
+	VMOVUPD Y11, (R10)
+	VMOVUPD Y12, (R12)
+	VMOVUPD Y13, (R12)(R8*1)
+	VMOVUPD Y14, (R12)(R8*2)
+	VMOVUPD Y15, (R10)(R8*4)
+	ADDQ    $32, R9
+	ADDQ    $32, R10
+	ADDQ    $32, R12
+	DECQ    BX
+	JNZ     r8inner
+
+	LEAQ (SI)(R13*8), SI // next block: 8h elements on
+	SUBQ R13, CX
+	JNZ  r8block
+	VZEROUPPER
+	RET

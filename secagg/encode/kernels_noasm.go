@@ -29,3 +29,4 @@ func scaleSignBitsF32AVX2(out *float32, z *float64, sb *byte, n int, c, w float6
 func packAVX2(out *byte, v *uint64, groups int, c *packConst)         { panic("encode: no AVX2") }
 func unpackAVX2(dst *uint64, src *byte, quads int, c *unpackConst)    { panic("encode: no AVX2") }
 func unpackAddAVX2(dst *uint64, src *byte, quads int, c *unpackConst) { panic("encode: no AVX2") }
+func fwhtRadix8AVX2(a *float64, n, h int)                             { panic("encode: no AVX2") }
