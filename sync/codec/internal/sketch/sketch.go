@@ -53,6 +53,10 @@ func (s *Sketch) Len() int { return s.Rows * s.Cols }
 // AddInt adds the sketch of q (Dim values in Z_2^B, B given by mask = 2^B−1)
 // into table (Len counters), mod 2^B.
 func (s *Sketch) AddInt(table, q []uint64, mask uint64) {
+	if useAVX2 {
+		s.addIntBlocks(table, q, mask)
+		return
+	}
 	cols := uint64(s.Cols)
 	// Two rows per pass: their updates are independent, so the cache
 	// misses of one overlap the other's (the rows are larger than L1).
@@ -80,6 +84,48 @@ func (s *Sketch) AddInt(table, q []uint64, mask uint64) {
 	}
 }
 
+// hashBlock is how many coordinates' hashes hashRow computes at a time
+// (8 KiB per row, in L1 with the scatter's counters).
+const hashBlock = 2048
+
+// addIntBlocks is AddInt with the hashes computed by hashRow (the AVX2
+// kernel), hashBlock coordinates at a time, two rows per pass.
+func (s *Sketch) addIntBlocks(table, q []uint64, mask uint64) {
+	hb := make([]uint32, 2*hashBlock)
+	h0, h1 := hb[:hashBlock], hb[hashBlock:]
+	q = q[:s.Dim]
+	r := 0
+	for ; r+2 <= s.Rows; r += 2 {
+		row0, key0 := table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
+		row1, key1 := table[(r+1)*s.Cols:(r+2)*s.Cols], s.keys[r+1]
+		for o := 0; o < s.Dim; o += hashBlock {
+			qs := q[o:min(o+hashBlock, s.Dim)]
+			a, b := h0[:len(qs)], h1[:len(qs)]
+			s.hashRow(a, key0, o)
+			s.hashRow(b, key1, o)
+			for j, v := range qs {
+				e0, e1 := a[j], b[j]
+				m0, m1 := -uint64(e0&1), -uint64(e1&1)
+				row0[e0>>1] = (row0[e0>>1] + (v ^ m0) - m0) & mask
+				row1[e1>>1] = (row1[e1>>1] + (v ^ m1) - m1) & mask
+			}
+		}
+	}
+	if r < s.Rows {
+		row, key := table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
+		for o := 0; o < s.Dim; o += hashBlock {
+			qs := q[o:min(o+hashBlock, s.Dim)]
+			a := h0[:len(qs)]
+			s.hashRow(a, key, o)
+			for j, v := range qs {
+				e := a[j]
+				m := -uint64(e & 1)
+				row[e>>1] = (row[e>>1] + (v ^ m) - m) & mask
+			}
+		}
+	}
+}
+
 // MaxLoad is the most coordinates any one counter receives; it bounds how
 // large a counter can grow.
 func (s *Sketch) MaxLoad() int {
@@ -103,11 +149,27 @@ func (s *Sketch) Estimate(est []float32, table []float32) {
 	// hash loop stays simple and 3 or 5 rows take a branch-free median.
 	const blk = 512
 	rows := make([]float32, s.Rows*blk)
+	var hb []uint32
+	if useAVX2 {
+		hb = make([]uint32, blk)
+	}
 	cols := uint64(s.Cols)
 	for o := 0; o < s.Dim; o += blk {
 		n := min(blk, s.Dim-o)
 		for r := 0; r < s.Rows; r++ {
 			row, tr, key := rows[r*blk:r*blk+n], table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
+			if hb != nil { // the hashes from the AVX2 kernel
+				h := hb[:n]
+				s.hashRow(h, key, o)
+				k := n &^ 7
+				if k > 0 {
+					gatherRowAVX2(&row[0], &h[0], &tr[0], k)
+				}
+				for j, e := range h[k:] {
+					row[k+j] = math.Float32frombits(math.Float32bits(tr[e>>1]) ^ e<<31)
+				}
+				continue
+			}
 			for j := range row {
 				z := mix(key, o+j)
 				// Flip the sign bit (exactly −c) without a branch.
@@ -115,15 +177,24 @@ func (s *Sketch) Estimate(est []float32, table []float32) {
 			}
 		}
 		out := est[o : o+n]
+		k := 0 // done by the AVX2 kernels
+		if useAVX2 && (s.Rows == 3 || s.Rows == 5) {
+			k = n &^ 7
+		}
+		if k > 0 && s.Rows == 3 {
+			median3AVX2(&out[0], &rows[0], &rows[blk], &rows[2*blk], k)
+		} else if k > 0 {
+			median5AVX2(&out[0], &rows[0], &rows[blk], &rows[2*blk], &rows[3*blk], &rows[4*blk], k)
+		}
 		switch s.Rows {
 		case 3:
 			a, b, c := rows[:n], rows[blk:blk+n], rows[2*blk:2*blk+n]
-			for j := range out {
+			for j := k; j < len(out); j++ {
 				out[j] = med3(a[j], b[j], c[j])
 			}
 		case 5:
 			a, b, c, d, e := rows[:n], rows[blk:blk+n], rows[2*blk:2*blk+n], rows[3*blk:3*blk+n], rows[4*blk:4*blk+n]
-			for j := range out {
+			for j := k; j < len(out); j++ {
 				out[j] = med3(e[j], fmax(fmin(a[j], b[j]), fmin(c[j], d[j])), fmin(fmax(a[j], b[j]), fmax(c[j], d[j])))
 			}
 		default:

@@ -1,0 +1,39 @@
+//go:build amd64 && !purego
+
+package sketch
+
+// useAVX2 selects hashRowAVX2 (same values as the Go loop, checked by
+// TestHashRowKernel); -tags purego uses Go everywhere.
+var useAVX2 = hasAVX2()
+
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+func xgetbv() (eax, edx uint32)
+
+func hasAVX2() bool {
+	maxID, _, _, _ := cpuid(0, 0)
+	if maxID < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const osxsave, avx = 1 << 27, 1 << 28
+	if ecx1&(osxsave|avx) != osxsave|avx {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&6 != 6 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	return ebx7&(1<<5) != 0
+}
+
+//go:noescape
+func hashRowAVX2(dst *uint32, n int, c *hashConst)
+
+//go:noescape
+func gatherRowAVX2(dst *float32, h *uint32, tr *float32, n int)
+
+//go:noescape
+func median5AVX2(out, a, b, c, d, e *float32, n int)
+
+//go:noescape
+func median3AVX2(out, a, b, c *float32, n int)

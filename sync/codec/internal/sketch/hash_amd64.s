@@ -1,0 +1,178 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func hashRowAVX2(dst *uint32, n int, c *hashConst)
+// dst[j] = bucket<<1 | sign of coordinate start+j (mix, then the
+// multiply-shift bucket), for n a multiple of 8; the same integer
+// operations as mix and hash (64-bit multiplies from 32-bit halves).
+//
+// hashConst: z0 [4]uint64 (key + (start+lane)·golden), step (4·golden),
+// c1, c1hi, c2, c2hi, cols, one, at 32-byte strides.
+
+// Z = lo64(Z · C) with C (low dword: c) and CH (low dword: c>>32).
+// Clobbers T, U.
+#define MUL64(Z, C, CH, T, U) \
+	VPSRLQ   $32, Z, T \
+	VPMULUDQ C, T, T \
+	VPMULUDQ CH, Z, U \
+	VPADDQ   U, T, T \
+	VPSLLQ   $32, T, T \
+	VPMULUDQ C, Z, Z \
+	VPADDQ   T, Z, Z
+
+// Z (four states) -> R (bucket<<1 | sign per qword). Clobbers Z, T, U.
+#define MIX(Z, R, T, U) \
+	VPSRLQ $30, Z, T \
+	VPXOR  T, Z, Z \
+	MUL64(Z, Y10, Y11, T, U) \
+	VPSRLQ $27, Z, T \
+	VPXOR  T, Z, Z \
+	MUL64(Z, Y12, Y13, T, U) \
+	VPSRLQ $31, Z, T \
+	VPXOR  T, Z, Z \
+	VPSRLQ   $32, Z, R \
+	VPMULUDQ Y14, R, R \
+	VPSRLQ   $32, R, R \
+	VPSLLQ   $1, R, R \
+	VPAND    Y15, Z, Z \
+	VPOR     Z, R, R
+
+TEXT ·hashRowAVX2(SB), NOSPLIT, $0-24
+	MOVQ    dst+0(FP), DI
+	MOVQ    n+8(FP), CX
+	MOVQ    c+16(FP), BX
+	VMOVDQU 0(BX), Y0
+	VMOVDQU 32(BX), Y9
+	VMOVDQU 64(BX), Y10
+	VMOVDQU 96(BX), Y11
+	VMOVDQU 128(BX), Y12
+	VMOVDQU 160(BX), Y13
+	VMOVDQU 192(BX), Y14
+	VMOVDQU 224(BX), Y15
+	VMOVDQU 256(BX), Y8  // dword gather: 0, 2, 4, 6
+	SHRQ    $3, CX
+	JZ      hdone
+
+hloop:
+	VPADDQ  Y9, Y0, Y1   // the next four states
+	VMOVDQA Y0, Y2
+	VMOVDQA Y1, Y3
+	MIX(Y2, Y4, Y6, Y7)
+	MIX(Y3, Y5, Y6, Y7)
+	VPERMD  Y4, Y8, Y4
+	VPERMD  Y5, Y8, Y5
+	VMOVDQU X4, (DI)
+	VMOVDQU X5, 16(DI)
+	VPADDQ  Y9, Y1, Y0
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     hloop
+
+hdone:
+	VZEROUPPER
+	RET
+
+// func gatherRowAVX2(dst *float32, h *uint32, tr *float32, n int)
+// dst[j] = tr[h[j]>>1] with its sign bit flipped when h[j]&1 (n a
+// multiple of 8; every index in range, as hashRow makes them).
+TEXT ·gatherRowAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ h+8(FP), SI
+	MOVQ tr+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	JZ   gdone
+
+gloop:
+	VMOVDQU      (SI), Y0
+	VPSRLD       $1, Y0, Y1
+	VPSLLD       $31, Y0, Y0
+	VPCMPEQD     Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPGATHERDD   Y2, (DX)(Y1*4), Y3
+	VPXOR        Y0, Y3, Y3
+	VMOVDQU      Y3, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, DI
+	DECQ         CX
+	JNZ          gloop
+
+gdone:
+	VZEROUPPER
+	RET
+
+// func median5AVX2(out, a, b, c, d, e *float32, n int)
+// out[j] = med3(e, max(min(a,b), min(c,d)), min(max(a,b), max(c,d))) + 0
+// for n a multiple of 8 (Estimate's network; finite inputs, so VMINPS and
+// VMAXPS differ from the builtins only in the sign of a zero, which the
+// +0 makes +0).
+TEXT ·median5AVX2(SB), NOSPLIT, $0-56
+	MOVQ   out+0(FP), DI
+	MOVQ   a+8(FP), R8
+	MOVQ   b+16(FP), R9
+	MOVQ   c+24(FP), R10
+	MOVQ   d+32(FP), R11
+	MOVQ   e+40(FP), R12
+	MOVQ   n+48(FP), CX
+	VXORPS Y15, Y15, Y15
+	XORQ   AX, AX
+	SHRQ   $3, CX
+	JZ     m5done
+
+m5loop:
+	VMOVUPS (R8)(AX*1), Y0
+	VMOVUPS (R9)(AX*1), Y1
+	VMOVUPS (R10)(AX*1), Y2
+	VMOVUPS (R11)(AX*1), Y3
+	VMOVUPS (R12)(AX*1), Y4
+	VMINPS  Y1, Y0, Y5 // min(a,b)
+	VMAXPS  Y1, Y0, Y6 // max(a,b)
+	VMINPS  Y3, Y2, Y7 // min(c,d)
+	VMAXPS  Y3, Y2, Y8 // max(c,d)
+	VMAXPS  Y7, Y5, Y5 // y
+	VMINPS  Y8, Y6, Y6 // z
+	VMINPS  Y5, Y4, Y7 // min(e,y)
+	VMAXPS  Y5, Y4, Y8 // max(e,y)
+	VMINPS  Y6, Y8, Y8 // min(max(e,y), z)
+	VMAXPS  Y8, Y7, Y7
+	VADDPS  Y15, Y7, Y7
+	VMOVUPS Y7, (DI)(AX*1)
+	ADDQ    $32, AX
+	DECQ    CX
+	JNZ     m5loop
+
+m5done:
+	VZEROUPPER
+	RET
+
+// func median3AVX2(out, a, b, c *float32, n int)
+// out[j] = med3(a, b, c) = max(min(a,b), min(max(a,b), c)) + 0.
+TEXT ·median3AVX2(SB), NOSPLIT, $0-40
+	MOVQ   out+0(FP), DI
+	MOVQ   a+8(FP), R8
+	MOVQ   b+16(FP), R9
+	MOVQ   c+24(FP), R10
+	MOVQ   n+32(FP), CX
+	VXORPS Y15, Y15, Y15
+	XORQ   AX, AX
+	SHRQ   $3, CX
+	JZ     m3done
+
+m3loop:
+	VMOVUPS (R8)(AX*1), Y0
+	VMOVUPS (R9)(AX*1), Y1
+	VMOVUPS (R10)(AX*1), Y2
+	VMINPS  Y1, Y0, Y3
+	VMAXPS  Y1, Y0, Y4
+	VMINPS  Y2, Y4, Y4
+	VMAXPS  Y4, Y3, Y3
+	VADDPS  Y15, Y3, Y3
+	VMOVUPS Y3, (DI)(AX*1)
+	ADDQ    $32, AX
+	DECQ    CX
+	JNZ     m3loop
+
+m3done:
+	VZEROUPPER
+	RET
