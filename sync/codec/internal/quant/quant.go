@@ -52,10 +52,7 @@ func Quantize(codes []byte, scales []float32, v []float32, bits, bucket int, rng
 		lo, hi := b*bucket, min((b+1)*bucket, len(v))
 		// Max |x| by the bits: for finite x, |x|'s bits order as |x|
 		// does, and an integer max needs no NaN or signed-zero care.
-		var m uint32
-		for _, x := range v[lo:hi] {
-			m = max(m, math.Float32bits(x)&0x7fffffff)
-		}
+		m := maxAbs(v[lo:hi])
 		s := math.Float32frombits(m)
 		scales[b] = s
 		if s == 0 {
@@ -86,6 +83,50 @@ func Quantize(codes []byte, scales []float32, v []float32, bits, bucket int, rng
 // odd last value takes the low bits of a fresh draw). A separate small
 // function, so the loop state stays in registers.
 func roundBucket(cs []byte, v []float32, k, L float32, top int32, wy uint64) uint64 {
+	cs = cs[:len(v)]
+	// The kernel needs a finite k (a subnormal scale can make L/s
+	// overflow; the Go loop then handles the bucket).
+	if useAVX2 && len(v) >= 8 && k <= math.MaxFloat32 {
+		n := len(v) &^ 7
+		inc := uint64(wyInc) // a variable: its multiples wrap mod 2^64
+		c := roundConst{
+			st:   [4]uint64{wy + inc, wy + 2*inc, wy + 3*inc, wy + 4*inc},
+			step: [4]uint64{4 * inc, 4 * inc, 4 * inc, 4 * inc},
+			k:    k, l: L, top: top,
+		}
+		roundAVX2(&cs[0], &v[0], n, &c)
+		wy += uint64(n/2) * inc
+		cs, v = cs[n:], v[n:]
+	}
+	return roundBucketGo(cs, v, k, L, top, wy)
+}
+
+// wyInc is the wyrand counter increment.
+const wyInc = 0xa0761d6478bd642f
+
+// roundConst is roundAVX2's constants (layout used by the assembly).
+type roundConst struct {
+	st, step [4]uint64
+	k, l     float32
+	top      int32
+}
+
+// maxAbs is the largest bits(x)&0x7fffffff over v.
+func maxAbs(v []float32) uint32 {
+	var m uint32
+	if useAVX2 && len(v) >= 8 {
+		n := len(v) &^ 7
+		m = maxAbsAVX2(&v[0], n)
+		v = v[n:]
+	}
+	for _, x := range v {
+		m = max(m, math.Float32bits(x)&0x7fffffff)
+	}
+	return m
+}
+
+// roundBucketGo is roundBucket's Go loop.
+func roundBucketGo(cs []byte, v []float32, k, L float32, top int32, wy uint64) uint64 {
 	cs = cs[:len(v)]
 	n := len(v) &^ 1
 	for i := 0; i < n; i += 2 {
