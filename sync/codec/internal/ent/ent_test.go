@@ -130,3 +130,47 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestIncompressible: uniform bytes go raw in the mixed form (and decode),
+// skewed bytes (even slightly: 7.8 bits) and short chunks still get
+// Huffman, and the result decodes either way.
+func TestIncompressible(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	uniform := make([]byte, 1<<18)
+	for i := range uniform {
+		uniform[i] = byte(r.Uint32())
+	}
+	if !incompressible(uniform[:chunk]) {
+		t.Fatal("uniform bytes: not judged incompressible")
+	}
+	if incompressible(uniform[:8<<10]) {
+		t.Fatal("a short chunk was judged incompressible")
+	}
+	skewed := make([]byte, chunk)
+	for i := range skewed {
+		// 7 bits uniform, the top bit set one time in eight: about 7.54
+		// bits, which Huffman codes in fewer than 8.
+		skewed[i] = byte(r.IntN(128))
+		if r.IntN(8) == 0 {
+			skewed[i] |= 128
+		}
+	}
+	if incompressible(skewed) {
+		t.Fatal("skewed bytes judged incompressible")
+	}
+	for _, src := range [][]byte{uniform, skewed, append(append([]byte(nil), uniform[:chunk]...), skewed...)} {
+		enc := AppendMixed(nil, src)
+		dec, err := DecodeMixed(enc, len(src))
+		if err != nil || string(dec) != string(src) {
+			t.Fatalf("round trip: %v", err)
+		}
+		if len(enc) > len(src)+5*(len(src)/chunk+1) {
+			t.Fatalf("coded %d bytes for %d", len(enc), len(src))
+		}
+	}
+	// The uniform chunks are stored raw: mode byte then the bytes.
+	enc := AppendMixed(nil, uniform[:chunk])
+	if enc[0] != modeRaw || len(enc) != chunk+1 {
+		t.Fatalf("uniform chunk: mode %d, %d bytes", enc[0], len(enc))
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !amd64 || purego
+
+package cpu
+
+func hasAVX2() bool { return false }
