@@ -212,7 +212,17 @@ func encodeF32(raw []byte, x, base []float32, planes bool) int {
 		return -1
 	}
 	p0, p1, p2, p3 := raw[:n], raw[n:2*n], raw[2*n:3*n], raw[3*n:4*n]
-	for i, v := range x {
+	k := 0 // values done by the AVX2 transpose
+	if useAVX2 && n >= 32 {
+		k = n &^ 31
+		var b *float32
+		if base != nil {
+			b = &base[0]
+		}
+		splitF32AVX2(&raw[0], &x[0], b, k, n)
+	}
+	for i := k; i < n; i++ {
+		v := x[i]
 		b := math.Float32bits(v)
 		if base != nil {
 			b ^= math.Float32bits(base[i])
@@ -234,7 +244,17 @@ func encodeBF16(raw []byte, x, base []float32, planes bool) int {
 		base = base[:n]
 	}
 	p0, p1 := raw[:n], raw[n:2*n]
-	for i, v := range x {
+	k := 0 // values done by the AVX2 kernel
+	if useAVX2 && planes && n >= 32 {
+		k = n &^ 31
+		var b *float32
+		if base != nil {
+			b = &base[0]
+		}
+		splitBF16AVX2(&raw[0], &x[0], b, k, n)
+	}
+	for i := k; i < n; i++ {
+		v := x[i]
 		if base != nil {
 			v -= base[i]
 		}

@@ -1,0 +1,13 @@
+//go:build amd64 && !purego
+
+package codec
+
+import "github.com/murmur-fl/murmur/sync/codec/internal/cpu"
+
+var useAVX2 = cpu.HasAVX2
+
+//go:noescape
+func splitF32AVX2(p *byte, x, base *float32, n, stride int)
+
+//go:noescape
+func splitBF16AVX2(p *byte, x, base *float32, n, stride int)

@@ -1,0 +1,8 @@
+//go:build !amd64 || purego
+
+package codec
+
+const useAVX2 = false
+
+func splitF32AVX2(p *byte, x, base *float32, n, stride int)  { panic("codec: no AVX2") }
+func splitBF16AVX2(p *byte, x, base *float32, n, stride int) { panic("codec: no AVX2") }
