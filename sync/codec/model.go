@@ -274,18 +274,33 @@ func encodeBF16(raw []byte, x, base []float32, planes bool) int {
 // per-value branch out.
 func f32FromPlanes(vals []float32, raw []byte, base []float32) uint32 {
 	d := len(vals)
+	if useAVX2 && d >= 32 {
+		k := d &^ 31
+		var b *float32
+		if base != nil {
+			b = &base[0]
+		}
+		flag := mergeF32AVX2(&vals[0], &raw[0], b, k, d)
+		return flag | f32FromPlanesGo(vals, raw, base, k)
+	}
+	return f32FromPlanesGo(vals, raw, base, 0)
+}
+
+// f32FromPlanesGo is f32FromPlanes' loops from value k on.
+func f32FromPlanesGo(vals []float32, raw []byte, base []float32, k int) uint32 {
+	d := len(vals)
 	p0, p1, p2, p3 := raw[:d], raw[d:2*d], raw[2*d:3*d], raw[3*d:4*d]
 	var flag uint32
 	if base != nil {
 		base = base[:d]
-		for i := range vals {
+		for i := k; i < d; i++ {
 			b := (uint32(p0[i]) | uint32(p1[i])<<8 | uint32(p2[i])<<16 | uint32(p3[i])<<24) ^ math.Float32bits(base[i])
 			vals[i] = math.Float32frombits(b)
 			flag |= b&0x7f800000 + 0x00800000
 		}
 		return flag
 	}
-	for i := range vals {
+	for i := k; i < d; i++ {
 		b := uint32(p0[i]) | uint32(p1[i])<<8 | uint32(p2[i])<<16 | uint32(p3[i])<<24
 		vals[i] = math.Float32frombits(b)
 		flag |= b&0x7f800000 + 0x00800000
@@ -296,18 +311,33 @@ func f32FromPlanes(vals []float32, raw []byte, base []float32) uint32 {
 // bf16FromPlanes is f32FromPlanes for 2 bf16 planes (plus base, if any).
 func bf16FromPlanes(vals []float32, raw []byte, base []float32) uint32 {
 	d := len(vals)
+	if useAVX2 && d >= 32 {
+		k := d &^ 31
+		var b *float32
+		if base != nil {
+			b = &base[0]
+		}
+		flag := mergeBF16AVX2(&vals[0], &raw[0], b, k, d)
+		return flag | bf16FromPlanesGo(vals, raw, base, k)
+	}
+	return bf16FromPlanesGo(vals, raw, base, 0)
+}
+
+// bf16FromPlanesGo is bf16FromPlanes' loops from value k on.
+func bf16FromPlanesGo(vals []float32, raw []byte, base []float32, k int) uint32 {
+	d := len(vals)
 	p0, p1 := raw[:d], raw[d:2*d]
 	var flag uint32
 	if base != nil {
 		base = base[:d]
-		for i := range vals {
+		for i := k; i < d; i++ {
 			v := quant.FromBF16(uint16(p0[i])|uint16(p1[i])<<8) + base[i]
 			vals[i] = v
 			flag |= math.Float32bits(v)&0x7f800000 + 0x00800000
 		}
 		return flag
 	}
-	for i := range vals {
+	for i := k; i < d; i++ {
 		b := (uint32(p0[i]) | uint32(p1[i])<<8) << 16
 		vals[i] = math.Float32frombits(b)
 		flag |= b&0x7f800000 + 0x00800000

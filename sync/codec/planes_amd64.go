@@ -11,3 +11,9 @@ func splitF32AVX2(p *byte, x, base *float32, n, stride int)
 
 //go:noescape
 func splitBF16AVX2(p *byte, x, base *float32, n, stride int)
+
+//go:noescape
+func mergeF32AVX2(vals *float32, p *byte, base *float32, n, stride int) uint32
+
+//go:noescape
+func mergeBF16AVX2(vals *float32, p *byte, base *float32, n, stride int) uint32

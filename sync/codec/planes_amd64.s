@@ -66,6 +66,35 @@ GLOBL quiet40<>(SB), RODATA|NOPTR, $32
 	VPSHUFB Y15, R, R \
 	VPERMD  R, Y14, R
 
+DATA dwordsFromPlane<>+0(SB)/8, $0x0000000200000000
+DATA dwordsFromPlane<>+8(SB)/8, $0x0000000600000004
+DATA dwordsFromPlane<>+16(SB)/8, $0x0000000300000001
+DATA dwordsFromPlane<>+24(SB)/8, $0x0000000700000005
+GLOBL dwordsFromPlane<>(SB), RODATA|NOPTR, $32
+
+DATA expMask<>+0(SB)/8, $0x7f8000007f800000
+DATA expMask<>+8(SB)/8, $0x7f8000007f800000
+DATA expMask<>+16(SB)/8, $0x7f8000007f800000
+DATA expMask<>+24(SB)/8, $0x7f8000007f800000
+GLOBL expMask<>(SB), RODATA|NOPTR, $32
+
+DATA expOne<>+0(SB)/8, $0x0080000000800000
+DATA expOne<>+8(SB)/8, $0x0080000000800000
+DATA expOne<>+16(SB)/8, $0x0080000000800000
+DATA expOne<>+24(SB)/8, $0x0080000000800000
+GLOBL expOne<>(SB), RODATA|NOPTR, $32
+
+// Y13 |= (bits(R) & 0x7f800000) + 0x00800000: bit 31 set iff some value
+// is NaN or ±Inf. Clobbers Y12.
+#define FLAG(R) \
+	VPAND  expMask<>(SB), R, Y12 \
+	VPADDD expOne<>(SB), Y12, Y12 \
+	VPOR   Y12, Y13, Y13
+
+#define FROMPLANE(R) \
+	VPERMD  R, Y14, R \
+	VPSHUFB Y15, R, R
+
 // func splitF32AVX2(p *byte, x, base *float32, n, stride int)
 // Plane k of value i (bits of x[i], XOR base[i]'s when base is not nil) to
 // p[k·stride + i], for n (a multiple of 32) values.
@@ -171,5 +200,127 @@ sbnobase:
 	JNZ     sbloop
 
 sbdone:
+	VZEROUPPER
+	RET
+
+// func mergeF32AVX2(vals *float32, p *byte, base *float32, n, stride int) uint32
+// vals[i] = bits p[i] | p[stride+i]<<8 | p[2·stride+i]<<16 |
+// p[3·stride+i]<<24 (XOR base[i]'s when base is not nil) for n (a multiple
+// of 32); returns f32FromPlanes' flag of those values.
+TEXT ·mergeF32AVX2(SB), NOSPLIT, $0-44
+	MOVQ    vals+0(FP), DI
+	MOVQ    p+8(FP), SI
+	MOVQ    base+16(FP), R8
+	MOVQ    n+24(FP), CX
+	MOVQ    stride+32(FP), R9
+	LEAQ    (R9)(R9*2), R10
+	VMOVDQU bytesByPlane<>(SB), Y15
+	VMOVDQU dwordsFromPlane<>(SB), Y14
+	VPXOR   Y13, Y13, Y13
+	SHRQ    $5, CX
+	JZ      mfdone
+
+mfloop:
+	VMOVDQU (SI), Y0
+	VMOVDQU (SI)(R9*1), Y1
+	VMOVDQU (SI)(R9*2), Y2
+	VMOVDQU (SI)(R10*1), Y3
+	TRANSPOSE
+	FROMPLANE(Y4)
+	FROMPLANE(Y5)
+	FROMPLANE(Y6)
+	FROMPLANE(Y7)
+	TESTQ   R8, R8
+	JZ      mfnobase
+	VPXOR   (R8), Y4, Y4
+	VPXOR   32(R8), Y5, Y5
+	VPXOR   64(R8), Y6, Y6
+	VPXOR   96(R8), Y7, Y7
+	ADDQ    $128, R8
+
+mfnobase:
+	FLAG(Y4)
+	FLAG(Y5)
+	FLAG(Y6)
+	FLAG(Y7)
+	VMOVDQU Y4, (DI)
+	VMOVDQU Y5, 32(DI)
+	VMOVDQU Y6, 64(DI)
+	VMOVDQU Y7, 96(DI)
+	ADDQ    $32, SI
+	ADDQ    $128, DI
+	DECQ    CX
+	JNZ     mfloop
+
+mfdone:
+	VEXTRACTI128 $1, Y13, X12
+	VPOR         X12, X13, X13
+	VPSHUFD      $0x4e, X13, X12
+	VPOR         X12, X13, X13
+	VPSHUFD      $0xb1, X13, X12
+	VPOR         X12, X13, X13
+	VMOVD        X13, AX
+	MOVL         AX, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// func mergeBF16AVX2(vals *float32, p *byte, base *float32, n, stride int) uint32
+// vals[i] = FromBF16(p[i] | p[stride+i]<<8) (+ base[i] when base is not
+// nil) for n (a multiple of 32); returns the flag of those values.
+TEXT ·mergeBF16AVX2(SB), NOSPLIT, $0-44
+	MOVQ    vals+0(FP), DI
+	MOVQ    p+8(FP), SI
+	MOVQ    base+16(FP), R8
+	MOVQ    n+24(FP), CX
+	MOVQ    stride+32(FP), R9
+	VPXOR   Y13, Y13, Y13
+	VPXOR   Y11, Y11, Y11
+	SHRQ    $5, CX
+	JZ      mbdone
+
+mbloop:
+	VMOVDQU    (SI), Y0
+	VMOVDQU    (SI)(R9*1), Y1
+	VPUNPCKLBW Y1, Y0, Y2 // halves of values 0-7 | 16-23
+	VPUNPCKHBW Y1, Y0, Y3 // 8-15 | 24-31
+	VPUNPCKLWD Y2, Y11, Y4 // bits of 0-3 | 16-19
+	VPUNPCKHWD Y2, Y11, Y5 // 4-7 | 20-23
+	VPUNPCKLWD Y3, Y11, Y6 // 8-11 | 24-27
+	VPUNPCKHWD Y3, Y11, Y7 // 12-15 | 28-31
+	VPERM2I128 $0x20, Y5, Y4, Y0 // 0-7
+	VPERM2I128 $0x20, Y7, Y6, Y1 // 8-15
+	VPERM2I128 $0x31, Y5, Y4, Y2 // 16-23
+	VPERM2I128 $0x31, Y7, Y6, Y3 // 24-31
+	TESTQ      R8, R8
+	JZ         mbnobase
+	VADDPS     (R8), Y0, Y0
+	VADDPS     32(R8), Y1, Y1
+	VADDPS     64(R8), Y2, Y2
+	VADDPS     96(R8), Y3, Y3
+	ADDQ       $128, R8
+
+mbnobase:
+	FLAG(Y0)
+	FLAG(Y1)
+	FLAG(Y2)
+	FLAG(Y3)
+	VMOVDQU Y0, (DI)
+	VMOVDQU Y1, 32(DI)
+	VMOVDQU Y2, 64(DI)
+	VMOVDQU Y3, 96(DI)
+	ADDQ    $32, SI
+	ADDQ    $128, DI
+	DECQ    CX
+	JNZ     mbloop
+
+mbdone:
+	VEXTRACTI128 $1, Y13, X12
+	VPOR         X12, X13, X13
+	VPSHUFD      $0x4e, X13, X12
+	VPOR         X12, X13, X13
+	VPSHUFD      $0xb1, X13, X12
+	VPOR         X12, X13, X13
+	VMOVD        X13, AX
+	MOVL         AX, ret+40(FP)
 	VZEROUPPER
 	RET

@@ -6,3 +6,11 @@ const useAVX2 = false
 
 func splitF32AVX2(p *byte, x, base *float32, n, stride int)  { panic("codec: no AVX2") }
 func splitBF16AVX2(p *byte, x, base *float32, n, stride int) { panic("codec: no AVX2") }
+
+func mergeF32AVX2(vals *float32, p *byte, base *float32, n, stride int) uint32 {
+	panic("codec: no AVX2")
+}
+
+func mergeBF16AVX2(vals *float32, p *byte, base *float32, n, stride int) uint32 {
+	panic("codec: no AVX2")
+}

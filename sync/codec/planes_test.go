@@ -145,3 +145,49 @@ func splitAll16(raw []byte, x, base []float32) {
 		raw[i], raw[n+i] = byte(h), byte(h>>8)
 	}
 }
+
+// TestMergeKernels compares f32FromPlanes and bf16FromPlanes (the AVX2
+// merges where they run) with their Go loops: values and flags, with and
+// without a base, random plane bytes (NaN and Inf patterns included).
+func TestMergeKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	for n := 0; n <= 200; n++ {
+		if n > 67 && n%31 != 0 && n != 200 {
+			continue
+		}
+		raw := make([]byte, 4*n)
+		for i := range raw {
+			raw[i] = byte(r.Uint32())
+			if r.IntN(4) == 0 {
+				raw[i] = []byte{0, 0x7f, 0x80, 0xff}[r.IntN(4)]
+			}
+		}
+		base := make([]float32, n)
+		for i := range base {
+			base[i] = float32(r.NormFloat64())
+		}
+		for _, b := range [][]float32{nil, base} {
+			got, want := make([]float32, n), make([]float32, n)
+			gf := f32FromPlanes(got, raw, b)
+			wf := f32FromPlanesGo(want, raw, b, 0)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("f32 n=%d base=%v value %d: kernel %#x, Go %#x", n, b != nil, i, math.Float32bits(got[i]), math.Float32bits(want[i]))
+				}
+			}
+			if gf>>31 != wf>>31 {
+				t.Fatalf("f32 n=%d: flag %#x, Go %#x", n, gf, wf)
+			}
+			gf = bf16FromPlanes(got, raw[:2*n], b)
+			wf = bf16FromPlanesGo(want, raw[:2*n], b, 0)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("bf16 n=%d base=%v value %d: kernel %#x, Go %#x", n, b != nil, i, math.Float32bits(got[i]), math.Float32bits(want[i]))
+				}
+			}
+			if gf>>31 != wf>>31 {
+				t.Fatalf("bf16 n=%d: flag %#x, Go %#x", n, gf, wf)
+			}
+		}
+	}
+}
