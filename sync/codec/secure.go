@@ -52,6 +52,7 @@ type Secure struct {
 	tab *encode.Encoder // "sketch": decodes the summed counter table
 
 	scratch sync.Pool // "sketch": *[]uint64, the fixed-point vector before sketching
+	fbPool  sync.Pool // feedback: *[]float32, the clipped update plus residual
 }
 
 // NewSecure prepares the secure codec of cfg for updates of dim values.
@@ -252,9 +253,18 @@ func (s *Secure) EncodeFeedback(dst []uint64, x []float32, w uint64, rng rand.So
 	if err != nil {
 		return nil, err
 	}
-	a := make([]float32, s.dim)
+	// a is scratch (what is kept of it goes to r.v): pooled, so a device
+	// does not allocate and zero d floats per round.
+	ap, _ := s.fbPool.Get().(*[]float32)
+	if ap == nil || cap(*ap) < s.dim {
+		ap = new([]float32)
+		*ap = make([]float32, s.dim)
+	}
+	defer s.fbPool.Put(ap)
+	a := (*ap)[:s.dim]
+	rv := r.v[:len(x)]
 	for i, v := range x {
-		a[i] = v*scale + r.v[i]
+		a[i] = v*scale + rv[i]
 	}
 	v := a
 	if s.sub != nil {
