@@ -350,7 +350,13 @@ func bf16FromPlanesGo(vals []float32, raw []byte, base []float32, k int) uint32 
 // carries into bit 31 only then), so it has no branch per value.
 func firstNonFinite(x []float32) int {
 	var flag uint32
-	for _, v := range x {
+	rest := x
+	if useAVX2 && len(x) >= 32 {
+		k := len(x) &^ 31
+		flag = finiteFlagAVX2(&x[0], k)
+		rest = x[k:]
+	}
+	for _, v := range rest {
 		flag |= math.Float32bits(v)&0x7f800000 + 0x00800000
 	}
 	if flag&0x80000000 == 0 {

@@ -17,3 +17,6 @@ func mergeF32AVX2(vals *float32, p *byte, base *float32, n, stride int) uint32
 
 //go:noescape
 func mergeBF16AVX2(vals *float32, p *byte, base *float32, n, stride int) uint32
+
+//go:noescape
+func finiteFlagAVX2(x *float32, n int) uint32

@@ -324,3 +324,38 @@ mbdone:
 	MOVL         AX, ret+40(FP)
 	VZEROUPPER
 	RET
+
+// func finiteFlagAVX2(x *float32, n int) uint32
+// The OR over i < n (a multiple of 32) of (bits(x[i]) & 0x7f800000) +
+// 0x00800000 (firstNonFinite's flag).
+TEXT ·finiteFlagAVX2(SB), NOSPLIT, $0-20
+	MOVQ  x+0(FP), SI
+	MOVQ  n+8(FP), CX
+	VPXOR Y13, Y13, Y13
+	SHRQ  $5, CX
+	JZ    ffdone
+
+ffloop:
+	VMOVDQU (SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU 64(SI), Y2
+	VMOVDQU 96(SI), Y3
+	FLAG(Y0)
+	FLAG(Y1)
+	FLAG(Y2)
+	FLAG(Y3)
+	ADDQ    $128, SI
+	DECQ    CX
+	JNZ     ffloop
+
+ffdone:
+	VEXTRACTI128 $1, Y13, X12
+	VPOR         X12, X13, X13
+	VPSHUFD      $0x4e, X13, X12
+	VPOR         X12, X13, X13
+	VPSHUFD      $0xb1, X13, X12
+	VPOR         X12, X13, X13
+	VMOVD        X13, AX
+	MOVL         AX, ret+16(FP)
+	VZEROUPPER
+	RET

@@ -14,3 +14,5 @@ func mergeF32AVX2(vals *float32, p *byte, base *float32, n, stride int) uint32 {
 func mergeBF16AVX2(vals *float32, p *byte, base *float32, n, stride int) uint32 {
 	panic("codec: no AVX2")
 }
+
+func finiteFlagAVX2(x *float32, n int) uint32 { panic("codec: no AVX2") }

@@ -191,3 +191,27 @@ func TestMergeKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstNonFiniteKernel: the AVX2 flag finds every NaN or ±Inf (any
+// position, any length), and nothing in finite data.
+func TestFirstNonFiniteKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(45, 46))
+	bad := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), math.Float32frombits(0xff800001)}
+	for n := 0; n <= 300; n++ {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64()) * []float32{1, 1e-40, 1e37}[r.IntN(3)]
+		}
+		if got := firstNonFinite(x); got != -1 {
+			t.Fatalf("n=%d finite data: %d", n, got)
+		}
+		if n == 0 {
+			continue
+		}
+		i := r.IntN(n)
+		x[i] = bad[r.IntN(len(bad))]
+		if got := firstNonFinite(x); got != i {
+			t.Fatalf("n=%d: non-finite at %d, found %d", n, i, got)
+		}
+	}
+}
