@@ -10,6 +10,7 @@ package topk
 
 import (
 	"math"
+	mbits "math/bits"
 	"slices"
 )
 
@@ -31,11 +32,7 @@ func Select(idx []uint32, a []float32, k int) []uint32 {
 	if d >= 8*sampleSize && k*16 <= d {
 		if t, ok := sampledThreshold(a, k); ok {
 			base := len(idx)
-			for i, x := range a {
-				if abs(x) >= t {
-					idx = append(idx, uint32(i))
-				}
-			}
+			idx = appendPassing(idx, a, t)
 			if len(idx)-base >= k {
 				return exact(idx, base, a, k)
 			}
@@ -47,6 +44,30 @@ func Select(idx []uint32, a []float32, k int) []uint32 {
 		idx = append(idx, uint32(i))
 	}
 	return exact(idx, base, a, k)
+}
+
+// appendPassing appends the indices i with |a[i]| >= t, in order.
+func appendPassing(idx []uint32, a []float32, t float32) []uint32 {
+	k := 0
+	if useAVX2 && len(a) >= 8 {
+		// One mask bit per value from the kernel; the loop only visits
+		// the passing ones (about 2k of d).
+		k = len(a) &^ 7
+		m := make([]byte, k/8)
+		passMaskAVX2(&m[0], &a[0], k, t)
+		for b, bits := range m {
+			for bits != 0 {
+				idx = append(idx, uint32(8*b+mbits.TrailingZeros8(bits)))
+				bits &= bits - 1
+			}
+		}
+	}
+	for i := k; i < len(a); i++ {
+		if abs(a[i]) >= t {
+			idx = append(idx, uint32(i))
+		}
+	}
+	return idx
 }
 
 // exact keeps the k largest-magnitude of the candidates idx[base:] (in

@@ -1,6 +1,7 @@
 package topk
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -54,5 +55,36 @@ func TestSelectAllEqualFallsBack(t *testing.T) {
 	got := Select(nil, a, 100)
 	if len(got) != 100 || got[0] != 0 || got[99] != 99 {
 		t.Fatalf("ties must resolve to the lowest indices; got len %d first %v", len(got), got[:min(3, len(got))])
+	}
+}
+
+// TestAppendPassingKernel compares the AVX2 mask scan with the plain loop:
+// every length 0..67 and more, thresholds on exact values, zeros of both
+// signs, infinities.
+func TestAppendPassingKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	for n := 0; n <= 300; n++ {
+		a := make([]float32, n)
+		for i := range a {
+			a[i] = float32(r.IntN(9)-4) / 2
+			switch r.IntN(10) {
+			case 0:
+				a[i] = float32(math.Copysign(0, -1))
+			case 1:
+				a[i] = float32(math.Inf(1 - 2*r.IntN(2)))
+			}
+		}
+		for _, th := range []float32{0.5, 1, 1.5, 2, float32(math.Inf(1))} {
+			got := appendPassing([]uint32{7}, a, th)
+			want := []uint32{7}
+			for i, x := range a {
+				if abs(x) >= th {
+					want = append(want, uint32(i))
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("n=%d t=%v: kernel %v, Go %v", n, th, got, want)
+			}
+		}
 	}
 }
