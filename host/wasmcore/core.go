@@ -28,6 +28,9 @@ type Core struct {
 	closed bool
 	// data buffers allocated in the guest per slot, freed on replacement.
 	slots [2][]uint32
+	// statsAt is where stats_ptr points, fixed for an instance's life
+	// (wasm/ABI.md): asked once, it saves an export call per train call.
+	statsAt uint32
 }
 
 var _ agent.Trainer = (*Core)(nil)
@@ -317,11 +320,14 @@ func (c *Core) classify(name string, err error) error {
 }
 
 func (c *Core) stats(ctx context.Context) (agent.Stats, error) {
-	p, err := c.call(ctx, "stats_ptr")
-	if err != nil {
-		return agent.Stats{}, err
+	if c.statsAt == 0 {
+		p, err := c.call(ctx, "stats_ptr")
+		if err != nil {
+			return agent.Stats{}, err
+		}
+		c.statsAt = uint32(p)
 	}
-	v, err := c.f32(uint32(p), 8)
+	v, err := c.f32(c.statsAt, 8)
 	if err != nil {
 		return agent.Stats{}, err
 	}

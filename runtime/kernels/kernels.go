@@ -30,12 +30,17 @@ type Backend interface {
 	Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 }
 
-var current atomic.Pointer[Backend]
-
-func init() {
-	var b Backend = Portable{}
-	current.Store(&b)
+// installed is the backend in use, with its OpsBackend side asserted once:
+// in the wasm guest a type assertion per op is a hash lookup loop, and every
+// guest loop iteration may cost a call into the host.
+type installed struct {
+	b   Backend
+	ops OpsBackend // nil when b runs no ops
 }
+
+var current atomic.Pointer[installed]
+
+func init() { Use(nil) }
 
 // Use makes b the backend for all subsequent kernel calls and returns the
 // previous one, so callers (tests, the wasm core) can restore it.
@@ -43,12 +48,16 @@ func Use(b Backend) Backend {
 	if b == nil {
 		b = Portable{}
 	}
-	old := current.Swap(&b)
-	return *old
+	ops, _ := b.(OpsBackend)
+	old := current.Swap(&installed{b, ops})
+	if old == nil {
+		return nil
+	}
+	return old.b
 }
 
 // Current returns the backend in use.
-func Current() Backend { return *current.Load() }
+func Current() Backend { return current.Load().b }
 
 // Gemm runs Gemm on the current backend.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
+
+	"github.com/murmur-fl/murmur/runtime/tensor"
 )
 
 // Op names one of the non-GEMM kernels of a training step: bias broadcasts
@@ -69,6 +70,12 @@ const (
 	// [N0 - 1, N1) (the offset lets -1, "no label", travel as a size), or
 	// -1 when all are inside. The per-step validation of labels and tokens.
 	OpRangeCheck
+	// OpPermute: I0 ← a uniformly random permutation of 0..len(I0)-1 from
+	// the SplitMix64 generator of runtime/tensor whose state is N0 | N1<<31
+	// | N2<<62 (sizes hold 31 bits); R0, R1 = the state after, low and high
+	// 32 bits. An epoch's shuffle (the shuffle of runtime/data), so the
+	// wasm core does not loop over its examples.
+	OpPermute
 
 	opEnd
 )
@@ -78,7 +85,7 @@ var opNames = [...]string{
 	OpXentGrad: "xent_grad", OpXentEval: "xent_eval", OpMaxPool: "maxpool", OpMaxPoolGrad: "maxpool_grad",
 	OpIm2Col: "im2col", OpCol2Im: "col2im", OpEmbedGather: "embed_gather", OpEmbedGrad: "embed_grad",
 	OpGRUForward: "gru_forward", OpGRUBackward: "gru_backward", OpOptimStep: "optim_step",
-	OpRangeCheck: "range_check",
+	OpRangeCheck: "range_check", OpPermute: "permute",
 }
 
 // String returns the op's ABI name ("bias_fill", ...).
@@ -132,7 +139,14 @@ func RunOn(b Backend, op Op, a *Args) (err error) {
 	if op == 0 || op >= opEnd {
 		return fmt.Errorf("%w: unknown op %d", ErrBadOp, uint32(op))
 	}
-	if ob, ok := b.(OpsBackend); ok && ob.RunOp(op, a) {
+	ob, _ := b.(OpsBackend)
+	return runOn(ob, op, a)
+}
+
+// runOn is RunOn with the backend's OpsBackend side already asserted (nil
+// when it runs no ops).
+func runOn(ob OpsBackend, op Op, a *Args) (err error) {
+	if ob != nil && ob.RunOp(op, a) {
 		return nil
 	}
 	if err := CheckOp(op, a); err != nil {
@@ -150,18 +164,21 @@ func RunOn(b Backend, op Op, a *Args) (err error) {
 // argsPool recycles the Args that run hands to backends: an *Args passed
 // through the OpsBackend interface escapes, and a training step must not
 // allocate.
-var argsPool = sync.Pool{New: func() any { return new(Args) }}
+var argsPool pool[Args]
 
 // run is RunOn on the current backend for the typed wrappers below, whose
 // callers pass valid operands: an error is a bug, so it panics. It returns
 // the op's results.
 func run(op Op, a Args) [4]float64 {
-	p := argsPool.Get().(*Args)
+	if op == 0 || op >= opEnd {
+		panic(fmt.Sprintf("kernels: unknown op %d", uint32(op)))
+	}
+	p := argsPool.get()
 	*p = a
-	err := RunOn(Current(), op, p)
+	err := runOn(current.Load().ops, op, p)
 	r := p.R
 	*p = Args{} // do not keep the caller's buffers alive
-	argsPool.Put(p)
+	argsPool.put(p)
 	if err != nil {
 		panic(err.Error())
 	}
@@ -219,6 +236,10 @@ func checkSizes(op Op, a *Args) error {
 		}
 		// Overlapping windows read each input up to (k/s)^2 times.
 		return need("x (window reads)", 64*len(f[0]), planes, ((h-k)/st+1)*((w-k)/st+1), k, k)
+	case OpPermute:
+		if n[2] > 3 {
+			return fmt.Errorf("generator state bits 62-63 = %d, want <= 3", n[2])
+		}
 	case OpEmbedGather, OpEmbedGrad:
 		return need("the row array", len(f[1]), len(a.I[0]), n[0], 1, 1)
 	case OpGRUForward, OpGRUBackward:
@@ -287,6 +308,9 @@ func runPortable(op Op, a *Args) {
 		optimStep(OptimKind(n[0]), f[0], f[1], f[2], f[3], OptimHyper{s[0], s[1], s[2], s[3], s[4], s[5], s[6]})
 	case OpRangeCheck:
 		a.R[0] = float64(rangeCheck(a.I[0], int64(n[0])-1, int64(n[1])))
+	case OpPermute:
+		st := permute(a.I[0], uint64(n[0])|uint64(n[1])<<31|uint64(n[2])<<62)
+		a.R[0], a.R[1] = float64(uint32(st)), float64(st>>32)
 	}
 }
 
@@ -436,6 +460,15 @@ func RangeCheck(v []int32, lo, hi int32) int {
 	}
 	r := run(OpRangeCheck, Args{I: [2][]int32{v}, N: [8]int{int(lo) + 1, int(hi)}})
 	return int(r[0])
+}
+
+// Permute fills order with a uniformly random permutation of
+// 0..len(order)-1 drawn from rng (the shuffle of runtime/data), as a kernel
+// so the wasm core does not loop over a data set's examples each epoch.
+func Permute(order []int32, rng *tensor.RNG) {
+	st := rng.State()
+	r := run(OpPermute, Args{I: [2][]int32{order}, N: [8]int{int(st & (1<<31 - 1)), int(st >> 31 & (1<<31 - 1)), int(st >> 62)}})
+	rng.SetState(uint64(r[0]) | uint64(r[1])<<32)
 }
 
 // OptimKind selects the update rule of OptimStep.

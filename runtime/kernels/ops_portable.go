@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 
+	"github.com/murmur-fl/murmur/runtime/data"
 	"github.com/murmur-fl/murmur/runtime/tensor"
 )
 
@@ -256,6 +257,24 @@ func embedGather(table, y []float32, tokens []int32, dim int) {
 	for i, tok := range tokens {
 		copy(y[i*dim:(i+1)*dim], table[int(tok)*dim:(int(tok)+1)*dim])
 	}
+}
+
+// rngs recycles the generators permute hands to data.Shuffle, through
+// whose interface parameter they escape: an epoch must not allocate.
+var rngs pool[tensor.RNG]
+
+// permute fills order with 0..len-1 shuffled by the generator in state
+// state, and returns the state after.
+func permute(order []int32, state uint64) uint64 {
+	for i := range order {
+		order[i] = int32(i)
+	}
+	rng := rngs.get()
+	rng.SetState(state)
+	data.Shuffle(order, rng)
+	state = rng.State()
+	rngs.put(rng)
+	return state
 }
 
 func embedGrad(gw, dy []float32, tokens []int32, dim int) {

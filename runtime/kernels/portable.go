@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"sync"
 )
 
 // Portable is the pure-Go reference backend. It is always present and is
@@ -51,7 +50,7 @@ const (
 // nothing.
 type workspace struct{ a, b, t []float32 }
 
-var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+var workspaces pool[workspace]
 
 // Gemm implements Backend. It panics with a message naming the argument when
 // a dimension is negative, a leading dimension is smaller than the stored row
@@ -65,8 +64,8 @@ func (Portable) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float3
 		ScaleC(m, n, beta, c, ldc)
 		return
 	}
-	ws := workspaces.Get().(*workspace)
-	defer workspaces.Put(ws)
+	ws := workspaces.get()
+	defer workspaces.put(ws)
 	if vec.run != nil {
 		gemmVec(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return

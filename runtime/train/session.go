@@ -17,8 +17,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"unsafe"
 
-	"github.com/murmur-fl/murmur/runtime/data"
 	"github.com/murmur-fl/murmur/runtime/kernels"
 	"github.com/murmur-fl/murmur/runtime/nn"
 	"github.com/murmur-fl/murmur/runtime/optim"
@@ -213,10 +213,7 @@ func (s *Session) newEpoch(n int) {
 		s.order = make([]int32, n)
 	}
 	s.order = s.order[:n]
-	for i := range s.order {
-		s.order[i] = int32(i)
-	}
-	data.Shuffle(s.order, &s.rng)
+	kernels.Permute(s.order, &s.rng)
 	s.pos = 0
 }
 
@@ -226,28 +223,29 @@ func (s *Session) gather(b *nn.Batch, d *slot, idx []int32) {
 	n := len(idx)
 	b.N = n
 	b.Labels = grow(b.Labels, n*rows)
+	// A row gather is an embedding lookup: one kernel call, which a host
+	// accelerator runs natively instead of a loop in the guest. Tokens and
+	// labels travel as float32 bit patterns, which the gather copies
+	// unchanged.
 	if m.TokenInput() {
 		b.Tokens = grow(b.Tokens, n*in)
 		b.X = b.X[:0]
-		for k, i := range idx {
-			copy(b.Tokens[k*in:(k+1)*in], d.tokens[int(i)*in:(int(i)+1)*in])
-		}
+		kernels.EmbedGather(bitsF32(d.tokens[:d.n*in]), bitsF32(b.Tokens[:n*in]), idx, in)
 	} else {
-		// A row gather is an embedding lookup: one kernel call, which a
-		// host accelerator runs natively instead of a loop in the guest.
 		b.X = grow(b.X, n*in)
 		b.Tokens = b.Tokens[:0]
 		kernels.EmbedGather(d.x[:d.n*in], b.X[:n*in], idx, in)
 	}
-	if rows == 1 {
-		for k, i := range idx {
-			b.Labels[k] = d.labels[i]
-		}
-		return
+	kernels.EmbedGather(bitsF32(d.labels[:d.n*rows]), bitsF32(b.Labels[:n*rows]), idx, rows)
+}
+
+// bitsF32 views int32s as float32 bit patterns, for kernels that only move
+// values.
+func bitsF32(v []int32) []float32 {
+	if len(v) == 0 {
+		return nil
 	}
-	for k, i := range idx {
-		copy(b.Labels[k*rows:(k+1)*rows], d.labels[int(i)*rows:(int(i)+1)*rows])
-	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&v[0])), len(v))
 }
 
 // Evaluate runs the model over a slot in order, batch examples at a time.

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"runtime/metrics"
 	"unsafe"
 
 	"github.com/murmur-fl/murmur/runtime/kernels"
@@ -47,10 +49,34 @@ func fail(code int32, err error) int32 {
 	return code
 }
 
-// guard turns a panic inside an export into ERR_INTERNAL instead of a trap.
+// guard turns a panic inside an export into ERR_INTERNAL instead of a trap,
+// then settles the heap.
 func guard(code *int32) {
 	if r := recover(); r != nil {
 		*code = fail(statusInternal, fmt.Errorf("core panic: %v", r))
+	}
+	settle()
+}
+
+// allocated samples the bytes allocated since the core started.
+var (
+	allocated = []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	settledAt uint64
+)
+
+// settle finishes, before an export returns, any garbage collection its
+// allocations started. Go's collector marks in background goroutines, and
+// a reactor module runs no goroutine between calls, so a cycle started by
+// one export would stay in its mark phase through every later call: every
+// pointer write then pays a write barrier and marking work (measured: 2.3x
+// the guest's time per MLP step). An export that did not allocate cannot
+// have started one, and skips this (training steps allocate nothing).
+func settle() {
+	metrics.Read(allocated)
+	if n := allocated[0].Value.Uint64(); n != settledAt {
+		runtime.GC()
+		metrics.Read(allocated)
+		settledAt = allocated[0].Value.Uint64()
 	}
 }
 

@@ -81,6 +81,13 @@ func OpCases(rng *rand.Rand) []OpCase {
 		}
 		add(kernels.OpEmbedGather, kernels.Args{F: [10][]float32{f(vocab * dim), f(ntok * dim)}, I: [2][]int32{tokens}, N: [8]int{dim}}, "vocab %d dim %d tokens %d", vocab, dim, ntok)
 		add(kernels.OpEmbedGrad, kernels.Args{F: [10][]float32{f(vocab * dim), f(ntok * dim)}, I: [2][]int32{tokens}, N: [8]int{dim}}, "vocab %d dim %d tokens %d", vocab, dim, ntok)
+		// The core gathers labels and tokens as float32 bit patterns
+		// (subnormals, and -1 is a NaN): the gather must move bits.
+		moved := make([]float32, vocab*dim)
+		for i := range moved {
+			moved[i] = math.Float32frombits(uint32(int32(rng.IntN(1000)) - 1))
+		}
+		add(kernels.OpEmbedGather, kernels.Args{F: [10][]float32{moved, f(ntok * dim)}, I: [2][]int32{tokens}, N: [8]int{dim}}, "int32 bit patterns: vocab %d dim %d tokens %d", vocab, dim, ntok)
 
 		n, T, H := 1+rng.IntN(4), 1+rng.IntN(5), 1+rng.IntN(9)
 		t := rng.IntN(T)
@@ -104,6 +111,8 @@ func OpCases(rng *rand.Rand) []OpCase {
 			vals[i] = int32(rng.IntN(14)) - 2
 		}
 		add(kernels.OpRangeCheck, kernels.Args{I: [2][]int32{vals}, N: [8]int{rng.IntN(2), 9 + rng.IntN(4)}}, "n %d", len(vals))
+		order := make([]int32, rng.IntN(300))
+		add(kernels.OpPermute, kernels.Args{I: [2][]int32{order}, N: [8]int{rng.IntN(1 << 31), rng.IntN(1 << 31), rng.IntN(4)}}, "n %d", len(order))
 
 		for kind := kernels.SGD; kind <= kernels.Adam; kind++ {
 			np := 1 + rng.IntN(50)

@@ -1,0 +1,103 @@
+package wasmcore
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/murmur-fl/murmur/runtime/kernels"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// callCounter counts calls of every guest function, by name.
+type callCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *callCounter) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
+	name := def.DebugName()
+	return experimental.FunctionListenerFunc(func(context.Context, api.Module, api.FunctionDefinition, []uint64, experimental.StackIterator) {
+		c.mu.Lock()
+		c.n[name]++
+		c.mu.Unlock()
+	})
+}
+
+func (c *callCounter) reset() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.n
+	c.n = map[string]int{}
+	return old
+}
+
+// TestStepsDoNoGCWork checks that training steps after a set-up which
+// allocated megabytes run with the collector idle: no write barriers, no
+// marking. A reactor module runs no goroutine between calls, so a cycle
+// left in its mark phase by one export would tax every later step (the
+// core settles the heap before an export returns).
+func TestStepsDoNoGCWork(t *testing.T) {
+	calls := &callCounter{n: map[string]int{}}
+	ctx := experimental.WithFunctionListenerFactory(context.Background(), calls)
+	e, err := NewEngine(ctx, coreBytes(t), &Config{Accel: kernels.Portable{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	c, err := e.NewCore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if err := c.UseAccel(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	// The benchmark's MLP and 25 MB of examples: set-up starts collections.
+	d := synthetic(8192, 784, 10, 5)
+	if err := c.Load(ctx, []byte(`{"input":[784],"layers":[{"type":"dense","units":128},{"type":"relu"},{"type":"dense","units":10}],"loss":"softmax_xent"}`), 11); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetData(ctx, 0, d); err != nil {
+		t.Fatal(err)
+	}
+	init, err := c.Params(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.BeginRound(ctx, init, []byte(adamOpt)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Train(ctx, 2, 128, 3); err != nil { // buffers grow here
+		t.Fatal(err)
+	}
+	// A large allocation last, as when a host loads evaluation data after
+	// training started: it starts a cycle that nothing else would finish.
+	if err := c.SetData(ctx, 1, synthetic(8192, 784, 10, 6)); err != nil {
+		t.Fatal(err)
+	}
+	setup := calls.reset()
+	if setup[".runtime.gcStart"] == 0 {
+		t.Fatalf("set-up started no collection, so this test proves nothing: %d guest functions called", len(setup))
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := c.Train(ctx, 1, 128, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := calls.reset()
+	// At least 5: a goroutine's stack growth in wasm unwinds and re-enters
+	// the frames on it, which the listener counts again.
+	if n := steps[".github.com_murmur_fl_murmur_runtime_train.__Session_.Train"]; n < 5 {
+		t.Fatalf("counted %d calls of Session.Train, want 5: the listener does not see the core's functions", n)
+	}
+	for name, n := range steps {
+		for _, gc := range []string{"gcWriteBarrier", "bulkBarrierPreWrite", "greyobject", "gcDrain", "gcAssistAlloc", "mallocgc"} {
+			if strings.Contains(name, gc) {
+				t.Errorf("5 steps called %s %d times: the collector works during steps", name, n)
+			}
+		}
+	}
+}
