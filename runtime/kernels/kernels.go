@@ -59,6 +59,17 @@ func Use(b Backend) Backend {
 // Current returns the backend in use.
 func Current() Backend { return current.Load().b }
 
+// Zero clears x on the current backend, as a GEMM with k = 0 and beta = 0
+// (which overwrites C without reading it; every backend's conformance
+// covers it), so that a host accelerator clears a wasm guest's gradients
+// natively: a guest's memory.fill of an MLP's 400 KB of gradients costs
+// wazero 3-4x what a native clear does.
+func Zero(x []float32) {
+	if len(x) > 0 {
+		Current().Gemm(false, false, 1, len(x), 0, 0, nil, 1, nil, len(x), 0, x, len(x))
+	}
+}
+
 // Gemm runs Gemm on the current backend.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	Current().Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

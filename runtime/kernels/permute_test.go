@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"slices"
 	"testing"
 
@@ -39,5 +40,20 @@ func TestPermuteAllocatesNothing(t *testing.T) {
 	rng := tensor.NewRNG(3)
 	if a := testing.AllocsPerRun(10, func() { Permute(order, rng) }); a != 0 {
 		t.Errorf("Permute allocates %v times per call", a)
+	}
+}
+
+func TestZero(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 1000} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(math.NaN())
+		}
+		Zero(x)
+		for i, v := range x {
+			if math.Float32bits(v) != 0 {
+				t.Fatalf("n %d: x[%d] = %v after Zero", n, i, v)
+			}
+		}
 	}
 }

@@ -297,7 +297,7 @@ func (m *Model) Gradients(b Batch) (float32, error) {
 	rows := b.N * m.rows
 	dl := m.dlogits[:rows*m.classes]
 	loss := kernels.XentGrad(logits, b.Labels, m.classes, dl)
-	clear(m.grads)
+	kernels.Zero(m.grads)
 	dy := dl
 	for i := len(m.layers) - 1; i >= 0; i-- {
 		dy = m.layers[i].backward(dy, b.N, i > 0)
