@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"unsafe"
 
@@ -49,13 +50,30 @@ func fail(code int32, err error) int32 {
 	return code
 }
 
+// The core collects garbage only where it chooses. Go's collector marks in
+// background goroutines, and a reactor module runs no goroutine between
+// calls, so a cycle that an export's allocations started would stay in its
+// mark phase through every later call, until enough allocation finished it
+// by assists: each pointer write pays a write barrier and marking work
+// meanwhile (measured: 2.3x the guest's time per MLP step, which allocates
+// nothing). So automatic collection is off, and the set-up exports, where
+// garbage comes from, collect before they return if they allocated.
+func init() { debug.SetGCPercent(-1) }
+
 // guard turns a panic inside an export into ERR_INTERNAL instead of a trap,
-// then settles the heap.
+// then collects garbage if the export allocated.
 func guard(code *int32) {
+	guardHot(code)
+	settle()
+}
+
+// guardHot is guard for the training and evaluation exports, which
+// allocate only when their batch buffers grow: their garbage waits for the
+// next set-up export, since checking costs the guest ~20 us per call.
+func guardHot(code *int32) {
 	if r := recover(); r != nil {
 		*code = fail(statusInternal, fmt.Errorf("core panic: %v", r))
 	}
-	settle()
 }
 
 // allocated samples the bytes allocated since the core started.
@@ -64,16 +82,10 @@ var (
 	settledAt uint64
 )
 
-// settle finishes, before an export returns, any garbage collection its
-// allocations started. Go's collector marks in background goroutines, and
-// a reactor module runs no goroutine between calls, so a cycle started by
-// one export would stay in its mark phase through every later call: every
-// pointer write then pays a write barrier and marking work (measured: 2.3x
-// the guest's time per MLP step). An export that did not allocate cannot
-// have started one, and skips this (training steps allocate nothing).
+// settle runs a collection if anything was allocated since the last one.
 func settle() {
 	metrics.Read(allocated)
-	if n := allocated[0].Value.Uint64(); n != settledAt {
+	if allocated[0].Value.Uint64() != settledAt {
 		runtime.GC()
 		metrics.Read(allocated)
 		settledAt = allocated[0].Value.Uint64()
@@ -248,7 +260,7 @@ func setData(slot int32, x unsafe.Pointer, xLen int32, tokens unsafe.Pointer, to
 
 //go:wasmexport train
 func trainExport(steps, batch int32, seed int64) (code int32) {
-	defer guard(&code)
+	defer guardHot(&code)
 	if c := needSession(); c != statusOK {
 		return c
 	}
@@ -262,7 +274,7 @@ func trainExport(steps, batch int32, seed int64) (code int32) {
 
 //go:wasmexport evaluate
 func evaluate(slot, batch int32) (code int32) {
-	defer guard(&code)
+	defer guardHot(&code)
 	if c := needSession(); c != statusOK {
 		return c
 	}

@@ -2,6 +2,7 @@ package trainwasm
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,8 +48,8 @@ func (t timedHost) RunOp(op kernels.Op, a *kernels.Args) bool {
 	return err == nil
 }
 
-// BenchmarkCoreStep times one MLP b128 training step of the wasm core per
-// host backend and reports host-ns/op, the time spent in the host's
+// BenchmarkCoreStep times one MLP training step (batch 32 and 128) of the
+// wasm core per host backend and reports host-ns/op, the time spent in the host's
 // kernels: "null" shows the guest's code plus the boundary alone, and
 // native vs native-1t the cost of the two-thread GEMM through the import.
 //
@@ -60,41 +61,43 @@ func BenchmarkCoreStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	native, _ := accel.Lookup("native")
-	for _, tc := range []struct {
-		name string
-		host kernels.Backend
-	}{{"null", nullHost{}}, {"native", native}, {"native-1t", accel.Native{Threads: 1}}} {
-		b.Run(tc.name, func(b *testing.B) {
-			var spent atomic.Int64
-			host := tc.host
-			if tc.name != "null" {
-				host = timedHost{tc.host, &spent}
-			}
-			e, err := wasmcore.NewEngine(ctx, wasm, &wasmcore.Config{Accel: host})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer e.Close(ctx)
-			enginesMu.Lock()
-			engines["bench-"+tc.name] = e
-			enginesMu.Unlock()
-			defer func() { enginesMu.Lock(); delete(engines, "bench-"+tc.name); enginesMu.Unlock() }()
-			step, done, err := newWasm(train.Case{Name: "mlp-b128", Model: "mlp", Batch: 128}, "bench-"+tc.name)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer done()
-			if err := step(); err != nil {
-				b.Fatal(err)
-			}
-			spent.Store(0)
-			b.ResetTimer()
-			for b.Loop() {
+	for _, batch := range []int{32, 128} {
+		for _, tc := range []struct {
+			name string
+			host kernels.Backend
+		}{{"null", nullHost{}}, {"native", native}, {"native-1t", accel.Native{Threads: 1}}} {
+			b.Run(fmt.Sprintf("b%d/%s", batch, tc.name), func(b *testing.B) {
+				var spent atomic.Int64
+				host := tc.host
+				if tc.name != "null" {
+					host = timedHost{tc.host, &spent}
+				}
+				e, err := wasmcore.NewEngine(ctx, wasm, &wasmcore.Config{Accel: host})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer e.Close(ctx)
+				enginesMu.Lock()
+				engines["bench-"+tc.name] = e
+				enginesMu.Unlock()
+				defer func() { enginesMu.Lock(); delete(engines, "bench-"+tc.name); enginesMu.Unlock() }()
+				step, done, err := newWasm(train.Case{Name: fmt.Sprintf("mlp-b%d", batch), Model: "mlp", Batch: batch}, "bench-"+tc.name)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer done()
 				if err := step(); err != nil {
 					b.Fatal(err)
 				}
-			}
-			b.ReportMetric(float64(spent.Load())/float64(b.N), "host-ns/op")
-		})
+				spent.Store(0)
+				b.ResetTimer()
+				for b.Loop() {
+					if err := step(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(spent.Load())/float64(b.N), "host-ns/op")
+			})
+		}
 	}
 }
