@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sync"
 	"unsafe"
 
 	"github.com/murmur-fl/murmur/runtime/kernels"
@@ -38,16 +39,21 @@ func opImport(b kernels.Backend, mem memory, op kernels.Op, ptr uint32) uint32 {
 	if b == nil {
 		return 1
 	}
-	desc, args, err := decodeOp(mem, ptr)
+	args := argsPool.Get().(*kernels.Args)
+	defer func() {
+		*args = kernels.Args{} // keep no view of guest memory
+		argsPool.Put(args)
+	}()
+	desc, err := decodeOp(mem, ptr, args)
 	if err != nil {
 		return 2
 	}
 	// Checked here, not only by RunOn's portable path: b may be an
 	// OpsBackend, which gets its operands as they are.
-	if kernels.CheckOp(op, &args) != nil {
+	if kernels.CheckOp(op, args) != nil {
 		return 2
 	}
-	if err := kernels.RunOn(b, op, &args); err != nil {
+	if err := kernels.RunOn(b, op, args); err != nil {
 		return 2
 	}
 	for k, r := range args.R {
@@ -56,24 +62,28 @@ func opImport(b kernels.Backend, mem memory, op kernels.Op, ptr uint32) uint32 {
 	return 0
 }
 
-// decodeOp reads the descriptor at ptr and returns it (a view, for writing
-// the results) and the kernels.Args it describes, whose slices alias guest
-// memory.
-func decodeOp(mem memory, ptr uint32) ([]byte, kernels.Args, error) {
-	var a kernels.Args
+// argsPool recycles opImport's Args, which escape through the backend's
+// interface: an op call must not allocate.
+var argsPool = sync.Pool{New: func() any { return new(kernels.Args) }}
+
+// decodeOp reads the descriptor at ptr into a, whose slices then alias
+// guest memory, and returns the descriptor (a view, for writing the
+// results).
+func decodeOp(mem memory, ptr uint32, a *kernels.Args) ([]byte, error) {
+	*a = kernels.Args{}
 	if ptr%8 != 0 {
-		return nil, a, fmt.Errorf("op descriptor at %#x is not 8-byte aligned", ptr)
+		return nil, fmt.Errorf("op descriptor at %#x is not 8-byte aligned", ptr)
 	}
 	desc, ok := mem.Read(ptr, opDescSize)
 	if !ok {
-		return nil, a, fmt.Errorf("op descriptor at %#x lies outside guest memory", ptr)
+		return nil, fmt.Errorf("op descriptor at %#x lies outside guest memory", ptr)
 	}
 	le := binary.LittleEndian
 	for k := range a.F {
 		p, n := le.Uint32(desc[8*k:]), le.Uint32(desc[8*k+4:])
 		v, err := view[float32](mem, p, n)
 		if err != nil {
-			return nil, a, fmt.Errorf("float array %d: %w", k, err)
+			return nil, fmt.Errorf("float array %d: %w", k, err)
 		}
 		a.F[k] = v
 	}
@@ -81,7 +91,7 @@ func decodeOp(mem memory, ptr uint32) ([]byte, kernels.Args, error) {
 		p, n := le.Uint32(desc[offI+8*k:]), le.Uint32(desc[offI+8*k+4:])
 		v, err := view[int32](mem, p, n)
 		if err != nil {
-			return nil, a, fmt.Errorf("int array %d: %w", k, err)
+			return nil, fmt.Errorf("int array %d: %w", k, err)
 		}
 		a.I[k] = v
 	}
@@ -91,7 +101,7 @@ func decodeOp(mem memory, ptr uint32) ([]byte, kernels.Args, error) {
 	for k := range a.S {
 		a.S[k] = math.Float32frombits(le.Uint32(desc[offS+4*k:]))
 	}
-	return desc, a, nil
+	return desc, nil
 }
 
 // view returns the n 4-byte elements at ptr as a slice aliasing guest
