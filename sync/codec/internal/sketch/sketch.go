@@ -140,30 +140,28 @@ func (s *Sketch) addIntBlocks32(table, q []uint64, mask uint64) {
 	acc := make([]uint32, 2*s.Cols)
 	q = q[:s.Dim]
 	r := 0
-	{ // two rows per pass, as addIntBlocks
-		for ; r+2 <= s.Rows; r += 2 {
-			row0, key0 := table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
-			row1, key1 := table[(r+1)*s.Cols:(r+2)*s.Cols], s.keys[r+1]
-			acc0, acc1 := acc[:s.Cols], acc[s.Cols:]
-			clear(acc)
-			for o := 0; o < s.Dim; o += hashBlock {
-				qs := q[o:min(o+hashBlock, s.Dim)]
-				a, b := hb[:len(qs)], hb[hashBlock:hashBlock+len(qs)]
-				s.hashRow(a, key0, o)
-				s.hashRow(b, key1, o)
-				for j, v := range qs {
-					e0, e1 := a[j], b[j]
-					m0, m1 := -uint32(e0&1), -uint32(e1&1)
-					acc0[e0>>1] += (uint32(v) ^ m0) - m0
-					acc1[e1>>1] += (uint32(v) ^ m1) - m1
-				}
+	for ; r+2 <= s.Rows; r += 2 { // two rows per pass, as addIntBlocks
+		row0, key0 := table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
+		row1, key1 := table[(r+1)*s.Cols:(r+2)*s.Cols], s.keys[r+1]
+		acc0, acc1 := acc[:s.Cols], acc[s.Cols:]
+		clear(acc)
+		for o := 0; o < s.Dim; o += hashBlock {
+			qs := q[o:min(o+hashBlock, s.Dim)]
+			a, b := hb[:len(qs)], hb[hashBlock:hashBlock+len(qs)]
+			s.hashRow(a, key0, o)
+			s.hashRow(b, key1, o)
+			for j, v := range qs {
+				e0, e1 := a[j], b[j]
+				m0, m1 := -uint32(e0&1), -uint32(e1&1)
+				acc0[e0>>1] += (uint32(v) ^ m0) - m0
+				acc1[e1>>1] += (uint32(v) ^ m1) - m1
 			}
-			for h, c := range acc0 {
-				row0[h] = (row0[h] + uint64(c)) & mask
-			}
-			for h, c := range acc1 {
-				row1[h] = (row1[h] + uint64(c)) & mask
-			}
+		}
+		for h, c := range acc0 {
+			row0[h] = (row0[h] + uint64(c)) & mask
+		}
+		for h, c := range acc1 {
+			row1[h] = (row1[h] + uint64(c)) & mask
 		}
 	}
 	acc = acc[:s.Cols]
