@@ -14,8 +14,6 @@
 // runtime/kernels/kerneltest.
 package kernels
 
-import "sync/atomic"
-
 // Backend runs the heavy kernels. Implementations must be safe to call from
 // one goroutine at a time per call site; the default is stateless.
 type Backend interface {
@@ -38,8 +36,6 @@ type installed struct {
 	ops OpsBackend // nil when b runs no ops
 }
 
-var current atomic.Pointer[installed]
-
 func init() { Use(nil) }
 
 // Use makes b the backend for all subsequent kernel calls and returns the
@@ -49,7 +45,7 @@ func Use(b Backend) Backend {
 		b = Portable{}
 	}
 	ops, _ := b.(OpsBackend)
-	old := current.Swap(&installed{b, ops})
+	old := swapInstalled(&installed{b, ops})
 	if old == nil {
 		return nil
 	}
@@ -57,7 +53,7 @@ func Use(b Backend) Backend {
 }
 
 // Current returns the backend in use.
-func Current() Backend { return current.Load().b }
+func Current() Backend { return loadInstalled().b }
 
 // Zero clears x on the current backend, as a GEMM with k = 0 and beta = 0
 // (which overwrites C without reading it; every backend's conformance

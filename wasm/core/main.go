@@ -331,7 +331,7 @@ func benchHostCalls(n int32) int32 { return hostaccel.CallHost(n) }
 //go:wasmexport use_accel
 func useAccel(on int32) int32 {
 	if on != 0 {
-		kernels.Use(hostaccel.Backend{})
+		kernels.Use(&hostaccel.Backend{})
 	} else {
 		kernels.Use(kernels.Portable{})
 	}

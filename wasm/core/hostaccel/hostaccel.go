@@ -49,7 +49,7 @@ var desc opDesc
 type Backend struct{}
 
 // RunOp implements kernels.OpsBackend.
-func (Backend) RunOp(op kernels.Op, a *kernels.Args) bool {
+func (*Backend) RunOp(op kernels.Op, a *kernels.Args) bool {
 	// Straight-line code, no loops: under a host-enforced deadline every
 	// loop back-edge of the guest may cost a call into the host.
 	f, i, n := &a.F, &a.I, &a.N
@@ -81,10 +81,10 @@ func spanI(s []int32) [2]uint32 {
 }
 
 // Name implements kernels.Backend.
-func (Backend) Name() string { return "host" }
+func (*Backend) Name() string { return "host" }
 
 // Gemm implements kernels.Backend.
-func (Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func (*Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}

@@ -52,7 +52,7 @@ func lastErrorLen() int32 { return int32(len(lastErr)) }
 //go:wasmexport conformance
 func conformance(seed int64) int32 {
 	rng := rand.New(rand.NewPCG(uint64(seed), 7))
-	b := hostaccel.Backend{}
+	b := &hostaccel.Backend{}
 	fails := int32(0)
 	fail := func(err error) {
 		if fails == 0 {
