@@ -264,14 +264,21 @@ func (s *Secure) EncodeFeedback(dst []uint64, x []float32, w uint64, rng rand.So
 	a := (*ap)[:s.dim]
 	rv := r.v[:len(x)]
 	for i, v := range x {
-		a[i] = v*scale + rv[i]
+		// float32(·) rounds the product on its own: no fused multiply-add
+		// on any GOARCH, so every device keeps the same residual.
+		a[i] = float32(v*scale) + rv[i]
 	}
-	v := a
+	// v is what is sent, scaled below: never a itself, which the residual
+	// is computed from (without a subsample, v aliased a and the part cut
+	// by the second clip was lost instead of kept in r).
+	var v []float32
 	if s.sub != nil {
 		v = make([]float32, len(s.sub))
 		for j, i := range s.sub {
 			v[j] = a[i]
 		}
+	} else {
+		v = append([]float32(nil), a...)
 	}
 	// What is sent must fit the encoder's clip (room for about 1/fraction
 	// rounds of residual); the excess stays in the residual.

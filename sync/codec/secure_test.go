@@ -510,3 +510,38 @@ func TestSecureVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestSecureFeedbackNoSubsampleKeepsClipped: with feedback and no
+// subsample, what the second clip cuts stays in the residual (it used to
+// be dropped: the sent vector aliased the residual's source).
+func TestSecureFeedbackNoSubsampleKeepsClipped(t *testing.T) {
+	const d = 1000
+	seed := make([]byte, 32)
+	s, err := NewSecure(Config{Codec: "secure", Bits: 8, Clip: 1, MaxClients: 10, Feedback: true, Seed: seed}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, d)
+	r := &Residual{v: make([]float32, d)}
+	for i := range x {
+		x[i] = 0.01
+		r.v[i] = 0.05 // ||x + r|| ≈ 1.9 > Clip: the second clip cuts
+	}
+	var a2 float64
+	for i := range x {
+		a := float64(x[i] + r.v[i])
+		a2 += a * a
+	}
+	if _, err := s.EncodeFeedback(nil, x, 1, rand.NewPCG(1, 2), r); err != nil {
+		t.Fatal(err)
+	}
+	var kept float64
+	for _, v := range r.v {
+		kept += float64(v) * float64(v)
+	}
+	// a·(1 − Clip/||a||) stays behind: norm ||a|| − Clip.
+	want := math.Sqrt(a2) - 1
+	if got := math.Sqrt(kept); math.Abs(got-want) > 1e-3*want {
+		t.Fatalf("residual norm %v, want %v (||a|| − Clip)", got, want)
+	}
+}
