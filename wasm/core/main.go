@@ -9,9 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"unsafe"
 
 	"github.com/murmur-fl/murmur/runtime/kernels"
@@ -50,45 +48,36 @@ func fail(code int32, err error) int32 {
 	return code
 }
 
-// The core collects garbage only where it chooses. Go's collector marks in
-// background goroutines, and a reactor module runs no goroutine between
-// calls, so a cycle that an export's allocations started would stay in its
-// mark phase through every later call, until enough allocation finished it
-// by assists: each pointer write pays a write barrier and marking work
-// meanwhile (measured: 2.3x the guest's time per MLP step, which allocates
-// nothing). So automatic collection is off, and the set-up exports, where
-// garbage comes from, collect before they return if they allocated.
+// The core collects garbage only in its set-up exports. Go's collector
+// marks in background goroutines, and a reactor module runs no goroutine
+// between calls, so a cycle that one export's allocations started would
+// stay in its mark phase through later calls until enough allocation
+// finished it by assists: meanwhile each pointer write pays a write barrier
+// and marking work (measured: 2.3x the guest's time per MLP step, which
+// allocates nothing). So collection is off, and the set-up exports switch
+// it on while they run (see collecting).
 func init() { debug.SetGCPercent(-1) }
 
-// guard turns a panic inside an export into ERR_INTERNAL instead of a trap,
-// then collects garbage if the export allocated.
-func guard(code *int32) {
-	guardHot(code)
-	settle()
-}
-
-// guardHot is guard for the training and evaluation exports, which
-// allocate only when their batch buffers grow: their garbage waits for the
-// next set-up export, since checking costs the guest ~20 us per call.
-func guardHot(code *int32) {
-	if r := recover(); r != nil {
-		*code = fail(statusInternal, fmt.Errorf("core panic: %v", r))
+// collecting switches collection on for a set-up export and returns its
+// deferred guard, which turns a panic into ERR_INTERNAL and switches
+// collection off again; switching off waits for a running cycle to finish,
+// so no export returns in the middle of one. Use: defer collecting(&code)().
+func collecting(code *int32) func() {
+	debug.SetGCPercent(100)
+	return func() {
+		if r := recover(); r != nil {
+			*code = fail(statusInternal, fmt.Errorf("core panic: %v", r))
+		}
+		debug.SetGCPercent(-1)
 	}
 }
 
-// allocated samples the bytes allocated since the core started.
-var (
-	allocated = []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-	settledAt uint64
-)
-
-// settle runs a collection if anything was allocated since the last one.
-func settle() {
-	metrics.Read(allocated)
-	if allocated[0].Value.Uint64() != settledAt {
-		runtime.GC()
-		metrics.Read(allocated)
-		settledAt = allocated[0].Value.Uint64()
+// guard turns a panic inside the training or evaluation export into
+// ERR_INTERNAL instead of a trap. Those allocate only when their batch
+// buffers grow, and collect nothing: their garbage waits for a set-up call.
+func guard(code *int32) {
+	if r := recover(); r != nil {
+		*code = fail(statusInternal, fmt.Errorf("core panic: %v", r))
 	}
 }
 
@@ -165,12 +154,14 @@ func lastErrorPtr() unsafe.Pointer {
 func lastErrorLen() int32 { return int32(len(lastErr)) }
 
 //go:wasmexport alloc
-func alloc(n int32) unsafe.Pointer {
+func alloc(n int32) (p unsafe.Pointer) {
+	var code int32 // a panic returns a nil pointer
+	defer collecting(&code)()
 	if n <= 0 {
 		return nil
 	}
 	buf := make([]uint64, (int(n)+7)/8) // 8-byte aligned
-	p := unsafe.Pointer(&buf[0])
+	p = unsafe.Pointer(&buf[0])
 	allocs[uintptr(p)] = buf
 	return p
 }
@@ -186,7 +177,7 @@ func free(p unsafe.Pointer) int32 {
 
 //go:wasmexport load_model
 func loadModel(spec unsafe.Pointer, specBytes int32, seed int64) (code int32) {
-	defer guard(&code)
+	defer collecting(&code)()
 	if !ready {
 		return fail(statusABI, errors.New("init has not been called"))
 	}
@@ -220,7 +211,7 @@ func paramsLen() int32 {
 
 //go:wasmexport layout_json
 func layoutJSON() (code int32) {
-	defer guard(&code)
+	defer collecting(&code)()
 	if c := needSession(); c != statusOK {
 		return c
 	}
@@ -234,7 +225,7 @@ func layoutJSON() (code int32) {
 
 //go:wasmexport begin_round
 func beginRound(opt unsafe.Pointer, optBytes int32) (code int32) {
-	defer guard(&code)
+	defer collecting(&code)()
 	if c := needSession(); c != statusOK {
 		return c
 	}
@@ -251,7 +242,7 @@ func updatePtr() unsafe.Pointer {
 
 //go:wasmexport set_data
 func setData(slot int32, x unsafe.Pointer, xLen int32, tokens unsafe.Pointer, tokensLen int32, labels unsafe.Pointer, n int32) (code int32) {
-	defer guard(&code)
+	defer collecting(&code)()
 	if c := needSession(); c != statusOK {
 		return c
 	}
@@ -260,7 +251,7 @@ func setData(slot int32, x unsafe.Pointer, xLen int32, tokens unsafe.Pointer, to
 
 //go:wasmexport train
 func trainExport(steps, batch int32, seed int64) (code int32) {
-	defer guardHot(&code)
+	defer guard(&code)
 	if c := needSession(); c != statusOK {
 		return c
 	}
@@ -274,7 +265,7 @@ func trainExport(steps, batch int32, seed int64) (code int32) {
 
 //go:wasmexport evaluate
 func evaluate(slot, batch int32) (code int32) {
-	defer guardHot(&code)
+	defer guard(&code)
 	if c := needSession(); c != statusOK {
 		return c
 	}
@@ -295,7 +286,7 @@ func statsPtr() unsafe.Pointer { return unsafe.Pointer(&stats[0]) }
 
 //go:wasmexport checkpoint
 func checkpoint() (code int32) {
-	defer guard(&code)
+	defer collecting(&code)()
 	if c := needSession(); c != statusOK {
 		return c
 	}
@@ -305,7 +296,7 @@ func checkpoint() (code int32) {
 
 //go:wasmexport restore
 func restore(p unsafe.Pointer, n int32) (code int32) {
-	defer guard(&code)
+	defer collecting(&code)()
 	if c := needSession(); c != statusOK {
 		return c
 	}
