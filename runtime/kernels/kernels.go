@@ -33,8 +33,13 @@ type Backend interface {
 // guest loop iteration may cost a call into the host.
 type installed struct {
 	b   Backend
-	ops OpsBackend // nil when b runs no ops
+	ops OpsBackend // declines every op when b runs none
 }
+
+// declineOps is the OpsBackend side of a backend without one.
+type declineOps struct{}
+
+func (declineOps) RunOp(Op, *Args) bool { return false }
 
 func init() { Use(nil) }
 
@@ -44,7 +49,10 @@ func Use(b Backend) Backend {
 	if b == nil {
 		b = Portable{}
 	}
-	ops, _ := b.(OpsBackend)
+	ops, ok := b.(OpsBackend)
+	if !ok {
+		ops = declineOps{}
+	}
 	old := swapInstalled(&installed{b, ops})
 	if old == nil {
 		return nil

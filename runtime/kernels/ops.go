@@ -139,16 +139,14 @@ func RunOn(b Backend, op Op, a *Args) (err error) {
 	if op == 0 || op >= opEnd {
 		return fmt.Errorf("%w: unknown op %d", ErrBadOp, uint32(op))
 	}
-	ob, _ := b.(OpsBackend)
-	return runOn(ob, op, a)
-}
-
-// runOn is RunOn with the backend's OpsBackend side already asserted (nil
-// when it runs no ops).
-func runOn(ob OpsBackend, op Op, a *Args) (err error) {
-	if ob != nil && ob.RunOp(op, a) {
+	if ob, ok := b.(OpsBackend); ok && ob.RunOp(op, a) {
 		return nil
 	}
+	return runChecked(op, a)
+}
+
+// runChecked runs op portably after CheckOp, turning a panic into an error.
+func runChecked(op Op, a *Args) (err error) {
 	if err := CheckOp(op, a); err != nil {
 		return err
 	}
@@ -170,21 +168,16 @@ var argsPool pool[Args]
 // callers pass valid operands: an error is a bug, so it panics. It returns
 // the op's results.
 func run(op Op, a Args) [4]float64 {
-	if op == 0 || op >= opEnd {
-		panic(fmt.Sprintf("kernels: unknown op %d", uint32(op)))
-	}
 	p := argsPool.get()
 	*p = a
-	var err error
-	if ob := loadInstalled().ops; ob == nil || !ob.RunOp(op, p) {
-		err = runOn(nil, op, p)
+	if !loadInstalled().ops.RunOp(op, p) {
+		if err := runChecked(op, p); err != nil {
+			panic(err.Error())
+		}
 	}
 	r := p.R
 	*p = Args{} // do not keep the caller's buffers alive
 	argsPool.put(p)
-	if err != nil {
-		panic(err.Error())
-	}
 	return r
 }
 
