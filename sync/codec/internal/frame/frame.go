@@ -60,13 +60,36 @@ type Header struct {
 // Append writes h and payload as a frame after dst and returns the extended
 // slice. It returns an error only for a header the format cannot express.
 func Append(dst []byte, h *Header, payload []byte) ([]byte, error) {
-	return AppendFunc(dst, h, len(payload), func(p []byte) { copy(p, payload) })
+	return AppendPieces(dst, h, len(payload), func(p []byte, sum func([]byte)) {
+		// Copy and checksum piece by piece, while each piece is in cache
+		// (a checksum pass over a large, just-copied blob reads it back
+		// from memory: 4x slower than over cached bytes here).
+		for o := 0; o < len(p); o += sumPiece {
+			e := min(o+sumPiece, len(p))
+			copy(p[o:e], payload[o:e])
+			sum(p[o:e])
+		}
+	})
 }
+
+// sumPiece is how many payload bytes are written before they are
+// checksummed (well inside L2).
+const sumPiece = 32 << 10
 
 // AppendFunc is Append for a payload of n bytes that fill writes in place
 // (into the frame, so a large payload is neither built nor copied
 // separately). fill must write all n bytes.
 func AppendFunc(dst []byte, h *Header, n int, fill func(payload []byte)) ([]byte, error) {
+	return AppendPieces(dst, h, n, func(p []byte, sum func([]byte)) {
+		fill(p)
+		sum(p)
+	})
+}
+
+// AppendPieces is AppendFunc where fill also checksums what it wrote: it
+// must call sum on consecutive pieces of the payload, in order, covering
+// all n bytes, each after writing it (while it is in cache).
+func AppendPieces(dst []byte, h *Header, n int, fill func(payload []byte, sum func(piece []byte))) ([]byte, error) {
 	if err := checkShapes(h.Shapes, h.Dim); err != nil {
 		return dst, err
 	}
@@ -95,9 +118,21 @@ func AppendFunc(dst []byte, h *Header, n int, fill func(payload []byte)) ([]byte
 	dst = binary.LittleEndian.AppendUint16(dst, uint16(len(h.Params)))
 	dst = append(dst, h.Params...)
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(n))
+	crc := crc32.Checksum(dst[start:], castagnoli)
 	dst = dst[:len(dst)+n]
-	fill(dst[len(dst)-n:])
-	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli)), nil
+	payload := dst[len(dst)-n:]
+	next := 0 // the pieces must cover the payload in order
+	fill(payload, func(piece []byte) {
+		if len(piece) > 0 && &piece[0] != &payload[next] {
+			panic("frame: AppendPieces: pieces out of order")
+		}
+		next += len(piece)
+		crc = crc32.Update(crc, castagnoli, piece)
+	})
+	if next != n {
+		panic(fmt.Sprintf("frame: AppendPieces: pieces cover %d of %d payload bytes", next, n))
+	}
+	return binary.LittleEndian.AppendUint32(dst, crc), nil
 }
 
 // Overhead returns the frame size without params and payload, for a header

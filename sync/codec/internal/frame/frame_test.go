@@ -55,3 +55,43 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendPieces: a payload written and checksummed in pieces gives the
+// same frame as Append; pieces out of order or short of the payload panic.
+func TestAppendPieces(t *testing.T) {
+	payload := make([]byte, 100000)
+	for i := range payload {
+		payload[i] = byte(i * 31)
+	}
+	h := &Header{Codec: 1, CodecVersion: 1, Dim: 7, Params: []byte{1, 2}}
+	want, err := Append(nil, h, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := AppendPieces(nil, h, len(payload), func(p []byte, sum func([]byte)) {
+		for o := 0; o < len(p); o += 777 {
+			e := min(o+777, len(p))
+			copy(p[o:e], payload[o:e])
+			sum(p[o:e])
+		}
+	})
+	if err != nil || string(got) != string(want) {
+		t.Fatalf("pieces: %v, same frame %v", err, string(got) == string(want))
+	}
+	if _, _, err := Parse(got, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	for name, fill := range map[string]func([]byte, func([]byte)){
+		"out of order": func(p []byte, sum func([]byte)) { sum(p[10:]); sum(p[:10]) },
+		"short":        func(p []byte, sum func([]byte)) { sum(p[:len(p)-1]) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			_, _ = AppendPieces(nil, h, len(payload), fill)
+		}()
+	}
+}
