@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 	"unsafe"
 
@@ -26,7 +27,7 @@ import (
 )
 
 // ABIVersion is the version of wasm/ABI.md this host speaks.
-const ABIVersion = 2
+const ABIVersion = 3
 
 // Config sets an Engine's limits. The zero value (or nil) means defaults.
 type Config struct {
@@ -102,7 +103,7 @@ func NewEngine(ctx context.Context, wasm []byte, cfg *Config) (*Engine, error) {
 // memory cap, and a deadline on every call. The deadline makes wazero
 // check for cancellation at every loop back-edge of the guest, which costs
 // Go-compiled wasm about 5x in tight loops (wazero issue 2466); the core
-// therefore hands its heavy loops to the host (murmur_accel.op).
+// therefore hands its heavy loops to the host (murmur_accel.run).
 func (e *Engine) runtimeConfig() wazero.RuntimeConfig {
 	return wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(e.cfg.MemoryLimitPages).
@@ -136,6 +137,12 @@ func (e *Engine) instantiateAccel(ctx context.Context) error {
 		}), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
 		WithParameterNames("op", "args").
 		Export("op").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, stack []uint64) {
+			stack[0] = uint64(batchImport(accel, m.Memory(), api.DecodeU32(stack[0]), api.DecodeU32(stack[1])))
+		}), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
+		WithParameterNames("list", "count").
+		Export("run").
 		Instantiate(ctx)
 	if err != nil {
 		return fmt.Errorf("wasmcore: host module murmur_accel: %w", err)
@@ -147,19 +154,36 @@ func (e *Engine) instantiateAccel(ctx context.Context) error {
 // configured, 2 when an operand lies outside guest memory or the dimensions
 // are inconsistent (the guest then computes it itself). A guest can never
 // make the host panic through it.
-func gemmImport(b kernels.Backend, mem api.Memory, s []uint64) uint32 {
+func gemmImport(b kernels.Backend, mem memory, s []uint64) uint32 {
 	if b == nil {
 		return 1
 	}
-	flags := api.DecodeU32(s[0])
-	m, n, k := int(int32(s[1])), int(int32(s[2])), int(int32(s[3]))
-	alpha := api.DecodeF32(s[4])
-	lda, ldb, ldc := int(int32(s[6])), int(int32(s[8])), int(int32(s[11]))
-	beta := api.DecodeF32(s[9])
+	return gemmCall(b, mem, gemmDesc{
+		flags: api.DecodeU32(s[0]), m: int32(s[1]), n: int32(s[2]), k: int32(s[3]), alpha: api.DecodeF32(s[4]),
+		a: uint32(s[5]), lda: int32(s[6]), b: uint32(s[7]), ldb: int32(s[8]), beta: api.DecodeF32(s[9]),
+		c: uint32(s[10]), ldc: int32(s[11]),
+	})
+}
+
+// gemmDesc is one GEMM call as the guest describes it: pointers into guest
+// memory and the BLAS arguments.
+type gemmDesc struct {
+	flags         uint32
+	m, n, k       int32
+	alpha, beta   float32
+	a, b, c       uint32
+	lda, ldb, ldc int32
+}
+
+// gemmCall runs g on b over views of guest memory: 0 when done, 2 when an
+// operand lies outside guest memory or the dimensions are inconsistent.
+func gemmCall(b kernels.Backend, mem memory, g gemmDesc) uint32 {
+	m, n, k := int(g.m), int(g.n), int(g.k)
+	lda, ldb, ldc := int(g.lda), int(g.ldb), int(g.ldc)
 	if m < 0 || n < 0 || k < 0 || lda < 0 || ldb < 0 || ldc < 0 {
 		return 2
 	}
-	ta, tb := flags&1 != 0, flags&2 != 0
+	ta, tb := g.flags&1 != 0, g.flags&2 != 0
 	ar, ac := m, k
 	if ta {
 		ar, ac = k, m
@@ -168,13 +192,13 @@ func gemmImport(b kernels.Backend, mem api.Memory, s []uint64) uint32 {
 	if tb {
 		br, bc = n, k
 	}
-	a, ok1 := viewF32(mem, uint32(s[5]), ar, ac, lda)
-	bb, ok2 := viewF32(mem, uint32(s[7]), br, bc, ldb)
-	c, ok3 := viewF32(mem, uint32(s[10]), m, n, ldc)
+	a, ok1 := viewF32(mem, g.a, ar, ac, lda)
+	bb, ok2 := viewF32(mem, g.b, br, bc, ldb)
+	c, ok3 := viewF32(mem, g.c, m, n, ldc)
 	if !ok1 || !ok2 || !ok3 {
 		return 2
 	}
-	if accel.Gemm(b, ta, tb, m, n, k, alpha, a, lda, bb, ldb, beta, c, ldc) != nil {
+	if accel.Gemm(b, ta, tb, m, n, k, g.alpha, a, lda, bb, ldb, g.beta, c, ldc) != nil {
 		return 2 // the guest passed inconsistent dimensions
 	}
 	return 0
@@ -182,7 +206,7 @@ func gemmImport(b kernels.Backend, mem api.Memory, s []uint64) uint32 {
 
 // viewF32 returns the rows×cols matrix with row stride ld at ptr as a
 // float32 slice aliasing guest memory.
-func viewF32(mem api.Memory, ptr uint32, rows, cols, ld int) ([]float32, bool) {
+func viewF32(mem memory, ptr uint32, rows, cols, ld int) ([]float32, bool) {
 	if rows == 0 || cols == 0 {
 		return nil, true
 	}
@@ -190,7 +214,7 @@ func viewF32(mem api.Memory, ptr uint32, rows, cols, ld int) ([]float32, bool) {
 		return nil, false
 	}
 	n := (rows-1)*ld + cols
-	if uint64(n)*4 > uint64(mem.Size()) {
+	if uint64(n)*4 > math.MaxUint32 {
 		return nil, false
 	}
 	buf, ok := mem.Read(ptr, uint32(n*4))

@@ -28,6 +28,67 @@ type memory interface {
 	Read(off, n uint32) ([]byte, bool)
 }
 
+// A batch entry (wasm/ABI.md, "Batches"): kind (0 op, 1 GEMM) and op as
+// u32s, then an op descriptor; for a GEMM the descriptor holds f0..f2 = A,
+// B, C, n0..n6 = flags, m, n, k, lda, ldb, ldc and s0, s1 = alpha, beta.
+const (
+	batchEntrySize = 8 + opDescSize
+	maxBatch       = 4096
+)
+
+// batchImport answers murmur_accel.run: it runs count entries at list in
+// order. It returns 0 when all ran, 1 when no backend is configured (none
+// ran: the guest runs them itself), and 2 + i when entry i was bad (the
+// ones before it ran), like op and gemm one at a time.
+func batchImport(b kernels.Backend, mem memory, list, count uint32) uint32 {
+	if b == nil {
+		return 1
+	}
+	if count > maxBatch {
+		return 2
+	}
+	le := binary.LittleEndian
+	for i := range count {
+		e := list + i*batchEntrySize
+		hdr, ok := mem.Read(e, 8)
+		if !ok || uint64(list)+uint64(i+1)*batchEntrySize > math.MaxUint32 {
+			return 2 + i
+		}
+		var st uint32
+		switch kind := le.Uint32(hdr); kind {
+		case 0:
+			st = opImport(b, mem, kernels.Op(le.Uint32(hdr[4:])), e+8)
+		case 1:
+			st = batchGemm(b, mem, e+8)
+		default:
+			st = 2
+		}
+		if st != 0 {
+			return 2 + i
+		}
+	}
+	return 0
+}
+
+// batchGemm runs the GEMM described at ptr.
+func batchGemm(b kernels.Backend, mem memory, ptr uint32) uint32 {
+	if ptr%8 != 0 {
+		return 2
+	}
+	d, ok := mem.Read(ptr, opDescSize)
+	if !ok {
+		return 2
+	}
+	le := binary.LittleEndian
+	n := func(k int) int32 { return int32(le.Uint32(d[offN+4*k:])) }
+	s := func(k int) float32 { return math.Float32frombits(le.Uint32(d[offS+4*k:])) }
+	return gemmCall(b, mem, gemmDesc{
+		flags: uint32(n(0)), m: n(1), n: n(2), k: n(3), lda: n(4), ldb: n(5), ldc: n(6),
+		a: le.Uint32(d[0:]), b: le.Uint32(d[8:]), c: le.Uint32(d[16:]),
+		alpha: s(0), beta: s(1),
+	})
+}
+
 // opImport answers murmur_accel.op: it runs kernel op on the operands that
 // the descriptor at ptr points to in guest memory, in place, and writes the
 // op's results back into the descriptor. It returns 0 when done, 1 when no

@@ -310,3 +310,107 @@ func (offByOne) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float3
 	kernels.Portable{}.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	c[0]++
 }
+
+// TestBatchImport runs a GEMM and two ops as one batch, and checks that a
+// bad entry stops the batch at its index after running the ones before.
+func TestBatchImport(t *testing.T) {
+	mem := make(fakeMemory, 8192)
+	le := binary.LittleEndian
+	f32 := func(off uint32, v ...float32) {
+		for k, x := range v {
+			le.PutUint32(mem[off+4*uint32(k):], math.Float32bits(x))
+		}
+	}
+	get := func(off uint32, n int) []float32 {
+		out := make([]float32, n)
+		for k := range out {
+			out[k] = math.Float32frombits(le.Uint32(mem[off+4*uint32(k):]))
+		}
+		return out
+	}
+	entry := func(i uint32, kind, op uint32) uint32 {
+		e := i * batchEntrySize
+		le.PutUint32(mem[e:], kind)
+		le.PutUint32(mem[e+4:], op)
+		return e + 8
+	}
+	// Entry 0: C [2x2] at 6144 = A [2x3] at 4096 times B [3x2] at 5120.
+	f32(4096, 1, 2, 3, 4, 5, 6)
+	f32(5120, 1, 0, 0, 1, 1, 1)
+	d := entry(0, 1, 0)
+	putDesc(mem, d, [][2]uint32{{4096, 6}, {5120, 6}, {6144, 4}}, nil, []int32{0, 2, 2, 3, 3, 2, 2})
+	le.PutUint32(mem[d+offS:], math.Float32bits(1))
+	// Entry 1: bias_fill of y [2x2] at 7168 from b at 7680; entry 2:
+	// xent_eval of C's rows against labels at 7936, writing results.
+	f32(7680, 10, 20)
+	putDesc(mem, entry(1, 0, uint32(kernels.OpBiasFill)), [][2]uint32{{7168, 4}, {7680, 2}}, nil, []int32{2, 1})
+	le.PutUint32(mem[7936:], 1)
+	le.PutUint32(mem[7940:], 1)
+	d2 := entry(2, 0, uint32(kernels.OpXentEval))
+	putDesc(mem, d2, [][2]uint32{{6144, 4}}, [][2]uint32{{7936, 2}}, []int32{2})
+	if code := batchImport(kernels.Portable{}, mem, 0, 3); code != 0 {
+		t.Fatalf("batch: code %d, want 0", code)
+	}
+	if got, want := get(6144, 4), []float32{4, 5, 10, 11}; !slices.Equal(got, want) {
+		t.Errorf("GEMM entry: C = %v, want %v", got, want)
+	}
+	if got, want := get(7168, 4), []float32{10, 20, 10, 20}; !slices.Equal(got, want) {
+		t.Errorf("bias_fill entry: y = %v, want %v", got, want)
+	}
+	if count, top1 := math.Float64frombits(le.Uint64(mem[d2+offR+8:])), math.Float64frombits(le.Uint64(mem[d2+offR+16:])); count != 2 || top1 != 2 {
+		t.Errorf("xent_eval entry: count %v top1 %v, want 2 and 2", count, top1)
+	}
+
+	if code := batchImport(nil, mem, 0, 3); code != 1 {
+		t.Errorf("no backend: code %d, want 1", code)
+	}
+	if code := batchImport(kernels.Portable{}, mem, 0, 0); code != 0 {
+		t.Errorf("empty batch: code %d, want 0", code)
+	}
+	// A bad second entry: the first runs, the batch stops with 2 + 1.
+	f32(7168, 0, 0, 0, 0)
+	putDesc(mem, entry(0, 0, uint32(kernels.OpBiasFill)), [][2]uint32{{7168, 4}, {7680, 2}}, nil, []int32{2, 1})
+	for name, bad := range map[string]func(){
+		"unknown kind": func() { entry(1, 7, 0) },
+		"unknown op":   func() { entry(1, 0, 99) },
+		"GEMM outside": func() {
+			putDesc(mem, entry(1, 1, 0), [][2]uint32{{8180, 6}, {5120, 6}, {6144, 4}}, nil, []int32{0, 2, 2, 3, 3, 2, 2})
+		},
+		"negative GEMM dim": func() { putDesc(mem, entry(1, 1, 0), nil, nil, []int32{0, -2, 2, 3, 3, 2, 2}) },
+	} {
+		clear(mem[batchEntrySize : 2*batchEntrySize])
+		bad()
+		f32(7168, 0, 0, 0, 0)
+		if code := batchImport(kernels.Portable{}, mem, 0, 2); code != 3 {
+			t.Errorf("%s: code %d, want 3 (entry 1 rejected)", name, code)
+		}
+		if got := get(7168, 4); got[0] != 10 {
+			t.Errorf("%s: entry 0 did not run before the bad entry: y = %v", name, got)
+		}
+	}
+	if code := batchImport(kernels.Portable{}, mem, 0, maxBatch+1); code != 2 {
+		t.Errorf("oversized batch: code %d, want 2", code)
+	}
+	if code := batchImport(kernels.Portable{}, mem, 8100, 1); code != 2 {
+		t.Errorf("entry outside memory: code %d, want 2", code)
+	}
+}
+
+// FuzzBatch: any batch list gives a status, never a panic or a hang.
+func FuzzBatch(f *testing.F) {
+	seed := make([]byte, 2*batchEntrySize)
+	f.Add(uint32(2), seed)
+	binary.LittleEndian.PutUint32(seed[0:], 1)
+	f.Add(uint32(1), slices.Clone(seed))
+	binary.LittleEndian.PutUint32(seed[0:], 0)
+	binary.LittleEndian.PutUint32(seed[4:], uint32(kernels.OpBiasFill))
+	f.Add(uint32(1), slices.Clone(seed))
+	f.Fuzz(func(t *testing.T, count uint32, list []byte) {
+		mem := make(fakeMemory, 8192)
+		copy(mem, list)
+		code := batchImport(kernels.Portable{}, mem, 0, count%64)
+		if code == 1 || code > 2+count%64 {
+			t.Fatalf("count %d: code %d", count%64, code)
+		}
+	})
+}

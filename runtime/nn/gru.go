@@ -29,6 +29,7 @@ type gru struct {
 	x                      []float32
 	gi, hs, r, z, nn, hn   []float32 // saved for backward
 	gh, y                  []float32
+	lastRows               []int32 // rows of hs holding each example's last step
 	dgi, dgh, dh, dhp, dx  []float32
 }
 
@@ -65,6 +66,12 @@ func (g *gru) reserve(n int, needDX, train bool) {
 	g.gh = grow(g.gh, 3*n*g.h)
 	if g.last {
 		g.y = grow(g.y, n*g.h)
+		if len(g.lastRows) < n {
+			g.lastRows = make([]int32, n)
+			for i := range g.lastRows {
+				g.lastRows[i] = int32(i*g.t + g.t - 1)
+			}
+		}
 	}
 	if !train {
 		return
@@ -98,10 +105,10 @@ func (g *gru) forward(x []float32, n int, _ bool) []float32 {
 	if !g.last {
 		return g.hs[:rows*H]
 	}
+	// Gathered by a kernel: guest code never touches kernel buffers during
+	// a step (a host may still be computing them: wasm/core/hostaccel).
 	y := g.y[:n*H]
-	for i := 0; i < n; i++ {
-		copy(y[i*H:(i+1)*H], g.hs[(i*T+T-1)*H:])
-	}
+	kernels.EmbedGather(g.hs[:rows*H], y, g.lastRows[:n], H)
 	return y
 }
 
@@ -111,7 +118,7 @@ func (g *gru) backward(dy []float32, n int, needDX bool) []float32 {
 	dgi := g.dgi[:rows*H3]
 	dgh := g.dgh[:n*H3]
 	dh, dhp := g.dh[:n*H], g.dhp[:n*H]
-	clear(dh)
+	kernels.Zero(dh)
 	st := kernels.GRUStep{N: n, Len: T, H: H, LastOnly: g.last, HS: g.hs, R: g.r, Z: g.z, NN: g.nn, HN: g.hn,
 		DY: dy, DGI: dgi, DGH: dgh}
 	for t := T - 1; t >= 0; t-- {

@@ -19,7 +19,7 @@ import (
 )
 
 // abiVersion is the version of wasm/ABI.md this core implements.
-const abiVersion = 2
+const abiVersion = 3
 
 // Status codes (wasm/ABI.md, "Error codes").
 const (
@@ -66,7 +66,10 @@ func collecting(code *int32) func() {
 	debug.SetGCPercent(100)
 	return func() {
 		if r := recover(); r != nil {
+			hostaccel.Discard()
 			*code = fail(statusInternal, fmt.Errorf("core panic: %v", r))
+		} else {
+			hostaccel.Flush() // set-up runs no kernels today; never leave any queued
 		}
 		debug.SetGCPercent(-1)
 	}
@@ -77,6 +80,7 @@ func collecting(code *int32) func() {
 // buffers grow, and collect nothing: their garbage waits for a set-up call.
 func guard(code *int32) {
 	if r := recover(); r != nil {
+		hostaccel.Discard()
 		*code = fail(statusInternal, fmt.Errorf("core panic: %v", r))
 	}
 }
@@ -256,6 +260,7 @@ func trainExport(steps, batch int32, seed int64) (code int32) {
 		return c
 	}
 	st, err := session.Train(int(steps), int(batch), uint64(seed))
+	hostaccel.Flush() // the step's last kernels, before the host reads
 	if err != nil {
 		return check(err)
 	}
@@ -270,6 +275,7 @@ func evaluate(slot, batch int32) (code int32) {
 		return c
 	}
 	st, err := session.Evaluate(int(slot), int(batch))
+	hostaccel.Flush()
 	if err != nil {
 		return check(err)
 	}
@@ -321,10 +327,14 @@ func benchHostCalls(n int32) int32 { return hostaccel.CallHost(n) }
 
 //go:wasmexport use_accel
 func useAccel(on int32) int32 {
-	if on != 0 {
-		kernels.Use(&hostaccel.Backend{})
-	} else {
+	hostaccel.Flush()
+	if on == 0 {
 		kernels.Use(kernels.Portable{})
+		return statusOK
 	}
+	if !hostaccel.Available() {
+		return fail(statusState, errors.New("use_accel: the host runs no kernels (it has no accelerator backend)"))
+	}
+	kernels.Use(&hostaccel.Backend{})
 	return statusOK
 }

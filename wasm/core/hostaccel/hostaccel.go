@@ -6,6 +6,14 @@
 // training core installs it with use_accel; host/wasmcore's tests build a
 // small module around it to run the kernels conformance suite through the
 // real wasm boundary.
+//
+// Calls are batched: the backend records each kernel in a list and hands
+// the host the whole list in one murmur_accel.run call when a result is
+// needed (an op that returns values, such as the loss), when the list is
+// full, or at Flush. A host call costs microseconds in a real step (cold
+// caches on both sides of wazero's exit), so a training step makes three
+// instead of seventeen. The guest never reads a kernel's output between
+// those points: its code only passes buffers from kernel to kernel.
 package hostaccel
 
 import (
@@ -15,24 +23,17 @@ import (
 	"github.com/murmur-fl/murmur/runtime/kernels"
 )
 
-// hostGemm is murmur_accel.gemm (wasm/ABI.md): the host runs the GEMM on
-// its accelerator, reading and writing the operands in this module's memory
-// in place. It returns 0 when done.
+// hostRun is murmur_accel.run (wasm/ABI.md): the host runs count batch
+// entries at list in order, in place in this module's memory, writing each
+// op's results into its descriptor. It returns 0 when all ran, 1 when it
+// has no backend (none ran), 2 + i when it rejected entry i.
 //
-//go:wasmimport murmur_accel gemm
-func hostGemm(flags, m, n, k int32, alpha float32, a unsafe.Pointer, lda int32, b unsafe.Pointer, ldb int32, beta float32, c unsafe.Pointer, ldc int32) int32
-
-// hostOp is murmur_accel.op (wasm/ABI.md): the host runs kernel op on the
-// operands described by the opDesc at desc, in this module's memory, and
-// writes the op's results into desc.r. It returns 0 when done, 1 when it
-// has no backend (the core then runs the op itself), 2 when it rejected the
-// operands.
-//
-//go:wasmimport murmur_accel op
-func hostOp(op int32, desc unsafe.Pointer) int32
+//go:wasmimport murmur_accel run
+func hostRun(list unsafe.Pointer, count int32) int32
 
 // opDesc is kernels.Args as the host reads it: 192 bytes, little-endian,
-// no padding (wasm/ABI.md, "Op descriptor").
+// no padding (wasm/ABI.md, "Op descriptor"). A GEMM uses f0..f2 for A, B,
+// C, n0..n6 for flags, m, n, k, lda, ldb, ldc and s0, s1 for alpha, beta.
 type opDesc struct {
 	f [10][2]uint32 // float32 arrays: pointer, length in elements
 	i [2][2]uint32  // int32 arrays: pointer, length in elements
@@ -41,34 +42,100 @@ type opDesc struct {
 	r [4]float64 // results, written by the host
 }
 
-// desc is reused by every call: the core is single-threaded.
-var desc opDesc
+// entry is one batch entry: 200 bytes.
+type entry struct {
+	kind uint32 // 0 op, 1 GEMM
+	op   uint32
+	d    opDesc
+}
 
-// Backend offloads GEMM and the other kernels (kernels.Op) to the host,
-// and falls back to the in-guest kernels when the host declines.
+const (
+	kindOp   = 0
+	kindGemm = 1
+)
+
+// The batch; the core is single-threaded. 64 entries hold a step of any of
+// the built-in models between two results (a GRU step queues more and
+// flushes when full).
+var (
+	batch  [64]entry
+	queued int
+)
+
+// returnsValues marks the ops whose results the caller reads at once.
+var returnsValues = [...]bool{kernels.OpXentGrad: true, kernels.OpXentEval: true, kernels.OpRangeCheck: true, kernels.OpPermute: true}
+
+// Backend offloads GEMM and the other kernels (kernels.Op) to the host.
+// Install it only when Available.
 type Backend struct{}
 
-// RunOp implements kernels.OpsBackend.
+// Available reports whether the host runs kernels (it has a backend).
+func Available() bool { return hostRun(nil, 0) == 0 }
+
+// RunOp implements kernels.OpsBackend. It records the op, and runs the
+// batch when the op returns values or the batch is full.
 func (*Backend) RunOp(op kernels.Op, a *kernels.Args) bool {
 	// Straight-line code, no loops: under a host-enforced deadline every
-	// loop back-edge of the guest may cost a call into the host.
+	// loop back-edge and taken branch of the guest may cost a call into
+	// the host.
+	e := &batch[queued]
+	queued++
 	f, i, n := &a.F, &a.I, &a.N
-	desc.f = [10][2]uint32{span(f[0]), span(f[1]), span(f[2]), span(f[3]), span(f[4]),
+	e.kind, e.op = kindOp, uint32(op)
+	e.d.f = [10][2]uint32{span(f[0]), span(f[1]), span(f[2]), span(f[3]), span(f[4]),
 		span(f[5]), span(f[6]), span(f[7]), span(f[8]), span(f[9])}
-	desc.i = [2][2]uint32{spanI(i[0]), spanI(i[1])}
-	desc.n = [8]int32{int32(n[0]), int32(n[1]), int32(n[2]), int32(n[3]), int32(n[4]), int32(n[5]), int32(n[6]), int32(n[7])}
-	desc.s = a.S
-	switch hostOp(int32(op), unsafe.Pointer(&desc)) {
-	case 0:
-		a.R = desc.r
-		return true
-	case 1:
-		return false
-	default:
-		// The in-guest code would fail the same way; say who refused.
-		panic(fmt.Sprintf("host rejected the operands of kernel op %s", op))
+	e.d.i = [2][2]uint32{spanI(i[0]), spanI(i[1])}
+	e.d.n = [8]int32{int32(n[0]), int32(n[1]), int32(n[2]), int32(n[3]), int32(n[4]), int32(n[5]), int32(n[6]), int32(n[7])}
+	e.d.s = a.S
+	if int(op) < len(returnsValues) && returnsValues[op] || queued == len(batch) {
+		Flush()
+		a.R = e.d.r
+	}
+	return true
+}
+
+// Name implements kernels.Backend.
+func (*Backend) Name() string { return "host" }
+
+// Gemm implements kernels.Backend: it records the GEMM (the host checks the
+// operands and handles empty matrices).
+func (*Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	e := &batch[queued]
+	queued++
+	e.kind, e.op = kindGemm, 0
+	e.d.f[0], e.d.f[1], e.d.f[2] = span(a), span(b), span(c)
+	e.d.n = [8]int32{int32(b2u(transA) | b2u(transB)<<1), int32(m), int32(n), int32(k), int32(lda), int32(ldb), int32(ldc)}
+	e.d.s[0], e.d.s[1] = alpha, beta
+	if queued == len(batch) {
+		Flush()
 	}
 }
+
+// Flush runs the recorded kernels. The core calls it before it returns to
+// the host, which may then read what they wrote.
+func Flush() {
+	if queued == 0 {
+		return
+	}
+	n := queued
+	queued = 0
+	switch st := hostRun(unsafe.Pointer(&batch[0]), int32(n)); st {
+	case 0:
+	case 1:
+		panic("the host has no accelerator backend (install Backend only when Available)")
+	default:
+		// The in-guest code would fail the same way; say who refused.
+		e := &batch[st-2]
+		if e.kind == kindGemm {
+			panic(fmt.Sprintf("host rejected GEMM operands m=%d n=%d k=%d", e.d.n[1], e.d.n[2], e.d.n[3]))
+		}
+		panic(fmt.Sprintf("host rejected the operands of kernel op %s", kernels.Op(e.op)))
+	}
+}
+
+// Discard drops the recorded kernels (after a panic, which leaves the
+// step's buffers to be overwritten anyway).
+func Discard() { queued = 0 }
 
 // span is the descriptor entry of s: its address and length.
 func span(s []float32) [2]uint32 {
@@ -80,31 +147,16 @@ func spanI(s []int32) [2]uint32 {
 	return [2]uint32{uint32(uintptr(unsafe.Pointer(unsafe.SliceData(s)))), uint32(len(s))}
 }
 
-// Name implements kernels.Backend.
-func (*Backend) Name() string { return "host" }
-
-// Gemm implements kernels.Backend. Straight-line like RunOp (the host
-// checks the operands and handles empty matrices).
-func (*Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	flags := int32(b2u(transA) | b2u(transB)<<1)
-	if hostGemm(flags, int32(m), int32(n), int32(k), alpha, ptr(a), int32(lda), ptr(b), int32(ldb), beta, ptr(c), int32(ldc)) != 0 {
-		kernels.Portable{}.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	}
-}
-
-// ptr is the address of s's first element (or where it would be).
-func ptr(s []float32) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(s)) }
-
 // b2u is 1 for true, without a branch.
 func b2u(v bool) uint8 { return *(*uint8)(unsafe.Pointer(&v)) }
 
-// CallHost calls the GEMM import n times with empty operands and returns
+// CallHost calls the batch import n times with an empty batch and returns
 // the sum of its answers, so a host can measure the cost of one
 // guest-to-host call (wasm/ABI.md, bench_host_calls).
 func CallHost(n int32) int32 {
 	var r int32
 	for i := int32(0); i < n; i++ {
-		r += hostGemm(0, 0, 0, 0, 1, nil, 1, nil, 1, 0, nil, 1)
+		r += hostRun(nil, 0)
 	}
 	return r
 }

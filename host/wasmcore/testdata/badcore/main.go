@@ -8,7 +8,7 @@ package main
 import "unsafe"
 
 // abi is the ABI version it claims; tests build with -ldflags=-X main.abi=N.
-var abi = "2"
+var abi = "3"
 
 var hoard [][]byte
 
