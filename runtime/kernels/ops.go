@@ -159,16 +159,13 @@ func runChecked(op Op, a *Args) (err error) {
 	return nil
 }
 
-// argsPool recycles the Args that run hands to backends: an *Args passed
-// through the OpsBackend interface escapes, and a training step must not
-// allocate.
-var argsPool pool[Args]
-
 // run is RunOn on the current backend for the typed wrappers below, whose
 // callers pass valid operands: an error is a bug, so it panics. It returns
 // the op's results.
 func run(op Op, a Args) [4]float64 {
-	p := argsPool.get()
+	// An *Args passed through the OpsBackend interface escapes, and a
+	// training step must not allocate: run borrows one.
+	p := borrowArgs()
 	*p = a
 	if !loadInstalled().ops.RunOp(op, p) {
 		if err := runChecked(op, p); err != nil {
@@ -176,8 +173,7 @@ func run(op Op, a Args) [4]float64 {
 		}
 	}
 	r := p.R
-	*p = Args{} // do not keep the caller's buffers alive
-	argsPool.put(p)
+	returnArgs(p)
 	return r
 }
 

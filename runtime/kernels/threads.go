@@ -27,3 +27,14 @@ func (p *pool[T]) get() *T {
 }
 
 func (p *pool[T]) put(x *T) { p.p.Put(x) }
+
+var argsPool pool[Args]
+
+// borrowArgs lends run an Args for one op; returnArgs takes it back,
+// cleared so that it keeps none of the caller's buffers alive.
+func borrowArgs() *Args { return argsPool.get() }
+
+func returnArgs(p *Args) {
+	*p = Args{}
+	argsPool.put(p)
+}

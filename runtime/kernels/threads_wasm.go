@@ -33,3 +33,13 @@ func (p *pool[T]) get() *T {
 }
 
 func (p *pool[T]) put(x *T) { p.free = append(p.free, x) }
+
+// runArgs is the Args that run lends for each op: run never nests, and
+// while one op runs nothing allocates (so no collection assist can park the
+// goroutine) except on the way to a panic. It keeps the last op's buffers
+// referenced, which the model holds anyway.
+var runArgs Args
+
+func borrowArgs() *Args { return &runArgs }
+
+func returnArgs(*Args) {}

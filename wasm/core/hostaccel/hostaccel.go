@@ -62,8 +62,9 @@ var (
 	queued int
 )
 
-// returnsValues marks the ops whose results the caller reads at once.
-var returnsValues = [...]bool{kernels.OpXentGrad: true, kernels.OpXentEval: true, kernels.OpRangeCheck: true, kernels.OpPermute: true}
+// returnsValues marks the ops whose results the caller reads at once
+// (indexed by op & 31: no bounds check, no branch).
+var returnsValues = [32]bool{kernels.OpXentGrad: true, kernels.OpXentEval: true, kernels.OpRangeCheck: true, kernels.OpPermute: true}
 
 // Backend offloads GEMM and the other kernels (kernels.Op) to the host.
 // Install it only when Available.
@@ -87,7 +88,7 @@ func (*Backend) RunOp(op kernels.Op, a *kernels.Args) bool {
 	e.d.i = [2][2]uint32{spanI(i[0]), spanI(i[1])}
 	e.d.n = [8]int32{int32(n[0]), int32(n[1]), int32(n[2]), int32(n[3]), int32(n[4]), int32(n[5]), int32(n[6]), int32(n[7])}
 	e.d.s = a.S
-	if int(op) < len(returnsValues) && returnsValues[op] || queued == len(batch) {
+	if b2u(returnsValues[op&31])|b2u(queued == len(batch)) != 0 {
 		Flush()
 		a.R = e.d.r
 	}
