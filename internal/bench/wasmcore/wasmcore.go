@@ -3,7 +3,7 @@
 //
 //	wasm/instantiate/wazero    ms to instantiate a compiled core (and run its handshake)
 //	wasm/instance-memory/mlp   KiB of linear memory of one instance holding the MLP and 600 examples
-//	wasm/host-call/gemm-import ns per guest-to-host call of the accelerator import
+//	wasm/host-call/core-import ns per guest-to-host call of the core's accelerator import (murmur_accel.run, empty batch)
 //	wasm/host-call/minimal     ns per call from a minimal module to a no-op host function: wazero's floor
 //	wasm/compile/wazero        ms to compile the core (once per process)
 package wasmcore
@@ -99,7 +99,7 @@ func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 	if callErr != nil {
 		return callErr
 	}
-	emit(bench.Result{Bench: "wasm/host-call/gemm-import", Value: float64(st.Median.Nanoseconds()) / float64(calls), Unit: "ns",
+	emit(bench.Result{Bench: "wasm/host-call/core-import", Value: float64(st.Median.Nanoseconds()) / float64(calls), Unit: "ns",
 		Extra: map[string]any{"calls": calls, "runs": st.Runs}})
 	// Per-call times from inside the loop (the runtime set-up is not
 	// timed); the median of the runs.

@@ -12,7 +12,7 @@ func TestQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"wasm/compile/wazero": true, "wasm/instantiate/wazero": true, "wasm/instance-memory/mlp": true, "wasm/host-call/gemm-import": true, "wasm/host-call/minimal": true}
+	want := map[string]bool{"wasm/compile/wazero": true, "wasm/instantiate/wazero": true, "wasm/instance-memory/mlp": true, "wasm/host-call/core-import": true, "wasm/host-call/minimal": true}
 	for _, r := range rows {
 		delete(want, r.Bench)
 	}
