@@ -123,22 +123,6 @@ func (e *Engine) instantiateAccel(ctx context.Context) error {
 	_, err := e.rt.NewHostModuleBuilder("murmur_accel").
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, stack []uint64) {
-			stack[0] = uint64(gemmImport(accel, m.Memory(), stack))
-		}), []api.ValueType{
-			api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeF32,
-			api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeF32,
-			api.ValueTypeI32, api.ValueTypeI32,
-		}, []api.ValueType{api.ValueTypeI32}).
-		WithParameterNames("flags", "m", "n", "k", "alpha", "a", "lda", "b", "ldb", "beta", "c", "ldc").
-		Export("gemm").
-		NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, stack []uint64) {
-			stack[0] = uint64(opImport(accel, m.Memory(), kernels.Op(api.DecodeU32(stack[0])), api.DecodeU32(stack[1])))
-		}), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
-		WithParameterNames("op", "args").
-		Export("op").
-		NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, stack []uint64) {
 			stack[0] = uint64(batchImport(accel, m.Memory(), api.DecodeU32(stack[0]), api.DecodeU32(stack[1])))
 		}), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
 		WithParameterNames("list", "count").
@@ -148,21 +132,6 @@ func (e *Engine) instantiateAccel(ctx context.Context) error {
 		return fmt.Errorf("wasmcore: host module murmur_accel: %w", err)
 	}
 	return nil
-}
-
-// gemmImport answers murmur_accel.gemm: 0 when done, 1 when no backend is
-// configured, 2 when an operand lies outside guest memory or the dimensions
-// are inconsistent (the guest then computes it itself). A guest can never
-// make the host panic through it.
-func gemmImport(b kernels.Backend, mem memory, s []uint64) uint32 {
-	if b == nil {
-		return 1
-	}
-	return gemmCall(b, mem, gemmDesc{
-		flags: api.DecodeU32(s[0]), m: int32(s[1]), n: int32(s[2]), k: int32(s[3]), alpha: api.DecodeF32(s[4]),
-		a: uint32(s[5]), lda: int32(s[6]), b: uint32(s[7]), ldb: int32(s[8]), beta: api.DecodeF32(s[9]),
-		c: uint32(s[10]), ldc: int32(s[11]),
-	})
 }
 
 // gemmDesc is one GEMM call as the guest describes it: pointers into guest
@@ -176,7 +145,8 @@ type gemmDesc struct {
 }
 
 // gemmCall runs g on b over views of guest memory: 0 when done, 2 when an
-// operand lies outside guest memory or the dimensions are inconsistent.
+// operand lies outside guest memory or the dimensions are inconsistent. A
+// guest can never make the host panic through it.
 func gemmCall(b kernels.Backend, mem memory, g gemmDesc) uint32 {
 	m, n, k := int(g.m), int(g.n), int(g.k)
 	lda, ldb, ldc := int(g.lda), int(g.ldb), int(g.ldc)

@@ -57,7 +57,7 @@ func batchImport(b kernels.Backend, mem memory, list, count uint32) uint32 {
 		var st uint32
 		switch kind := le.Uint32(hdr); kind {
 		case 0:
-			st = opImport(b, mem, kernels.Op(le.Uint32(hdr[4:])), e+8)
+			st = runOpEntry(b, mem, kernels.Op(le.Uint32(hdr[4:])), e+8)
 		case 1:
 			st = batchGemm(b, mem, e+8)
 		default:
@@ -89,14 +89,14 @@ func batchGemm(b kernels.Backend, mem memory, ptr uint32) uint32 {
 	})
 }
 
-// opImport answers murmur_accel.op: it runs kernel op on the operands that
-// the descriptor at ptr points to in guest memory, in place, and writes the
+// runOpEntry runs kernel op, a batch entry's, on the operands that the
+// descriptor at ptr points to in guest memory, in place, and writes the
 // op's results back into the descriptor. It returns 0 when done, 1 when no
-// backend is configured (the guest then runs the op itself), and 2 when the
+// backend is configured, and 2 when the
 // descriptor or the operands are bad: outside guest memory, misaligned, too
 // short for the op, an unknown op. A guest can never make the host panic
 // through it.
-func opImport(b kernels.Backend, mem memory, op kernels.Op, ptr uint32) uint32 {
+func runOpEntry(b kernels.Backend, mem memory, op kernels.Op, ptr uint32) uint32 {
 	if b == nil {
 		return 1
 	}
@@ -123,7 +123,7 @@ func opImport(b kernels.Backend, mem memory, op kernels.Op, ptr uint32) uint32 {
 	return 0
 }
 
-// argsPool recycles opImport's Args, which escape through the backend's
+// argsPool recycles runOpEntry's Args, which escape through the backend's
 // interface: an op call must not allocate.
 var argsPool = sync.Pool{New: func() any { return new(kernels.Args) }}
 

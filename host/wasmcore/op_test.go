@@ -100,7 +100,7 @@ func TestOpImport(t *testing.T) {
 		le.PutUint32(mem[2048+4*k:], math.Float32bits(v))
 	}
 	putDesc(mem, 0, [][2]uint32{{1024, 6}, {2048, 3}}, nil, []int32{2, 1})
-	if code := opImport(kernels.Portable{}, mem, kernels.OpBiasFill, 0); code != 0 {
+	if code := runOpEntry(kernels.Portable{}, mem, kernels.OpBiasFill, 0); code != 0 {
 		t.Fatalf("bias_fill: code %d, want 0", code)
 	}
 	for k, want := range []float32{1, 2, 3, 1, 2, 3} {
@@ -114,14 +114,14 @@ func TestOpImport(t *testing.T) {
 	}
 	le.PutUint32(mem[3072:], 1) // label 1
 	putDesc(mem, 256, [][2]uint32{{1024, 3}}, [][2]uint32{{3072, 1}}, []int32{3})
-	if code := opImport(kernels.Portable{}, mem, kernels.OpXentEval, 256); code != 0 {
+	if code := runOpEntry(kernels.Portable{}, mem, kernels.OpXentEval, 256); code != 0 {
 		t.Fatalf("xent_eval: code %d", code)
 	}
 	if count, top1 := math.Float64frombits(le.Uint64(mem[256+offR+8:])), math.Float64frombits(le.Uint64(mem[256+offR+16:])); count != 1 || top1 != 1 {
 		t.Fatalf("xent_eval results: count %v top1 %v, want 1 and 1", count, top1)
 	}
 
-	if code := opImport(nil, mem, kernels.OpBiasFill, 0); code != 1 {
+	if code := runOpEntry(nil, mem, kernels.OpBiasFill, 0); code != 1 {
 		t.Fatalf("no backend: code %d, want 1", code)
 	}
 	bad := []struct {
@@ -147,7 +147,7 @@ func TestOpImport(t *testing.T) {
 	for _, tc := range bad {
 		clear(mem[512 : 512+opDescSize])
 		putDesc(mem, 512, tc.f, tc.i, tc.n)
-		if code := opImport(kernels.Portable{}, mem, tc.op, tc.ptr); code != 2 {
+		if code := runOpEntry(kernels.Portable{}, mem, tc.op, tc.ptr); code != 2 {
 			t.Errorf("%s: code %d, want 2", tc.name, code)
 		}
 	}
@@ -191,7 +191,7 @@ func (viaDescriptor) RunOp(op kernels.Op, a *kernels.Args) bool {
 	for k, v := range a.S {
 		le.PutUint32(mem[offS+4*k:], math.Float32bits(v))
 	}
-	if opImport(kernels.Portable{}, mem, op, 0) != 0 {
+	if runOpEntry(kernels.Portable{}, mem, op, 0) != 0 {
 		return false
 	}
 	for k, s := range a.F {
@@ -227,7 +227,7 @@ func FuzzOpDescriptor(f *testing.F) {
 	f.Fuzz(func(t *testing.T, op uint32, desc []byte) {
 		mem := make(fakeMemory, 8192)
 		copy(mem, desc)
-		code := opImport(kernels.Portable{}, mem, kernels.Op(op), 0)
+		code := runOpEntry(kernels.Portable{}, mem, kernels.Op(op), 0)
 		if code != 0 && code != 2 {
 			t.Fatalf("code %d", code)
 		}

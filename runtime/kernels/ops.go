@@ -17,7 +17,7 @@ import (
 // Every Op reads and writes its operands in the slots of Args documented
 // beside it; the portable implementations (RunOn with a backend that is not
 // an OpsBackend) define the results bit for bit. The numeric values are part
-// of the wasm ABI (wasm/ABI.md, murmur_accel.op) and never change.
+// of the wasm ABI (wasm/ABI.md, murmur_accel.run) and never change.
 type Op uint32
 
 const (
