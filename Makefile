@@ -27,12 +27,14 @@ DEMO_FLAGS ?= --example fashion --devices 50 --per-round 10 --rounds 60 --secagg
 demo: deps
 	$(GO) run ./cmd/murmur simulate $(DEMO_FLAGS)
 
-# The second run takes the pure-Go fallbacks of the assembly (kernels and the
-# SecAgg+ mask PRG: what wasm and other GOARCHes run) so CI exercises them on
-# amd64 too.
+# The second run takes the pure-Go fallbacks of the assembly (kernels, the
+# SecAgg+ mask PRG and encoding, the codecs: what wasm and other GOARCHes run)
+# so CI exercises them on amd64 too; the third runs the codecs and the secure
+# encoding as browsers do (js/wasm under Node).
 test: test-deps lint check
 	$(GO) test -timeout 25m ./...
-	$(GO) test -tags purego ./runtime/kernels/... ./host/accel/... ./secagg/internal/prg ./secagg
+	$(GO) test -tags purego ./runtime/kernels/... ./host/accel/... ./secagg/internal/prg ./secagg ./secagg/encode ./sync/codec/...
+	GOOS=js GOARCH=wasm $(GO) test -exec=$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec ./sync/codec/... ./secagg/encode
 
 bench: bench-deps
 	$(GO) run ./cmd/murmur bench
