@@ -22,6 +22,7 @@ type Encoder struct {
 	scratch []float32
 	buf     []byte
 	buf2    []byte
+	buf3    []byte
 }
 
 // Option configures an Encoder.

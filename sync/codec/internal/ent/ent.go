@@ -20,6 +20,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/klauspost/compress/huff0"
 	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
@@ -156,6 +157,55 @@ func incompressible(c []byte) bool {
 	}
 	// p2 = coll / (n(n−1)) <= 2^−7.95 ≈ 1.0353/256
 	return 256*10000*coll <= 10353*n*(n-1)
+}
+
+// LowerBound returns a number of bytes that Append(nil, src) never goes
+// below, from byte histograms alone (about 10x cheaper than coding): per
+// chunk, the mode byte plus the smaller of the raw chunk and the chunk's
+// order-0 Shannon entropy (no prefix code, Huffman included, codes n
+// symbols in fewer than n·H bits; huff0's table and stream headers only add
+// to it), or 2 bytes for a chunk of one repeated byte. A caller that has a
+// zstd frame no longer than this knows, without running Huffman, that
+// Huffman would not be smaller. The float64 entropy is rounded down with a
+// margin far above its error, so the bound holds on every GOARCH.
+func LowerBound(src []byte) int {
+	total := 0
+	for o := 0; o < len(src); o += chunk {
+		total += chunkLowerBound(src[o:min(o+chunk, len(src))])
+	}
+	return total
+}
+
+func chunkLowerBound(c []byte) int {
+	var h [4][256]uint32 // four tables: no store-to-load chain on repeats
+	i := 0
+	for ; i+4 <= len(c); i += 4 {
+		h[0][c[i]]++
+		h[1][c[i+1]]++
+		h[2][c[i+2]]++
+		h[3][c[i+3]]++
+	}
+	for ; i < len(c); i++ {
+		h[0][c[i]]++
+	}
+	n := float64(len(c))
+	var sum float64 // Σ c·log2(c)
+	distinct := 0
+	for k := range 256 {
+		v := h[0][k] + h[1][k] + h[2][k] + h[3][k]
+		if v == 0 {
+			continue
+		}
+		distinct++
+		f := float64(v)
+		sum += f * math.Log2(f)
+	}
+	if distinct <= 1 {
+		return min(2, 1+len(c)) // RLE (a one-byte chunk may go raw)
+	}
+	bits := n*math.Log2(n) - sum      // n·H, exact up to ~1e-12 relative
+	bytes := int(bits*(1-1e-9)/8) - 1 // rounded down, with margin
+	return 1 + max(0, min(len(c), bytes))
 }
 
 // Decode decodes exactly n bytes from src, which must hold nothing more.

@@ -174,3 +174,59 @@ func TestIncompressible(t *testing.T) {
 		t.Fatalf("uniform chunk: mode %d, %d bytes", enc[0], len(enc))
 	}
 }
+
+// LowerBound never exceeds what Append writes, on any mix of chunk kinds
+// (one symbol, two, skewed, near-uniform, tiny tails), and is tight enough
+// to be useful (within a few percent of Huffman on skewed codes).
+func TestLowerBound(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	check := func(name string, in []byte) {
+		t.Helper()
+		lb, got := LowerBound(in), len(Append(nil, in))
+		if lb > got {
+			t.Fatalf("%s (%d bytes): bound %d > coded %d", name, len(in), lb, got)
+		}
+	}
+	for _, n := range []int{0, 1, 2, 3, 5, 17, 100, 1000, chunk - 1, chunk, chunk + 1, 3*chunk + 7} {
+		for _, spread := range []float64{0, 0.3, 1, 2, 8, 40, 1000} {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = byte(int(r.NormFloat64()*spread) + 7)
+			}
+			check("normal", b)
+		}
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		check("uniform", b)
+		for i := range b {
+			b[i] = byte(r.IntN(2) * 255)
+		}
+		check("two symbols", b)
+		for i := range b {
+			if r.IntN(1000) == 0 {
+				b[i] = 1
+			} else {
+				b[i] = 0
+			}
+		}
+		check("rare symbol", b)
+		check("constant", bytes.Repeat([]byte{9}, n))
+	}
+	in := codes(200000, 2)
+	if lb, got := LowerBound(in), len(Append(nil, in)); float64(lb) < 0.95*float64(got) {
+		t.Errorf("bound %d is loose against %d coded bytes", lb, got)
+	}
+}
+
+func FuzzLowerBound(f *testing.F) {
+	f.Add([]byte{1, 2, 3})
+	f.Add(codes(3000, 1))
+	f.Add(bytes.Repeat([]byte{0, 0, 0, 1}, 5000))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if lb, got := LowerBound(in), len(Append(nil, in)); lb > got {
+			t.Fatalf("bound %d > coded %d", lb, got)
+		}
+	})
+}

@@ -64,16 +64,34 @@ func Quantize(codes []byte, scales []float32, v []float32, bits, bucket int, rng
 		k := L / s
 		cs := codes[lo:hi]
 		if rng == nil {
-			for i, x := range v[lo:hi] {
-				// x·k + L is in [0, 2L]: truncation is floor. The
-				// conversion forbids a fused multiply-add, so every
-				// GOARCH picks the same code.
-				c := int32(float32(x*k) + L + 0.5)
-				cs[i] = byte(min(max(c, 0), top))
-			}
+			nearestBucket(cs, v[lo:hi], k, L, top)
 			continue
 		}
 		wy = roundBucket(cs, v[lo:hi], k, L, top, wy)
+	}
+}
+
+// nearestBucket writes the round-to-nearest codes of v (scale factor
+// k = L/max|v|), with the AVX2 kernel where it applies.
+func nearestBucket(cs []byte, v []float32, k, L float32, top int32) {
+	cs = cs[:len(v)]
+	if useAVX2 && len(v) >= 8 && k <= math.MaxFloat32 {
+		n := len(v) &^ 7
+		c := roundConst{k: k, l: L, top: top}
+		nearestAVX2(&cs[0], &v[0], n, &c)
+		cs, v = cs[n:], v[n:]
+	}
+	nearestBucketGo(cs, v, k, L, top)
+}
+
+func nearestBucketGo(cs []byte, v []float32, k, L float32, top int32) {
+	cs = cs[:len(v)]
+	for i, x := range v {
+		// x·k + L is in [0, 2L]: truncation is floor. The conversion
+		// forbids a fused multiply-add, so every GOARCH picks the same
+		// code.
+		c := int32(float32(x*k) + L + 0.5)
+		cs[i] = byte(min(max(c, 0), top))
 	}
 }
 

@@ -12,4 +12,7 @@ var useAVX2 = cpu.HasAVX2
 func roundAVX2(cs *byte, v *float32, n int, c *roundConst)
 
 //go:noescape
+func nearestAVX2(cs *byte, v *float32, n int, c *roundConst)
+
+//go:noescape
 func maxAbsAVX2(v *float32, n int) uint32

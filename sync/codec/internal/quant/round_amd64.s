@@ -124,6 +124,50 @@ rdone:
 	VZEROUPPER
 	RET
 
+DATA fhalf<>+0(SB)/8, $0x3f0000003f000000
+DATA fhalf<>+8(SB)/8, $0x3f0000003f000000
+DATA fhalf<>+16(SB)/8, $0x3f0000003f000000
+DATA fhalf<>+24(SB)/8, $0x3f0000003f000000
+GLOBL fhalf<>(SB), RODATA|NOPTR, $32
+
+// func nearestAVX2(cs *byte, v *float32, n int, c *roundConst)
+// Quantize's round-to-nearest loop for n (a multiple of 8) values:
+// c = int32(float32(x·k) + L + 0.5) (two float32 adds, truncation),
+// clamped to [0, top]. Uses c's k, L and top.
+TEXT ·nearestAVX2(SB), NOSPLIT, $0-32
+	MOVQ         cs+0(FP), DI
+	MOVQ         v+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVQ         c+24(FP), BX
+	VBROADCASTSS 64(BX), Y14
+	VBROADCASTSS 68(BX), Y13
+	VPBROADCASTD 72(BX), Y12
+	VMOVUPS      fhalf<>(SB), Y10
+	VPXOR        Y11, Y11, Y11
+	SHRQ         $3, CX
+	JZ           ndone
+
+nloop:
+	VMULPS     (SI), Y14, Y3
+	VADDPS     Y13, Y3, Y3
+	VADDPS     Y10, Y3, Y3
+	VCVTTPS2DQ Y3, Y4
+	VPMAXSD    Y11, Y4, Y4
+	VPMINSD    Y12, Y4, Y4
+	VPACKUSDW    Y4, Y4, Y4
+	VPACKUSWB    Y4, Y4, Y4
+	VEXTRACTI128 $1, Y4, X5
+	VPUNPCKLDQ   X5, X4, X4
+	VMOVQ        X4, (DI)
+	ADDQ         $32, SI
+	ADDQ         $8, DI
+	DECQ         CX
+	JNZ          nloop
+
+ndone:
+	VZEROUPPER
+	RET
+
 // func maxAbsAVX2(v *float32, n int) uint32
 // max over i < n (a multiple of 8) of bits(v[i]) & 0x7fffffff.
 TEXT ·maxAbsAVX2(SB), NOSPLIT, $0-20

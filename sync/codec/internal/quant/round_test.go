@@ -8,7 +8,8 @@ import (
 
 // quantizeGo is Quantize with the Go loops only (the reference for the
 // AVX2 kernels).
-func quantizeGo(codes []byte, scales []float32, v []float32, bits, bucket int, wy uint64) {
+// With nearest it is Quantize's round-to-nearest (rng nil) in Go.
+func quantizeGo(codes []byte, scales []float32, v []float32, bits, bucket int, wy uint64, nearest bool) {
 	L := float32(Levels(bits))
 	top := int32(2 * Levels(bits))
 	for b := 0; b*bucket < len(v); b++ {
@@ -23,6 +24,10 @@ func quantizeGo(codes []byte, scales []float32, v []float32, bits, bucket int, w
 			for i := lo; i < hi; i++ {
 				codes[i] = byte(L)
 			}
+			continue
+		}
+		if nearest {
+			nearestBucketGo(codes[lo:hi], v[lo:hi], L/s, L, top)
 			continue
 		}
 		wy = roundBucketGo(codes[lo:hi], v[lo:hi], L/s, L, top, wy)
@@ -58,11 +63,16 @@ func TestQuantizeKernels(t *testing.T) {
 				got, want := make([]byte, n), make([]byte, n)
 				gs, ws := make([]float32, nb), make([]float32, nb)
 				seed := r.Uint64()
-				Quantize(got, gs, v, bits, bucket, rand.New(rand.NewPCG(seed, 1)))
-				quantizeGo(want, ws, v, bits, bucket, rand.New(rand.NewPCG(seed, 1)).Uint64())
+				nearest := r.IntN(2) == 0
+				var rng *rand.Rand
+				if !nearest {
+					rng = rand.New(rand.NewPCG(seed, 1))
+				}
+				Quantize(got, gs, v, bits, bucket, rng)
+				quantizeGo(want, ws, v, bits, bucket, rand.New(rand.NewPCG(seed, 1)).Uint64(), nearest)
 				for i := range got {
 					if got[i] != want[i] {
-						t.Fatalf("bits %d bucket %d n %d: value %d (%v, scale %v): kernel %d, Go %d", bits, bucket, n, i, v[i], ws[i/bucket], got[i], want[i])
+						t.Fatalf("bits %d bucket %d n %d nearest %v: value %d (%v, scale %v): kernel %d, Go %d", bits, bucket, n, nearest, i, v[i], ws[i/bucket], got[i], want[i])
 					}
 				}
 				for i := range gs {
