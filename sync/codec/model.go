@@ -114,6 +114,7 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 		if base != nil {
 			v = growF32(e.scratch, d)
 			e.scratch = v
+			x, base := x[:len(v)], base[:len(v)] // no bounds checks
 			for i := range v {
 				v[i] = x[i] - base[i]
 			}

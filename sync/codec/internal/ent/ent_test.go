@@ -230,3 +230,11 @@ func FuzzLowerBound(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkLowerBound(b *testing.B) {
+	in := codes(460000, 2)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		LowerBound(in)
+	}
+}
