@@ -114,10 +114,7 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 		if base != nil {
 			v = growF32(e.scratch, d)
 			e.scratch = v
-			x, base := x[:len(v)], base[:len(v)] // no bounds checks
-			for i := range v {
-				v[i] = x[i] - base[i]
-			}
+			subF32(v, x, base)
 		}
 		nb := quant.Buckets(d, bucket)
 		scales := make([]float32, nb)
@@ -229,6 +226,20 @@ func (e *Encoder) compressPayload(raw []byte) (uint16, []byte) {
 		return flagHuffman, hf
 	}
 	return flagZstd, zs
+}
+
+// subF32 sets dst[i] = x[i] − base[i] (the int8 delta's input), with the
+// AVX2 kernel where it applies.
+func subF32(dst, x, base []float32) {
+	x, base = x[:len(dst)], base[:len(dst)] // no bounds checks
+	k := 0
+	if useAVX2 && len(dst) >= 8 {
+		k = len(dst) &^ 7
+		subF32AVX2(&dst[0], &x[0], &base[0], k)
+	}
+	for i := k; i < len(dst); i++ {
+		dst[i] = x[i] - base[i]
+	}
 }
 
 // encodeF32 writes the bits of x (XOR base's, if any) into raw, as

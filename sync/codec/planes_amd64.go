@@ -20,3 +20,6 @@ func mergeBF16AVX2(vals *float32, p *byte, base *float32, n, stride int) uint32
 
 //go:noescape
 func finiteFlagAVX2(x *float32, n int) uint32
+
+//go:noescape
+func subF32AVX2(dst, x, base *float32, n int)

@@ -359,3 +359,29 @@ ffdone:
 	MOVL         AX, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// func subF32AVX2(dst, x, base *float32, n int)
+// dst[i] = x[i] − base[i] for i < n (a multiple of 8): VSUBPS is the same
+// IEEE float32 subtraction as Go's (NaN operands propagate as with SUBSS,
+// x first).
+TEXT ·subF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ base+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	JZ   sdone
+
+sloop:
+	VMOVUPS (SI), Y0
+	VSUBPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     sloop
+
+sdone:
+	VZEROUPPER
+	RET

@@ -8,9 +8,10 @@ import (
 	"github.com/murmur-fl/murmur/sync/codec/internal/quant"
 )
 
-// FuzzPlaneKernels is differential: the AVX2 plane transposes and merges
-// against the per-value loops, on fuzzer-chosen float bits (any NaN or
-// infinity pattern) with and without a base.
+// FuzzPlaneKernels is differential: the AVX2 plane transposes, merges and
+// the int8 delta's subtraction against the per-value loops, on
+// fuzzer-chosen float bits (any NaN or infinity pattern) with and without
+// a base.
 func FuzzPlaneKernels(f *testing.F) {
 	f.Add(make([]byte, 256), false)
 	f.Add([]byte("\x00\x00\xc0\x7f\x01\x00\x80\xff\x00\x80\x00\x00"), true)
@@ -73,6 +74,12 @@ func FuzzPlaneKernels(f *testing.F) {
 		}
 		if gf>>31 != wf>>31 {
 			t.Fatal("bf16 merge flag differs")
+		}
+		subF32(gv, x, base)
+		for i := range gv {
+			if want := x[i] - base[i]; math.Float32bits(gv[i]) != math.Float32bits(want) {
+				t.Fatalf("difference %d differs", i)
+			}
 		}
 	})
 }

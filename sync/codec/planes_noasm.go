@@ -16,3 +16,5 @@ func mergeBF16AVX2(vals *float32, p *byte, base *float32, n, stride int) uint32 
 }
 
 func finiteFlagAVX2(x *float32, n int) uint32 { panic("codec: no AVX2") }
+
+func subF32AVX2(dst, x, base *float32, n int) { panic("codec: no AVX2") }

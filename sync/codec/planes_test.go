@@ -215,3 +215,44 @@ func TestFirstNonFiniteKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestSubKernel: subF32 (the AVX2 kernel where it runs) gives Go's
+// float32 x − base bit for bit, for lengths 0..70 and larger, with signed
+// zeros, subnormals, huge values (overflow to ±Inf), ±Inf and NaN
+// payloads in base.
+func TestSubKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(47, 48))
+	pick := func() float32 {
+		switch r.IntN(8) {
+		case 0:
+			return 0
+		case 1:
+			return float32(math.Copysign(0, -1))
+		case 2:
+			return 1e-45 * float32(r.IntN(9)-4)
+		case 3:
+			return 3e38 * float32(r.NormFloat64())
+		case 4:
+			return []float32{float32(math.Inf(1)), float32(math.Inf(-1)), math.Float32frombits(0x7fc00001), math.Float32frombits(0xff800123)}[r.IntN(4)]
+		}
+		return float32(r.NormFloat64())
+	}
+	for _, n := range append([]int{1000, 4099}, func() []int {
+		var s []int
+		for n := 0; n <= 70; n++ {
+			s = append(s, n)
+		}
+		return s
+	}()...) {
+		x, base, got := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], base[i] = pick(), pick()
+		}
+		subF32(got, x, base)
+		for i := range got {
+			if want := x[i] - base[i]; math.Float32bits(got[i]) != math.Float32bits(want) {
+				t.Fatalf("n=%d, %d: %v − %v: kernel %#x, Go %#x", n, i, x[i], base[i], math.Float32bits(got[i]), math.Float32bits(want))
+			}
+		}
+	}
+}
