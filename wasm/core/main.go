@@ -58,26 +58,19 @@ func fail(code int32, err error) int32 {
 // it on while they run (see collecting).
 func init() { debug.SetGCPercent(-1) }
 
-// collecting switches collection on for a set-up export and returns its
-// deferred guard, which turns a panic into ERR_INTERNAL and switches
-// collection off again; switching off waits for a running cycle to finish,
-// so no export returns in the middle of one. Use: defer collecting(&code)().
-func collecting(code *int32) func() {
+// collecting switches collection on for a set-up export and returns the
+// switch back off, which waits for a running cycle to finish, so that no
+// export returns in the middle of one. Use, after defer guard(&code):
+// defer collecting()().
+func collecting() func() {
 	debug.SetGCPercent(100)
-	return func() {
-		if r := recover(); r != nil {
-			hostaccel.Discard()
-			*code = fail(statusInternal, fmt.Errorf("core panic: %v", r))
-		} else {
-			hostaccel.Flush() // set-up runs no kernels today; never leave any queued
-		}
-		debug.SetGCPercent(-1)
-	}
+	return func() { debug.SetGCPercent(-1) }
 }
 
-// guard turns a panic inside the training or evaluation export into
-// ERR_INTERNAL instead of a trap. Those allocate only when their batch
-// buffers grow, and collect nothing: their garbage waits for a set-up call.
+// guard turns a panic inside an export into ERR_INTERNAL instead of a trap,
+// dropping the kernels recorded for the host but not yet run. The training
+// and evaluation exports use it alone: they allocate only when their batch
+// buffers grow, and their garbage waits for a set-up call.
 func guard(code *int32) {
 	if r := recover(); r != nil {
 		hostaccel.Discard()
@@ -160,7 +153,8 @@ func lastErrorLen() int32 { return int32(len(lastErr)) }
 //go:wasmexport alloc
 func alloc(n int32) (p unsafe.Pointer) {
 	var code int32 // a panic returns a nil pointer
-	defer collecting(&code)()
+	defer guard(&code)
+	defer collecting()()
 	if n <= 0 {
 		return nil
 	}
@@ -181,7 +175,8 @@ func free(p unsafe.Pointer) int32 {
 
 //go:wasmexport load_model
 func loadModel(spec unsafe.Pointer, specBytes int32, seed int64) (code int32) {
-	defer collecting(&code)()
+	defer guard(&code)
+	defer collecting()()
 	if !ready {
 		return fail(statusABI, errors.New("init has not been called"))
 	}
@@ -215,7 +210,8 @@ func paramsLen() int32 {
 
 //go:wasmexport layout_json
 func layoutJSON() (code int32) {
-	defer collecting(&code)()
+	defer guard(&code)
+	defer collecting()()
 	if c := needSession(); c != statusOK {
 		return c
 	}
@@ -229,7 +225,8 @@ func layoutJSON() (code int32) {
 
 //go:wasmexport begin_round
 func beginRound(opt unsafe.Pointer, optBytes int32) (code int32) {
-	defer collecting(&code)()
+	defer guard(&code)
+	defer collecting()()
 	if c := needSession(); c != statusOK {
 		return c
 	}
@@ -246,7 +243,8 @@ func updatePtr() unsafe.Pointer {
 
 //go:wasmexport set_data
 func setData(slot int32, x unsafe.Pointer, xLen int32, tokens unsafe.Pointer, tokensLen int32, labels unsafe.Pointer, n int32) (code int32) {
-	defer collecting(&code)()
+	defer guard(&code)
+	defer collecting()()
 	if c := needSession(); c != statusOK {
 		return c
 	}
@@ -292,7 +290,8 @@ func statsPtr() unsafe.Pointer { return unsafe.Pointer(&stats[0]) }
 
 //go:wasmexport checkpoint
 func checkpoint() (code int32) {
-	defer collecting(&code)()
+	defer guard(&code)
+	defer collecting()()
 	if c := needSession(); c != statusOK {
 		return c
 	}
@@ -302,7 +301,8 @@ func checkpoint() (code int32) {
 
 //go:wasmexport restore
 func restore(p unsafe.Pointer, n int32) (code int32) {
-	defer collecting(&code)()
+	defer guard(&code)
+	defer collecting()()
 	if c := needSession(); c != statusOK {
 		return c
 	}

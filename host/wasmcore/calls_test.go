@@ -135,3 +135,65 @@ func TestRoundsDoNotAccumulateGarbage(t *testing.T) {
 		}
 	}
 }
+
+// TestStepCalls counts what one training step of the benchmark's MLP does
+// across the boundary: host calls (the batched kernels) and guest function
+// calls, each of which may cost a deadline check in wazero.
+//
+//	go test -run StepCalls -v ./host/wasmcore
+func TestStepCalls(t *testing.T) {
+	calls := &callCounter{n: map[string]int{}}
+	ctx := experimental.WithFunctionListenerFactory(context.Background(), calls)
+	e, err := NewEngine(ctx, coreBytes(t), &Config{Accel: kernels.Portable{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	c, err := e.NewCore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if err := c.UseAccel(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Load(ctx, []byte(`{"input":[784],"layers":[{"type":"dense","units":128},{"type":"relu"},{"type":"dense","units":10}],"loss":"softmax_xent"}`), 11); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetData(ctx, 0, synthetic(256, 784, 10, 5)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Params(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.BeginRound(ctx, p, []byte(adamOpt)); err != nil {
+		t.Fatal(err)
+	}
+	const steps = 80 // ten epochs of 8 batches of 32
+	for range 20 {
+		if _, err := c.Train(ctx, 1, 32, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls.reset()
+	for range steps {
+		if _, err := c.Train(ctx, 1, 32, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var host, guest int
+	for name, n := range calls.reset() {
+		if strings.HasPrefix(name, "murmur_accel.") {
+			host += n
+		} else {
+			guest += n
+		}
+	}
+	t.Logf("per MLP b32 step: %.1f host calls, %.1f guest calls", float64(host)/steps, float64(guest)/steps)
+	// Batched: the range check, the loss and the step's end (and an epoch's
+	// shuffle every eighth step), not one call per kernel (17).
+	if host > 4*steps {
+		t.Errorf("%.1f host calls per step, want at most 4", float64(host)/steps)
+	}
+}
