@@ -129,7 +129,10 @@ type Config struct {
 	// padding (secagg/encode version 2); 1 is the original encoding, kept
 	// so that rounds planned for older devices still work. Where the two
 	// lay out the same vector (no rotation, or a power-of-two rotation) a
-	// round of either version accepts blobs of both.
+	// round of either version accepts blobs of both. The sketch also has
+	// version 3 (its default): version 2's encoding with a cheaper hash
+	// (multiply-add-shift), about 2x faster to sketch and unsketch; its
+	// blobs and those of versions 1 and 2 are not interchangeable.
 	Version int `json:"version,omitempty"`
 
 	// Feedback ("secure" with Fraction < 1): devices send the kept
@@ -210,8 +213,11 @@ func (c Config) Validate() error {
 		if len(c.Seed) != 32 {
 			return fmt.Errorf("%w: %s needs a 32-byte seed (got %d bytes)", ErrConfig, c.Codec, len(c.Seed))
 		}
-		if c.Version < 0 || c.Version > 2 {
+		if id == IDSecure && (c.Version < 0 || c.Version > 2) {
 			return fmt.Errorf("%w: %s version %d (want 1 or 2; 0 means 2)", ErrConfig, c.Codec, c.Version)
+		}
+		if id == IDSketch && (c.Version < 0 || c.Version > 3) {
+			return fmt.Errorf("%w: %s version %d (want 1, 2 or 3; 0 means 3)", ErrConfig, c.Codec, c.Version)
 		}
 		if id == IDSketch && (c.Rows < 0 || c.Rows > 64 || c.Cols < 0 || c.TopK < 0) {
 			return fmt.Errorf("%w: sketch rows %d (0..64), cols %d, topk %d must be >= 0", ErrConfig, c.Rows, c.Cols, c.TopK)

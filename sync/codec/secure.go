@@ -72,12 +72,17 @@ func NewSecure(cfg Config, dim int) (*Secure, error) {
 	}
 	if cfg.Version == 0 {
 		cfg.Version = 2
+		if id == IDSketch {
+			cfg.Version = 3
+		}
 	}
 	s := &Secure{id: id, cfg: cfg, dim: dim}
 	p := encode.Params{
 		Bits: cfg.Bits, MaxClients: cfg.MaxClients, ModBits: cfg.ModBits,
 		ClipNorm: cfg.Clip, Range: cfg.Range, MaxWeight: cfg.MaxWeight,
-		Version: cfg.Version, // codec versions 1 and 2 use encode's 1 and 2
+		// Codec versions 1 and 2 use encode's 1 and 2; sketch version 3
+		// is encode's 2 with another hash.
+		Version: min(cfg.Version, 2),
 	}
 	copy(p.Seed[:], cfg.Seed)
 	var err error
@@ -142,7 +147,11 @@ func NewSecure(cfg Config, dim int) (*Secure, error) {
 		if s.cfg.TopK > dim {
 			return nil, fmt.Errorf("%w: topk %d exceeds dimension %d", ErrConfig, s.cfg.TopK, dim)
 		}
-		s.sk = sketch.New(cfg.Seed, rows, cols, dim)
+		if s.cfg.Version >= 3 {
+			s.sk = sketch.NewV3(cfg.Seed, rows, cols, dim)
+		} else {
+			s.sk = sketch.New(cfg.Seed, rows, cols, dim)
+		}
 		need := s.sketchModBits(p)
 		switch {
 		case cfg.ModBits == 0:
@@ -413,7 +422,8 @@ func modMask(b int) uint64 {
 	return 1<<uint(b) - 1
 }
 
-// "secure" and "sketch" blobs (codec version 1 or 2, Config.Version; see
+// "secure" and "sketch" blobs (codec version 1 or 2, sketch also 3,
+// Config.Version; see
 // FORMAT.md): seed field = the round
 // seed's fingerprint; params: u8 bits, u8 mod bits, u8 feedback (0 or 1:
 // the server must not scale by stratum sizes), u32 element count; the
@@ -480,8 +490,10 @@ func (s *Secure) check(blob []byte) ([]byte, error) {
 	switch {
 	case ID(h.Codec) != s.id:
 		return nil, fmt.Errorf("%w: blob is %s, the round uses %s", ErrCorrupt, ID(h.Codec), s.id)
-	case (h.CodecVersion != 1 && h.CodecVersion != 2) || h.Flags != 0:
+	case (h.CodecVersion != 1 && h.CodecVersion != 2 && (s.id != IDSketch || h.CodecVersion != 3)) || h.Flags != 0:
 		return nil, fmt.Errorf("%w: %s version %d flags %#x unsupported", ErrCorrupt, s.id, h.CodecVersion, h.Flags)
+	case s.id == IDSketch && (h.CodecVersion == 3) != (s.cfg.Version == 3):
+		return nil, fmt.Errorf("%w: blob is sketch version %d, the round uses version %d (their hashes differ)", ErrCorrupt, h.CodecVersion, s.cfg.Version)
 	case int(h.CodecVersion) != s.cfg.Version && !s.versionsAgree():
 		return nil, fmt.Errorf("%w: blob is %s version %d, the round uses version %d (their rotations differ)", ErrCorrupt, s.id, h.CodecVersion, s.cfg.Version)
 	case int(h.Dim) != s.dim:

@@ -62,8 +62,18 @@ func (st *SketchState) MarshalBinary() ([]byte, error) {
 	for i, v := range st.table {
 		binary.LittleEndian.PutUint32(payload[4*i:], math.Float32bits(v))
 	}
-	h := &frame.Header{Codec: uint8(IDSketch), CodecVersion: 1, Flags: flagState, Dim: uint32(st.s.dim), Seed: seedID(st.s.cfg.Seed), Params: st.stateParams()}
+	h := &frame.Header{Codec: uint8(IDSketch), CodecVersion: st.version(), Flags: flagState, Dim: uint32(st.s.dim), Seed: seedID(st.s.cfg.Seed), Params: st.stateParams()}
 	return frame.Append(nil, h, payload)
+}
+
+// version is the state frame's codec version: 1 for the hash of sketch
+// versions 1 and 2, 3 for version 3's (a state holds hashed counters, so
+// it only fits a sketch with the same hash).
+func (st *SketchState) version() uint8 {
+	if st.s.sk.V3() {
+		return 3
+	}
+	return 1
 }
 
 // flagState marks a SketchState blob (never a device upload).
@@ -80,7 +90,7 @@ func (st *SketchState) UnmarshalBinary(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if ID(h.Codec) != IDSketch || h.Flags != flagState || h.CodecVersion != 1 || int(h.Dim) != st.s.dim ||
+	if ID(h.Codec) != IDSketch || h.Flags != flagState || h.CodecVersion != st.version() || int(h.Dim) != st.s.dim ||
 		h.Seed != seedID(st.s.cfg.Seed) || string(h.Params) != string(st.stateParams()) {
 		return fmt.Errorf("%w: not a sketch state for this sketch", ErrCorrupt)
 	}

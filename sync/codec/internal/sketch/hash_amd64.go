@@ -19,3 +19,6 @@ func median5AVX2(out, a, b, c, d, e *float32, n int)
 
 //go:noescape
 func median3AVX2(out, a, b, c *float32, n int)
+
+//go:noescape
+func hashRow3AVX2(dst *uint32, n int, c *hash3Const)

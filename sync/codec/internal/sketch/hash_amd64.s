@@ -176,3 +176,57 @@ m3loop:
 m3done:
 	VZEROUPPER
 	RET
+
+// func hashRow3AVX2(dst *uint32, n int, c *hash3Const)
+// Version 3: dst[j] = (g·cols>>32)<<1 | g&1 with g = fmix32(z>>32), z
+// advancing by mul per coordinate (n a multiple of 8). hash3Const: za (z
+// of the even coordinates 0, 2, 4, 6), zb (odd), step (8·mul), cols, then
+// the dword vectors c1, c2 (fmix32's multipliers) and one, at 32-byte
+// strides.
+TEXT ·hashRow3AVX2(SB), NOSPLIT, $0-24
+	MOVQ    dst+0(FP), DI
+	MOVQ    n+8(FP), CX
+	MOVQ    c+16(FP), BX
+	VMOVDQU 0(BX), Y0
+	VMOVDQU 32(BX), Y1
+	VMOVDQU 64(BX), Y10
+	VMOVDQU 96(BX), Y11
+	VMOVDQU 128(BX), Y12
+	VMOVDQU 160(BX), Y13
+	VMOVDQU 192(BX), Y14
+	SHRQ    $3, CX
+	JZ      h3done
+
+h3loop:
+	// h: the high dwords of za (moved down) and zb, in coordinate order.
+	VPSRLQ   $32, Y0, Y2
+	VPBLENDD $0xAA, Y1, Y2, Y2
+	VPADDQ   Y10, Y0, Y0
+	VPADDQ   Y10, Y1, Y1
+	// g = fmix32(h)
+	VPSRLD   $16, Y2, Y3
+	VPXOR    Y3, Y2, Y2
+	VPMULLD  Y12, Y2, Y2
+	VPSRLD   $13, Y2, Y3
+	VPXOR    Y3, Y2, Y2
+	VPMULLD  Y13, Y2, Y2
+	VPSRLD   $16, Y2, Y3
+	VPXOR    Y3, Y2, Y2
+	// buckets: g·cols >> 32 for the even and the odd dwords.
+	VPMULUDQ Y11, Y2, Y4
+	VPSRLQ   $32, Y2, Y5
+	VPMULUDQ Y11, Y5, Y5
+	VPSRLQ   $32, Y4, Y4
+	VPBLENDD $0xAA, Y5, Y4, Y4
+	// bucket<<1 | g&1
+	VPSLLD   $1, Y4, Y4
+	VPAND    Y14, Y2, Y2
+	VPOR     Y2, Y4, Y4
+	VMOVDQU  Y4, (DI)
+	ADDQ     $32, DI
+	DECQ     CX
+	JNZ      h3loop
+
+h3done:
+	VZEROUPPER
+	RET

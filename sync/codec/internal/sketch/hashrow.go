@@ -8,10 +8,15 @@ type hashConst struct {
 	perm                                    [8]uint32
 }
 
-// hashRow sets dst[j] = h<<1 | neg for coordinate start+j of the row with
-// key: h the counter and neg the sign bit of hash(r, start+j). Buckets
-// are below 2^31 (cols is an int32-sized count).
-func (s *Sketch) hashRow(dst []uint32, key uint64, start int) {
+// hashRow sets dst[j] = h<<1 | neg for coordinate start+j of row r: h
+// the counter and neg the sign bit of hash(r, start+j). Buckets are below
+// 2^31 (cols is an int32-sized count).
+func (s *Sketch) hashRow(dst []uint32, r, start int) {
+	if s.mul != nil {
+		s.hashRow3(dst, r, start)
+		return
+	}
+	key := s.keys[r]
 	cols := uint64(s.Cols)
 	if useAVX2 && len(dst) >= 8 {
 		n := len(dst) &^ 7
@@ -37,5 +42,44 @@ func hashRowGo(dst []uint32, key uint64, start int, cols uint64) {
 	for j := range dst {
 		z := mix(key, start+j)
 		dst[j] = uint32((z>>32)*cols>>32)<<1 | uint32(z&1)
+	}
+}
+
+// hash3Const is hashRow3AVX2's constants (layout used by the assembly).
+type hash3Const struct {
+	za, zb, step, cols [4]uint64
+	c1, c2, one        [8]uint32
+}
+
+// hashRow3 is hashRow for version 3: z = mul·(start+j) + add, g =
+// fmix32(z>>32), dst[j] = (g·cols>>32)<<1 | g&1.
+func (s *Sketch) hashRow3(dst []uint32, r, start int) {
+	a := s.mul[r]
+	z := a*uint64(start) + s.add[r]
+	cols := uint64(s.Cols)
+	if useAVX2 && len(dst) >= 8 {
+		n := len(dst) &^ 7
+		// Lanes: even coordinates in za, odd in zb, eight per step.
+		c := hash3Const{
+			za:   [4]uint64{z, z + 2*a, z + 4*a, z + 6*a},
+			zb:   [4]uint64{z + a, z + 3*a, z + 5*a, z + 7*a},
+			step: [4]uint64{8 * a, 8 * a, 8 * a, 8 * a},
+			cols: [4]uint64{cols, cols, cols, cols},
+		}
+		for k := range c.c1 {
+			c.c1[k], c.c2[k], c.one[k] = 0x85EBCA6B, 0xC2B2AE35, 1
+		}
+		hashRow3AVX2(&dst[0], n, &c)
+		dst = dst[n:]
+		z += uint64(n) * a
+	}
+	hashRow3Go(dst, z, a, cols)
+}
+
+func hashRow3Go(dst []uint32, z, a, cols uint64) {
+	for j := range dst {
+		g := fmix32(uint32(z >> 32))
+		dst[j] = uint32(uint64(g)*cols>>32)<<1 | g&1
+		z += a
 	}
 }

@@ -7,13 +7,18 @@ import "testing"
 func FuzzHashRowKernel(f *testing.F) {
 	f.Add([]byte("seed"), uint32(9210), uint32(0), uint16(67))
 	f.Add([]byte{}, uint32(1), uint32(1<<30), uint16(1000))
+	f.Add([]byte("\x01v3"), uint32(9210), uint32(5), uint16(67))
+	f.Add([]byte("\x03"), uint32(1<<31-1), uint32(1<<30-1), uint16(4099))
 	f.Fuzz(func(t *testing.T, seed []byte, cols, start uint32, n uint16) {
 		c := int(cols%(1<<31-1)) + 1
 		st := int(start % (1 << 30))
 		s := New(seed, 2, c, st+int(n)+1)
+		if len(seed) > 0 && seed[0]&1 == 1 { // version 3's hash
+			s = NewV3(seed, 2, c, st+int(n)+1)
+		}
 		for r := range s.Rows {
 			got := make([]uint32, n)
-			s.hashRow(got, s.keys[r], st)
+			s.hashRow(got, r, st)
 			for j, v := range got {
 				h, neg := s.hash(r, st+j)
 				want := uint32(h) << 1

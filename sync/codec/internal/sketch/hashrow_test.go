@@ -10,13 +10,22 @@ import (
 // hash, coordinate by coordinate, for every length 0..67 and more, odd
 // starts, and column counts up to 2^31−1.
 func TestHashRowKernel(t *testing.T) {
+	for _, v3 := range []bool{false, true} {
+		testHashRowKernel(t, v3)
+	}
+}
+
+func testHashRowKernel(t *testing.T, v3 bool) {
 	for _, cols := range []int{1, 2, 64, 9210, 1 << 20, 1<<31 - 1} {
 		s := New([]byte("kernel"), 3, cols, 1<<20)
+		if v3 {
+			s = NewV3([]byte("kernel"), 3, cols, 1<<20)
+		}
 		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 66, 67, 1000, 4099} {
-			for _, start := range []int{0, 1, 5, 1 << 19} {
+			for _, start := range []int{0, 1, 5, 1 << 19, 1<<32 - 4100} {
 				for r := range s.Rows {
 					got := make([]uint32, n)
-					s.hashRow(got, s.keys[r], start)
+					s.hashRow(got, r, start)
 					for j, v := range got {
 						h, neg := s.hash(r, start+j)
 						want := uint32(h) << 1
@@ -24,7 +33,7 @@ func TestHashRowKernel(t *testing.T) {
 							want |= 1
 						}
 						if v != want {
-							t.Fatalf("cols %d n %d start %d row %d: coordinate %d: kernel %#x, Go %#x", cols, n, start, r, start+j, v, want)
+							t.Fatalf("v3 %v cols %d n %d start %d row %d: coordinate %d: kernel %#x, Go %#x", v3, cols, n, start, r, start+j, v, want)
 						}
 					}
 				}
@@ -38,10 +47,19 @@ func TestHashRowKernel(t *testing.T) {
 // 3 and 5 rows, dimensions 0..67 and more, with ties, zeros of both signs
 // and infinities in the table.
 func TestEstimateKernels(t *testing.T) {
+	for _, v3 := range []bool{false, true} {
+		testEstimateKernels(t, v3)
+	}
+}
+
+func testEstimateKernels(t *testing.T, v3 bool) {
 	r := rand.New(rand.NewPCG(6, 6))
 	for _, rows := range []int{3, 5} {
 		for _, dim := range append(seq(1, 67), 511, 512, 513, 1500) {
 			s := New([]byte("kern"), rows, 37, dim)
+			if v3 {
+				s = NewV3([]byte("kern"), rows, 37, dim)
+			}
 			table := make([]float32, s.Len())
 			for i := range table {
 				switch r.IntN(8) {

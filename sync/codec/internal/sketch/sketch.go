@@ -17,10 +17,14 @@ import (
 // Sketch holds the hash functions of one (seed, rows, cols, dim).
 type Sketch struct {
 	Rows, Cols, Dim int
-	keys            []uint64
+	keys            []uint64 // version 1: splitmix64 keys
+	// Version 3: row r hashes coordinate i to the top 32 bits of
+	// mul[r]·i + add[r] (mod 2^64).
+	mul, add []uint64
 }
 
-// New derives the row hash keys from seed.
+// New derives the row hash keys from seed (hash version 1, used by codec
+// versions 1 and 2).
 func New(seed []byte, rows, cols, dim int) *Sketch {
 	s := &Sketch{Rows: rows, Cols: cols, Dim: dim, keys: make([]uint64, rows)}
 	for r := range s.keys {
@@ -30,10 +34,43 @@ func New(seed []byte, rows, cols, dim int) *Sketch {
 	return s
 }
 
+// NewV3 derives the version 3 hash functions from seed: row r's
+// multiplier and addend are the first and second 8 bytes (little-endian)
+// of SHA-256("murmur/codec/sketch/v3" ‖ seed ‖ u32 r). Coordinate i < 2^32
+// goes to g = fmix32((mul·i + add) >> 32) (mod 2^64 arithmetic; fmix32 is
+// MurmurHash3's 32-bit finalizer), counter (g·cols) >> 32, negative when
+// g is odd. Multiply-add-shift with 64-bit mul and add is strongly
+// universal (pairwise independent) on 32-bit keys (Dietzfelbinger 1996),
+// which is what the count sketch's error bound needs, and a fixed
+// bijection (fmix32) keeps that; fmix32 breaks the lattice of the plain
+// multiply-add-shift (i and i+k collide alike for every i), which gave
+// heavier tails on periodic and block-structured inputs. Coordinate i+1's
+// product is coordinate i's plus mul, so a row costs one add and two
+// 32-bit multiplies per coordinate (8 lanes per AVX2 instruction), where
+// version 1's splitmix64 needs three 64-bit multiplies (emulated from
+// 32-bit halves in AVX2).
+func NewV3(seed []byte, rows, cols, dim int) *Sketch {
+	s := &Sketch{Rows: rows, Cols: cols, Dim: dim, mul: make([]uint64, rows), add: make([]uint64, rows)}
+	for r := range s.mul {
+		h := sha256.Sum256(binary.LittleEndian.AppendUint32(append([]byte("murmur/codec/sketch/v3"), seed...), uint32(r)))
+		s.mul[r] = binary.LittleEndian.Uint64(h[:8])
+		s.add[r] = binary.LittleEndian.Uint64(h[8:16])
+	}
+	return s
+}
+
+// V3 reports whether s uses the version 3 hash.
+func (s *Sketch) V3() bool { return s.mul != nil }
+
 // hash returns the counter of coordinate i in row r and whether its sign is
-// negative: splitmix64's finalizer over key + i·golden, multiply-shift
-// range reduction for the bucket and the lowest bit for the sign.
+// negative. Version 1: splitmix64's finalizer over key + i·golden,
+// multiply-shift range reduction for the bucket and the lowest bit for the
+// sign. Version 3: see NewV3.
 func (s *Sketch) hash(r, i int) (int, bool) {
+	if s.mul != nil {
+		g := fmix32(uint32((s.mul[r]*uint64(i) + s.add[r]) >> 32))
+		return int(uint64(g) * uint64(s.Cols) >> 32), g&1 == 1
+	}
 	z := mix(s.keys[r], i)
 	return int((z >> 32) * uint64(s.Cols) >> 32), z&1 == 1
 }
@@ -47,13 +84,22 @@ func mix(key uint64, i int) uint64 {
 	return z ^ z>>31
 }
 
+// fmix32 is MurmurHash3's finalizer, a bijection of uint32.
+func fmix32(h uint32) uint32 {
+	h ^= h >> 16
+	h *= 0x85EBCA6B
+	h ^= h >> 13
+	h *= 0xC2B2AE35
+	return h ^ h>>16
+}
+
 // Len is the number of counters.
 func (s *Sketch) Len() int { return s.Rows * s.Cols }
 
 // AddInt adds the sketch of q (Dim values in Z_2^B, B given by mask = 2^B−1)
 // into table (Len counters), mod 2^B.
 func (s *Sketch) AddInt(table, q []uint64, mask uint64) {
-	if useAVX2 {
+	if useAVX2 || s.mul != nil {
 		s.addIntBlocks(table, q, mask)
 		return
 	}
@@ -89,7 +135,8 @@ func (s *Sketch) AddInt(table, q []uint64, mask uint64) {
 const hashBlock = 2048
 
 // addIntBlocks is AddInt with the hashes computed by hashRow (the AVX2
-// kernel), hashBlock coordinates at a time, two rows per pass.
+// kernel, or version 3's hash), hashBlock coordinates at a time, two rows
+// per pass.
 func (s *Sketch) addIntBlocks(table, q []uint64, mask uint64) {
 	if mask <= math.MaxUint32 {
 		s.addIntBlocks32(table, q, mask)
@@ -100,8 +147,8 @@ func (s *Sketch) addIntBlocks(table, q []uint64, mask uint64) {
 	q = q[:s.Dim]
 	r := 0
 	for ; r+2 <= s.Rows; r += 2 {
-		row0, key0 := table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
-		row1, key1 := table[(r+1)*s.Cols:(r+2)*s.Cols], s.keys[r+1]
+		row0, key0 := table[r*s.Cols:(r+1)*s.Cols], r
+		row1, key1 := table[(r+1)*s.Cols:(r+2)*s.Cols], r+1
 		for o := 0; o < s.Dim; o += hashBlock {
 			qs := q[o:min(o+hashBlock, s.Dim)]
 			a, b := h0[:len(qs)], h1[:len(qs)]
@@ -116,7 +163,7 @@ func (s *Sketch) addIntBlocks(table, q []uint64, mask uint64) {
 		}
 	}
 	if r < s.Rows {
-		row, key := table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
+		row, key := table[r*s.Cols:(r+1)*s.Cols], r
 		for o := 0; o < s.Dim; o += hashBlock {
 			qs := q[o:min(o+hashBlock, s.Dim)]
 			a := h0[:len(qs)]
@@ -141,8 +188,8 @@ func (s *Sketch) addIntBlocks32(table, q []uint64, mask uint64) {
 	q = q[:s.Dim]
 	r := 0
 	for ; r+2 <= s.Rows; r += 2 { // two rows per pass, as addIntBlocks
-		row0, key0 := table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
-		row1, key1 := table[(r+1)*s.Cols:(r+2)*s.Cols], s.keys[r+1]
+		row0, key0 := table[r*s.Cols:(r+1)*s.Cols], r
+		row1, key1 := table[(r+1)*s.Cols:(r+2)*s.Cols], r+1
 		acc0, acc1 := acc[:s.Cols], acc[s.Cols:]
 		clear(acc)
 		for o := 0; o < s.Dim; o += hashBlock {
@@ -166,7 +213,7 @@ func (s *Sketch) addIntBlocks32(table, q []uint64, mask uint64) {
 	}
 	acc = acc[:s.Cols]
 	for ; r < s.Rows; r++ {
-		row, key := table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
+		row, key := table[r*s.Cols:(r+1)*s.Cols], r
 		clear(acc)
 		for o := 0; o < s.Dim; o += hashBlock {
 			qs := q[o:min(o+hashBlock, s.Dim)]
@@ -208,18 +255,21 @@ func (s *Sketch) Estimate(est []float32, table []float32) {
 	const blk = 512
 	rows := make([]float32, s.Rows*blk)
 	var hb []uint32
-	if useAVX2 {
+	if useAVX2 || s.mul != nil {
 		hb = make([]uint32, blk)
 	}
 	cols := uint64(s.Cols)
 	for o := 0; o < s.Dim; o += blk {
 		n := min(blk, s.Dim-o)
 		for r := 0; r < s.Rows; r++ {
-			row, tr, key := rows[r*blk:r*blk+n], table[r*s.Cols:(r+1)*s.Cols], s.keys[r]
-			if hb != nil { // the hashes from the AVX2 kernel
+			row, tr := rows[r*blk:r*blk+n], table[r*s.Cols:(r+1)*s.Cols]
+			if hb != nil { // the hashes from hashRow (AVX2 or version 3)
 				h := hb[:n]
-				s.hashRow(h, key, o)
-				k := n &^ 7
+				s.hashRow(h, r, o)
+				k := 0
+				if useAVX2 {
+					k = n &^ 7
+				}
 				if k > 0 {
 					gatherRowAVX2(&row[0], &h[0], &tr[0], k)
 				}
@@ -228,6 +278,7 @@ func (s *Sketch) Estimate(est []float32, table []float32) {
 				}
 				continue
 			}
+			key := s.keys[r]
 			for j := range row {
 				z := mix(key, o+j)
 				// Flip the sign bit (exactly −c) without a branch.

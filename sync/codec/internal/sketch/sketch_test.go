@@ -1,6 +1,7 @@
 package sketch
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -8,7 +9,19 @@ import (
 
 // Linearity over Z_2^B: sketch(a) + sketch(b) == sketch(a + b) exactly, for
 // random moduli (including 64 bits) and values that wrap.
+// The hash versions: 1 (codec versions 1 and 2) and 3.
+var versions = []struct {
+	name string
+	new  func(seed []byte, rows, cols, dim int) *Sketch
+}{{"v1", New}, {"v3", NewV3}}
+
 func TestLinearModular(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) { testLinearModular(t, v.new) })
+	}
+}
+
+func testLinearModular(t *testing.T, New func([]byte, int, int, int) *Sketch) {
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, B := range []int{3, 17, 33, 64} {
 		mask := ^uint64(0)
@@ -40,6 +53,12 @@ func TestLinearModular(t *testing.T) {
 // Heavy hitters are recovered: a few large coordinates over small noise are
 // estimated within the noise level and rank on top.
 func TestRecoversHeavyHitters(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) { testRecoversHeavyHitters(t, v.new) })
+	}
+}
+
+func testRecoversHeavyHitters(t *testing.T, New func([]byte, int, int, int) *Sketch) {
 	r := rand.New(rand.NewPCG(2, 2))
 	const d = 100000
 	s := New([]byte("round 7"), 5, 2000, d)
@@ -70,6 +89,12 @@ func TestRecoversHeavyHitters(t *testing.T) {
 // Estimate (blocked, with median networks for 3 and 5 rows) gives exactly
 // the plain per-coordinate median for every row count.
 func TestEstimateMatchesPlainMedian(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) { testEstimateMatchesPlainMedian(t, v.new) })
+	}
+}
+
+func testEstimateMatchesPlainMedian(t *testing.T, New func([]byte, int, int, int) *Sketch) {
 	r := rand.New(rand.NewPCG(5, 5))
 	for rows := 1; rows <= 7; rows++ {
 		s := New([]byte("seed"), rows, 97, 1500)
@@ -96,6 +121,12 @@ func TestEstimateMatchesPlainMedian(t *testing.T) {
 }
 
 func BenchmarkEstimate(b *testing.B) {
+	for _, v := range versions {
+		b.Run(v.name, func(b *testing.B) { benchmarkEstimate(b, v.new) })
+	}
+}
+
+func benchmarkEstimate(b *testing.B, New func([]byte, int, int, int) *Sketch) {
 	const d = 1 << 18
 	s := New([]byte("seed"), 5, d/50, d)
 	r := rand.New(rand.NewPCG(1, 1))
@@ -111,15 +142,21 @@ func BenchmarkEstimate(b *testing.B) {
 }
 
 func BenchmarkAddInt(b *testing.B) {
-	const d = 1 << 18
-	s := New([]byte("seed"), 5, d/50, d)
-	q := make([]uint64, d)
-	for i := range q {
-		q[i] = uint64(i * 7919)
-	}
-	table := make([]uint64, s.Len())
-	b.SetBytes(4 * d)
-	for b.Loop() {
-		s.AddInt(table, q, 1<<40-1)
+	for _, v := range versions {
+		for _, B := range []int{30, 40} {
+			b.Run(fmt.Sprintf("%s/B=%d", v.name, B), func(b *testing.B) {
+				const d = 1 << 18
+				s := v.new([]byte("seed"), 5, d/50, d)
+				q := make([]uint64, d)
+				for i := range q {
+					q[i] = uint64(i * 7919)
+				}
+				table := make([]uint64, s.Len())
+				b.SetBytes(4 * d)
+				for b.Loop() {
+					s.AddInt(table, q, 1<<B-1)
+				}
+			})
+		}
 	}
 }
