@@ -22,3 +22,12 @@ func median3AVX2(out, a, b, c *float32, n int)
 
 //go:noescape
 func hashRow3AVX2(dst *uint32, n int, c *hash3Const)
+
+//go:noescape
+func signRow3AVX2(pk *uint64, q *uint64, n int, c *hash3Const)
+
+//go:noescape
+func scatter32AVX2(acc *uint32, pk *uint64, n int)
+
+//go:noescape
+func gatherRowScalar(dst *float32, h *uint32, tr *float32, n int)

@@ -59,16 +59,7 @@ func (s *Sketch) hashRow3(dst []uint32, r, start int) {
 	cols := uint64(s.Cols)
 	if useAVX2 && len(dst) >= 8 {
 		n := len(dst) &^ 7
-		// Lanes: even coordinates in za, odd in zb, eight per step.
-		c := hash3Const{
-			za:   [4]uint64{z, z + 2*a, z + 4*a, z + 6*a},
-			zb:   [4]uint64{z + a, z + 3*a, z + 5*a, z + 7*a},
-			step: [4]uint64{8 * a, 8 * a, 8 * a, 8 * a},
-			cols: [4]uint64{cols, cols, cols, cols},
-		}
-		for k := range c.c1 {
-			c.c1[k], c.c2[k], c.one[k] = 0x85EBCA6B, 0xC2B2AE35, 1
-		}
+		c := s.const3(r, start)
 		hashRow3AVX2(&dst[0], n, &c)
 		dst = dst[n:]
 		z += uint64(n) * a
@@ -80,6 +71,46 @@ func hashRow3Go(dst []uint32, z, a, cols uint64) {
 	for j := range dst {
 		g := fmix32(uint32(z >> 32))
 		dst[j] = uint32(uint64(g)*cols>>32)<<1 | g&1
+		z += a
+	}
+}
+
+// const3 is the AVX2 kernels' state for coordinates start.. of row r.
+func (s *Sketch) const3(r, start int) hash3Const {
+	a := s.mul[r]
+	z := a*uint64(start) + s.add[r]
+	cols := uint64(s.Cols)
+	// Lanes: even coordinates in za, odd in zb, eight per step.
+	c := hash3Const{
+		za:   [4]uint64{z, z + 2*a, z + 4*a, z + 6*a},
+		zb:   [4]uint64{z + a, z + 3*a, z + 5*a, z + 7*a},
+		step: [4]uint64{8 * a, 8 * a, 8 * a, 8 * a},
+		cols: [4]uint64{cols, cols, cols, cols},
+	}
+	for k := range c.c1 {
+		c.c1[k], c.c2[k], c.one[k] = 0x85EBCA6B, 0xC2B2AE35, 1
+	}
+	return c
+}
+
+// signRow3 sets pk[j] = sv<<32 | idx for coordinate start+j of row r:
+// idx its counter and sv = uint32(q[j]), negated (mod 2^32) when its sign
+// is negative (version 3).
+func (s *Sketch) signRow3(pk []uint64, q []uint64, r, start int) {
+	q = q[:len(pk)]
+	if useAVX2 && len(pk) >= 8 {
+		n := len(pk) &^ 7
+		c := s.const3(r, start)
+		signRow3AVX2(&pk[0], &q[0], n, &c)
+		pk, q = pk[n:], q[n:]
+		start += n
+	}
+	a, cols := s.mul[r], uint64(s.Cols)
+	z := a*uint64(start) + s.add[r]
+	for j := range pk {
+		g := fmix32(uint32(z >> 32))
+		m := -(g & 1)
+		pk[j] = uint64((uint32(q[j])^m)-m)<<32 | uint64(g)*cols>>32
 		z += a
 	}
 }

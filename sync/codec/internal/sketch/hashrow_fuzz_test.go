@@ -32,3 +32,35 @@ func FuzzHashRowKernel(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSignRow3Kernel is differential: signRow3 (the AVX2 kernel where it
+// runs) against hash for fuzzer-chosen seed, columns, start, length and
+// values.
+func FuzzSignRow3Kernel(f *testing.F) {
+	f.Add([]byte("seed"), uint32(9210), uint32(0), uint16(67), uint64(1<<24-5))
+	f.Add([]byte{}, uint32(1), uint32(1<<31), uint16(1000), uint64(0))
+	f.Add([]byte("x"), uint32(1<<31-1), uint32(1<<32-1), uint16(4099), ^uint64(0))
+	f.Fuzz(func(t *testing.T, seed []byte, cols, start uint32, n uint16, v uint64) {
+		c := int(cols%(1<<31-1)) + 1
+		st := int(uint64(start) % (top32 - 1<<16))
+		s := NewV3(seed, 2, c, st+int(n)+1)
+		q := make([]uint64, n)
+		for j := range q {
+			q[j] = v*uint64(j+1) ^ v>>(j%64)
+		}
+		pk := make([]uint64, n)
+		for r := range s.Rows {
+			s.signRow3(pk, q, r, st)
+			for j, e := range pk {
+				h, neg := s.hash(r, st+j)
+				x := uint32(q[j])
+				if neg {
+					x = -x
+				}
+				if want := uint64(x)<<32 | uint64(h); e != want {
+					t.Fatalf("cols %d start %d row %d coordinate %d: %#x vs %#x", c, st, r, st+j, e, want)
+				}
+			}
+		}
+	})
+}

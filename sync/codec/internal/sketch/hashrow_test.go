@@ -22,7 +22,7 @@ func testHashRowKernel(t *testing.T, v3 bool) {
 			s = NewV3([]byte("kernel"), 3, cols, 1<<20)
 		}
 		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 66, 67, 1000, 4099} {
-			for _, start := range []int{0, 1, 5, 1 << 19, 1<<32 - 4100} {
+			for _, start := range []int{0, 1, 5, 1 << 19, int(top32 - 4100)} {
 				for r := range s.Rows {
 					got := make([]uint32, n)
 					s.hashRow(got, r, start)
@@ -106,3 +106,82 @@ func seq(a, b int) []int {
 	}
 	return s
 }
+
+// TestSignRow3Kernel checks signRow3 (the AVX2 kernel where it runs)
+// against hash, coordinate by coordinate, for lengths 0..67 and more, odd
+// starts, column counts up to 2^31−1 and values that wrap.
+func TestSignRow3Kernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, cols := range []int{1, 2, 64, 9210, 1 << 20, 1<<31 - 1} {
+		s := NewV3([]byte("kernel"), 3, cols, int(top32-1))
+		for _, n := range append(seq(0, 67), 1000, 2048) {
+			for _, start := range []int{0, 1, 5, 1 << 19, int(top32 - 2049)} {
+				q := make([]uint64, n)
+				for j := range q {
+					q[j] = r.Uint64() >> r.IntN(64)
+				}
+				for row := range s.Rows {
+					pk := make([]uint64, n)
+					s.signRow3(pk, q, row, start)
+					for j, e := range pk {
+						h, neg := s.hash(row, start+j)
+						v := uint32(q[j])
+						if neg {
+							v = -v
+						}
+						if want := uint64(v)<<32 | uint64(h); e != want {
+							t.Fatalf("cols %d n %d start %d row %d: coordinate %d: kernel %#x, Go %#x", cols, n, start, row, start+j, e, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAddIntMatchesReference compares AddInt (blocked, AVX2 kernels where
+// they run, uint32 counters for B <= 32) with a plain loop over hash, for
+// both hash versions, moduli on both sides of 32 bits and dimensions
+// around the block size.
+func TestAddIntMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, v := range versions {
+		for _, B := range []int{3, 17, 32, 33, 64} {
+			mask := ^uint64(0)
+			if B < 64 {
+				mask = 1<<B - 1
+			}
+			for _, dim := range []int{1, 7, 8, 9, 67, hashBlock - 1, hashBlock + 9, 3*hashBlock + 5} {
+				s := v.new([]byte("ref"), 3, 53, dim)
+				q := make([]uint64, dim)
+				for i := range q {
+					q[i] = r.Uint64() & mask
+				}
+				got, want := make([]uint64, s.Len()), make([]uint64, s.Len())
+				for i := range got {
+					got[i] = r.Uint64() & mask
+					want[i] = got[i]
+				}
+				s.AddInt(got, q, mask)
+				for row := range s.Rows {
+					for i, x := range q {
+						h, neg := s.hash(row, i)
+						if neg {
+							x = -x
+						}
+						want[row*s.Cols+h] = (want[row*s.Cols+h] + x) & mask
+					}
+				}
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("%s B=%d dim=%d counter %d: %#x, reference %#x", v.name, B, dim, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// top32 is 2^32, the coordinate limit (a variable, so that the tests
+// build where int has 32 bits).
+var top32 uint64 = 1 << 32

@@ -183,6 +183,10 @@ func (s *Sketch) addIntBlocks(table, q []uint64, mask uint64) {
 // added into the table mod 2^B. 2^B divides 2^32, so the result is the
 // same.
 func (s *Sketch) addIntBlocks32(table, q []uint64, mask uint64) {
+	if s.mul != nil {
+		s.addInt3(table, q, mask)
+		return
+	}
 	hb := make([]uint32, 2*hashBlock)
 	acc := make([]uint32, 2*s.Cols)
 	q = q[:s.Dim]
@@ -231,6 +235,41 @@ func (s *Sketch) addIntBlocks32(table, q []uint64, mask uint64) {
 	}
 }
 
+// addInt3 is addIntBlocks32 for version 3: for each block of coordinates
+// (in cache from the quantizer's output once), row by row, signRow3 gives
+// each coordinate's counter and signed value (the AVX2 kernel does eight
+// coordinates per step), then a plain scatter adds them into the rows'
+// uint32 counters.
+func (s *Sketch) addInt3(table, q []uint64, mask uint64) {
+	buf := make([]uint64, hashBlock)
+	acc := make([]uint32, s.Len())
+	q = q[:s.Dim]
+	for o := 0; o < s.Dim; o += hashBlock {
+		qs := q[o:min(o+hashBlock, s.Dim)]
+		pk := buf[:len(qs)]
+		for r := range s.Rows {
+			s.signRow3(pk, qs, r, o)
+			scatter32(acc[r*s.Cols:(r+1)*s.Cols], pk)
+		}
+	}
+	for h, c := range acc {
+		table[h] = (table[h] + uint64(c)) & mask
+	}
+}
+
+// scatter32 adds uint32(e>>32) into acc[uint32(e)] for each e in pk; every
+// index is < len(acc).
+func scatter32(acc []uint32, pk []uint64) {
+	if useAVX2 && len(pk) >= 4 {
+		n := len(pk) &^ 3
+		scatter32AVX2(&acc[0], &pk[0], n)
+		pk = pk[n:]
+	}
+	for _, e := range pk {
+		acc[uint32(e)] += uint32(e >> 32)
+	}
+}
+
 // MaxLoad is the most coordinates any one counter receives; it bounds how
 // large a counter can grow.
 func (s *Sketch) MaxLoad() int {
@@ -271,7 +310,7 @@ func (s *Sketch) Estimate(est []float32, table []float32) {
 					k = n &^ 7
 				}
 				if k > 0 {
-					gatherRowAVX2(&row[0], &h[0], &tr[0], k)
+					gatherRowScalar(&row[0], &h[0], &tr[0], k)
 				}
 				for j, e := range h[k:] {
 					row[k+j] = math.Float32frombits(math.Float32bits(tr[e>>1]) ^ e<<31)
