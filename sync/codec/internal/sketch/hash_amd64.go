@@ -4,15 +4,15 @@ package sketch
 
 import "github.com/murmur-fl/murmur/sync/codec/internal/cpu"
 
-// useAVX2 selects hashRowAVX2 (same values as the Go loop, checked by
-// TestHashRowKernel); -tags purego uses Go everywhere.
+// useAVX2 selects the assembly kernels (same values as their Go twins,
+// checked by TestHashRowKernel, TestSignRow3Kernel, TestEstimateKernels,
+// TestAddIntMatchesReference and the fuzzers); -tags purego uses Go
+// everywhere. gatherRowScalar and scatter32AVX2 are scalar code, kept
+// with the AVX2 kernels they follow.
 var useAVX2 = cpu.HasAVX2
 
 //go:noescape
 func hashRowAVX2(dst *uint32, n int, c *hashConst)
-
-//go:noescape
-func gatherRowAVX2(dst *float32, h *uint32, tr *float32, n int)
 
 //go:noescape
 func median5AVX2(out, a, b, c, d, e *float32, n int)
