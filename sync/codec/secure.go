@@ -52,6 +52,7 @@ type Secure struct {
 	tab *encode.Encoder // "sketch": decodes the summed counter table
 
 	scratch sync.Pool // "sketch": *[]uint64, the fixed-point vector before sketching
+	estPool sync.Pool // "sketch": *[]float32, the estimates before top-k
 	fbPool  sync.Pool // feedback: *[]float32, the clipped update plus residual
 }
 
@@ -531,10 +532,7 @@ func (s *Secure) DecodeSum(sum []uint64) ([]float32, uint64, error) {
 		if err != nil {
 			return nil, 0, fmt.Errorf("codec: %w", err)
 		}
-		out := make([]float32, s.dim)
-		s.sk.Estimate(out, table)
-		keepTop(out, s.cfg.TopK)
-		return out, tw, nil
+		return s.unsketch(table), tw, nil
 	}
 	v, tw, err := s.enc.DecodeSum(sum)
 	if err != nil {
@@ -554,17 +552,23 @@ func (s *Secure) DecodeSum(sum []uint64) ([]float32, uint64, error) {
 	return out, tw, nil
 }
 
-// keepTop zeroes all but the k largest-magnitude entries of v.
-func keepTop(v []float32, k int) {
-	idx := topk.Select(nil, v, k)
-	// Save the kept values, clear everything, put them back: the same
-	// result as zeroing the others one by one, without a branch per value.
-	kept := make([]float32, len(idx))
-	for j, i := range idx {
-		kept[j] = v[i]
+// unsketch estimates every coordinate from table (real-valued counters)
+// and returns the TopK largest in magnitude, zero elsewhere. The
+// estimates go to a pooled buffer and only the kept ones to the fresh
+// (zeroed) result: one pass over dim floats fewer than estimating into
+// the result and clearing the rest.
+func (s *Secure) unsketch(table []float32) []float32 {
+	ep, _ := s.estPool.Get().(*[]float32)
+	if ep == nil {
+		ep = new([]float32)
+		*ep = make([]float32, s.dim)
 	}
-	clear(v)
-	for j, i := range idx {
-		v[i] = kept[j]
+	defer s.estPool.Put(ep)
+	est := (*ep)[:s.dim]
+	s.sk.Estimate(est, table)
+	out := make([]float32, s.dim)
+	for _, i := range topk.Select(nil, est, s.cfg.TopK) {
+		out[i] = est[i]
 	}
+	return out
 }

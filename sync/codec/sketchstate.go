@@ -48,9 +48,7 @@ func (st *SketchState) Add(sum []uint64, scale float32) (uint64, error) {
 // Extract returns the TopK coordinates estimated from the state (a dense
 // vector, zero elsewhere) and removes them from the state.
 func (st *SketchState) Extract() []float32 {
-	out := make([]float32, st.s.dim)
-	st.s.sk.Estimate(out, st.table)
-	keepTop(out, st.s.cfg.TopK)
+	out := st.s.unsketch(st.table)
 	st.s.sk.AddFloat(st.table, out, -1)
 	return out
 }
