@@ -31,3 +31,6 @@ func scatter32AVX2(acc *uint32, pk *uint64, n int)
 
 //go:noescape
 func gatherRowScalar(dst *float32, h *uint32, tr *float32, n int)
+
+//go:noescape
+func estRow3AVX2(dst *float32, tr *float32, n int, c *hash3Const)

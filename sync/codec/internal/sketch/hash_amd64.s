@@ -346,3 +346,56 @@ gsloop:
 
 gsdone:
 	RET
+
+// func estRow3AVX2(dst *float32, tr *float32, n int, c *hash3Const)
+// Version 3, one row, n a multiple of 8: dst[j] = tr[h] with its sign bit
+// flipped when the sign is negative, h and the sign those of coordinate
+// start+j (the hash as hashRow3AVX2's); VPGATHERDD with the counters
+// still in a register. Writes the advanced state back to c.za and c.zb.
+TEXT ·estRow3AVX2(SB), NOSPLIT, $0-32
+	MOVQ    dst+0(FP), DI
+	MOVQ    tr+8(FP), DX
+	MOVQ    n+16(FP), CX
+	MOVQ    c+24(FP), BX
+	VMOVDQU 0(BX), Y0
+	VMOVDQU 32(BX), Y1
+	VMOVDQU 64(BX), Y10
+	VMOVDQU 96(BX), Y11
+	VMOVDQU 128(BX), Y12
+	VMOVDQU 160(BX), Y13
+	SHRQ    $3, CX
+	JZ      e3done
+
+e3loop:
+	VPSRLQ     $32, Y0, Y2
+	VPBLENDD   $0xAA, Y1, Y2, Y2
+	VPADDQ     Y10, Y0, Y0
+	VPADDQ     Y10, Y1, Y1
+	VPSRLD     $16, Y2, Y3
+	VPXOR      Y3, Y2, Y2
+	VPMULLD    Y12, Y2, Y2
+	VPSRLD     $13, Y2, Y3
+	VPXOR      Y3, Y2, Y2
+	VPMULLD    Y13, Y2, Y2
+	VPSRLD     $16, Y2, Y3
+	VPXOR      Y3, Y2, Y2
+	VPMULUDQ   Y11, Y2, Y4
+	VPSRLQ     $32, Y2, Y5
+	VPMULUDQ   Y11, Y5, Y5
+	VPSRLQ     $32, Y4, Y4
+	VPBLENDD   $0xAA, Y5, Y4, Y4 // counters
+	VPSLLD     $31, Y2, Y2       // sign bits
+	VPCMPEQD   Y6, Y6, Y6
+	VPXOR      Y7, Y7, Y7
+	VPGATHERDD Y6, (DX)(Y4*4), Y7
+	VPXOR      Y2, Y7, Y7
+	VMOVDQU    Y7, (DI)
+	ADDQ       $32, DI
+	DECQ       CX
+	JNZ        e3loop
+
+e3done:
+	VMOVDQU Y0, 0(BX)
+	VMOVDQU Y1, 32(BX)
+	VZEROUPPER
+	RET

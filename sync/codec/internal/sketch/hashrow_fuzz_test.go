@@ -1,6 +1,10 @@
 package sketch
 
-import "testing"
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
 
 // FuzzHashRowKernel is differential: hashRow (the AVX2 kernel where it
 // runs) against hash for fuzzer-chosen seed, columns, start and length.
@@ -60,6 +64,60 @@ func FuzzSignRow3Kernel(f *testing.F) {
 				if want := uint64(x)<<32 | uint64(h); e != want {
 					t.Fatalf("cols %d start %d row %d coordinate %d: %#x vs %#x", c, st, r, st+j, e, want)
 				}
+			}
+		}
+	})
+}
+
+// FuzzEstimateKernels is differential: Estimate (the AVX2 hash, gather
+// and median kernels where they run, estRow3AVX2 for version 3) against
+// the per-coordinate median from hash, for fuzzer-chosen version, seed,
+// rows, columns, dimension and table.
+func FuzzEstimateKernels(f *testing.F) {
+	f.Add(true, []byte("seed"), uint8(5), uint16(37), uint16(1500), uint64(1))
+	f.Add(false, []byte("seed"), uint8(3), uint16(1), uint16(67), uint64(2))
+	f.Add(true, []byte{}, uint8(4), uint16(9210), uint16(513), uint64(3))
+	f.Fuzz(func(t *testing.T, v3 bool, seed []byte, rows uint8, cols, dim uint16, tseed uint64) {
+		nr, nc, d := int(rows%7)+1, int(cols)+1, int(dim%4000)+1
+		s := New(seed, nr, nc, d)
+		if v3 {
+			s = NewV3(seed, nr, nc, d)
+		}
+		r := rand.New(rand.NewPCG(tseed, 1))
+		table := make([]float32, s.Len())
+		for i := range table {
+			switch r.IntN(8) {
+			case 0:
+				table[i] = float32(math.Copysign(0, -1))
+			case 1:
+				table[i] = float32(math.Inf(1 - 2*r.IntN(2)))
+			default:
+				table[i] = float32(r.NormFloat64())
+			}
+		}
+		got := make([]float32, d)
+		s.Estimate(got, table)
+		v := make([]float32, nr)
+		for i := range got {
+			for row := range v {
+				h, neg := s.hash(row, i)
+				v[row] = table[row*s.Cols+h]
+				if neg {
+					v[row] = -v[row]
+				}
+			}
+			var want float32
+			switch nr {
+			case 3:
+				want = med3(v[0], v[1], v[2])
+			case 5:
+				a, b, c, dd, e := v[0], v[1], v[2], v[3], v[4]
+				want = med3(e, fmax(fmin(a, b), fmin(c, dd)), fmin(fmax(a, b), fmax(c, dd)))
+			default:
+				want = median(v) + 0
+			}
+			if math.Float32bits(got[i]) != math.Float32bits(want) {
+				t.Fatalf("v3 %v rows %d cols %d dim %d coord %d (%v): %v, Go %v", v3, nr, nc, d, i, v, got[i], want)
 			}
 		}
 	})

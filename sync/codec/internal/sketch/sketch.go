@@ -298,10 +298,33 @@ func (s *Sketch) Estimate(est []float32, table []float32) {
 		hb = make([]uint32, blk)
 	}
 	cols := uint64(s.Cols)
+	// Version 3 with AVX2: each row's hash state, carried from block to
+	// block by estRow3AVX2 (hash and gather in one kernel).
+	var c3 []hash3Const
+	if useAVX2 && s.mul != nil {
+		c3 = make([]hash3Const, s.Rows)
+		for r := range c3 {
+			c3[r] = s.const3(r, 0)
+		}
+	}
 	for o := 0; o < s.Dim; o += blk {
 		n := min(blk, s.Dim-o)
 		for r := 0; r < s.Rows; r++ {
 			row, tr := rows[r*blk:r*blk+n], table[r*s.Cols:(r+1)*s.Cols]
+			if c3 != nil {
+				k := n &^ 7
+				if k > 0 {
+					estRow3AVX2(&row[0], &tr[0], k, &c3[r])
+				}
+				if k < n { // the last block only (blk is a multiple of 8)
+					h := hb[:n-k]
+					s.hashRow(h, r, o+k)
+					for j, e := range h {
+						row[k+j] = math.Float32frombits(math.Float32bits(tr[e>>1]) ^ e<<31)
+					}
+				}
+				continue
+			}
 			if hb != nil { // the hashes from hashRow (AVX2 or version 3)
 				h := hb[:n]
 				s.hashRow(h, r, o)
@@ -395,3 +418,5 @@ func (s *Sketch) AddFloat(table []float32, x []float32, scale float32) {
 		}
 	}
 }
+
+var useFused = true
