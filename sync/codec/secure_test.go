@@ -2,6 +2,7 @@ package codec
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -180,11 +181,17 @@ func testRotationHelps(t *testing.T, d, version int) {
 }
 
 func TestSketchSecureRecovers(t *testing.T) {
+	for _, v := range []int{2, 3} {
+		t.Run(fmt.Sprint("v", v), func(t *testing.T) { testSketchSecureRecovers(t, v) })
+	}
+}
+
+func testSketchSecureRecovers(t *testing.T, version int) {
 	r := rand.New(rand.NewPCG(7, 8))
 	const d, n = 50000, 10
 	// Columns must well exceed the heavy hitters (here 100x), or a light
 	// coordinate whose buckets mostly hold heavy ones looks heavy.
-	cfg := Config{Codec: "sketch", Bits: 12, Clip: 100, Range: 10, MaxClients: n, Rows: 5, Cols: 2000, TopK: 20, Seed: seed32(3)}
+	cfg := Config{Codec: "sketch", Bits: 12, Clip: 100, Range: 10, MaxClients: n, Rows: 5, Cols: 2000, TopK: 20, Seed: seed32(3), Version: version}
 	s := mustSecure(t, cfg, d)
 	heavy := r.Perm(d)[:20]
 	xs := make([][]float32, n)
@@ -383,9 +390,15 @@ func TestSecureFeedbackConverges(t *testing.T) {
 // through all of them. Invariant: sketch(Σ extracted) + state == Σ sums.
 // The state survives a marshal round trip.
 func TestSketchStateAccumulates(t *testing.T) {
+	for _, v := range []int{2, 3} {
+		t.Run(fmt.Sprint("v", v), func(t *testing.T) { testSketchStateAccumulates(t, v) })
+	}
+}
+
+func testSketchStateAccumulates(t *testing.T, version int) {
 	r := rand.New(rand.NewPCG(31, 32))
 	const d, rounds, n = 20000, 40, 4
-	cfg := Config{Codec: "sketch", Bits: 12, Clip: 100, Range: 0.05, MaxClients: n, Rows: 5, Cols: 2000, TopK: 100, Seed: seed32(8)}
+	cfg := Config{Codec: "sketch", Bits: 12, Clip: 100, Range: 0.05, MaxClients: n, Rows: 5, Cols: 2000, TopK: 100, Seed: seed32(8), Version: version}
 	s := mustSecure(t, cfg, d)
 	st, err := s.NewSketchState()
 	if err != nil {
@@ -453,10 +466,17 @@ func TestSketchStateAccumulates(t *testing.T) {
 		}
 	}
 	var other SketchState
-	other.s, other.table = mustSecure(t, Config{Codec: "sketch", Bits: 12, Clip: 100, Range: 0.05, MaxClients: n, Rows: 5, Cols: 2000, TopK: 100, Seed: seed32(9)}, d), make([]float32, 10000)
+	other.s, other.table = mustSecure(t, Config{Codec: "sketch", Bits: 12, Clip: 100, Range: 0.05, MaxClients: n, Rows: 5, Cols: 2000, TopK: 100, Seed: seed32(9), Version: version}, d), make([]float32, 10000)
 	b, _ := st.MarshalBinary()
 	if err := other.UnmarshalBinary(b); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("state of another sketch accepted: %v", err)
+	}
+	// The same sketch with the other hash version holds other counters.
+	oc := cfg
+	oc.Version = 5 - version
+	other.s, other.table = mustSecure(t, oc, d), make([]float32, 10000)
+	if err := other.UnmarshalBinary(b); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("version %d state accepted by a version %d sketch: %v", version, oc.Version, err)
 	}
 }
 
@@ -508,6 +528,54 @@ func TestSecureVersions(t *testing.T) {
 		case !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "version"):
 			t.Errorf("%s: a version 1 round took a version 2 blob with another rotation: %v", c.name, err)
 		}
+	}
+}
+
+// Sketch version 3 hashes differently: its rounds and those of versions 1
+// and 2 refuse each other's blobs, naming the versions; version 3 is the
+// default for a sketch (2 for secure).
+func TestSketchVersion3(t *testing.T) {
+	const d = 300
+	x := heavyTailed(rand.New(rand.NewPCG(3, 3)), d, 1e-2)
+	cfg := Config{Codec: "sketch", Bits: 8, Clip: 10, Range: 0.1, MaxClients: 10, Rows: 3, Cols: 64, Seed: seed32(1)}
+	s3 := mustSecure(t, cfg, d)
+	if v := s3.Config().Version; v != 3 {
+		t.Fatalf("default sketch version %d, want 3", v)
+	}
+	if v := mustSecure(t, Config{Codec: "secure", Bits: 8, Clip: 10, MaxClients: 10, Seed: seed32(1)}, d).Config().Version; v != 2 {
+		t.Fatalf("default secure version %d, want 2", v)
+	}
+	if _, err := NewSecure(Config{Codec: "secure", Bits: 8, Clip: 10, MaxClients: 10, Seed: seed32(1), Version: 3}, d); !errors.Is(err, ErrConfig) {
+		t.Fatalf("secure version 3 accepted: %v", err)
+	}
+	blob := func(s *Secure) []byte {
+		v, err := s.Encode(nil, x, 1, rand.NewPCG(1, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.Pack(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	b3 := blob(s3)
+	if b3[5] != 3 {
+		t.Fatalf("version 3 blob has codec version %d", b3[5])
+	}
+	for _, v := range []int{1, 2} {
+		c := cfg
+		c.Version = v
+		s := mustSecure(t, c, d)
+		if _, err := s.Unpack(b3); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "version") {
+			t.Errorf("a version %d round took a version 3 blob: %v", v, err)
+		}
+		if _, err := s3.Unpack(blob(s)); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "version") {
+			t.Errorf("a version 3 round took a version %d blob: %v", v, err)
+		}
+	}
+	if _, err := s3.Unpack(b3); err != nil {
+		t.Fatal(err)
 	}
 }
 
