@@ -24,7 +24,7 @@ func median3AVX2(out, a, b, c *float32, n int)
 func hashRow3AVX2(dst *uint32, n int, c *hash3Const)
 
 //go:noescape
-func signRow3AVX2(pk *uint64, v *uint32, n int, c *hash3Const)
+func signRow3AVX2(pk *uint64, q *uint64, n int, c *hash3Const)
 
 //go:noescape
 func scatter32AVX2(acc *uint32, pk *uint64, n int)

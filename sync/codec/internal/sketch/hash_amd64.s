@@ -202,14 +202,13 @@ h3done:
 	VZEROUPPER
 	RET
 
-// func signRow3AVX2(pk *uint64, v *uint32, n int, c *hash3Const)
+// func signRow3AVX2(pk *uint64, q *uint64, n int, c *hash3Const)
 // Version 3, one row, n a multiple of 8: pk[j] = sv<<32 | idx for
-// coordinate start+j, idx its counter and sv = ±v[j] (negated mod 2^32
-// when the sign is negative), the hash as hashRow3AVX2's. Writes the
-// advanced state back to c.za and c.zb.
+// coordinate start+j, idx its counter and sv = ±uint32(q[j]) (negated mod
+// 2^32 when the sign is negative), the hash as hashRow3AVX2's.
 TEXT ·signRow3AVX2(SB), NOSPLIT, $0-32
 	MOVQ    pk+0(FP), DI
-	MOVQ    v+8(FP), DX
+	MOVQ    q+8(FP), DX
 	MOVQ    n+16(FP), CX
 	MOVQ    c+24(FP), BX
 	VMOVDQU 0(BX), Y0
@@ -242,7 +241,11 @@ s3loop:
 	// m = all ones where g is odd; sv = (v ^ m) - m
 	VPSLLD   $31, Y2, Y3
 	VPSRAD   $31, Y3, Y3
+	// v: the low dwords of q[0..7], in order
 	VMOVDQU  (DX), Y6
+	VMOVDQU  32(DX), Y7
+	VSHUFPS  $0x88, Y7, Y6, Y6
+	VPERMQ   $0xD8, Y6, Y6
 	VPXOR    Y3, Y6, Y6
 	VPSUBD   Y3, Y6, Y6
 	// (idx, sv) pairs: coordinates 0,1 | 4,5 and 2,3 | 6,7, then in order
@@ -253,13 +256,11 @@ s3loop:
 	VMOVDQU  Y6, (DI)
 	VMOVDQU  Y9, 32(DI)
 	ADDQ     $64, DI
-	ADDQ     $32, DX
+	ADDQ     $64, DX
 	DECQ     CX
 	JNZ      s3loop
 
 s3done:
-	VMOVDQU Y0, 0(BX)
-	VMOVDQU Y1, 32(BX)
 	VZEROUPPER
 	RET
 

@@ -94,15 +94,15 @@ func (s *Sketch) const3(r, start int) hash3Const {
 }
 
 // signRow3 sets pk[j] = sv<<32 | idx for coordinate start+j of row r:
-// idx its counter and sv = v[j], negated (mod 2^32) when its sign is
-// negative (version 3). With AVX2, c is the row's state at start
-// (const3), advanced past the vectorized part; nil without.
-func (s *Sketch) signRow3(pk []uint64, v []uint32, r, start int, c *hash3Const) {
-	v = v[:len(pk)]
+// idx its counter and sv = uint32(q[j]), negated (mod 2^32) when its sign
+// is negative (version 3).
+func (s *Sketch) signRow3(pk []uint64, q []uint64, r, start int) {
+	q = q[:len(pk)]
 	if useAVX2 && len(pk) >= 8 {
 		n := len(pk) &^ 7
-		signRow3AVX2(&pk[0], &v[0], n, c)
-		pk, v = pk[n:], v[n:]
+		c := s.const3(r, start)
+		signRow3AVX2(&pk[0], &q[0], n, &c)
+		pk, q = pk[n:], q[n:]
 		start += n
 	}
 	a, cols := s.mul[r], uint64(s.Cols)
@@ -110,7 +110,7 @@ func (s *Sketch) signRow3(pk []uint64, v []uint32, r, start int, c *hash3Const) 
 	for j := range pk {
 		g := fmix32(uint32(z >> 32))
 		m := -(g & 1)
-		pk[j] = uint64((v[j]^m)-m)<<32 | uint64(g)*cols>>32
+		pk[j] = uint64((uint32(q[j])^m)-m)<<32 | uint64(g)*cols>>32
 		z += a
 	}
 }

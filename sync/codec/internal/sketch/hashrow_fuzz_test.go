@@ -52,13 +52,9 @@ func FuzzSignRow3Kernel(f *testing.F) {
 		for j := range q {
 			q[j] = v*uint64(j+1) ^ v>>(j%64)
 		}
-		pk, v32 := make([]uint64, n), make([]uint32, n)
-		for j := range v32 {
-			v32[j] = uint32(q[j])
-		}
+		pk := make([]uint64, n)
 		for r := range s.Rows {
-			c := s.const3(r, st)
-			s.signRow3(pk, v32, r, st, &c)
+			s.signRow3(pk, q, r, st)
 			for j, e := range pk {
 				h, neg := s.hash(r, st+j)
 				x := uint32(q[j])

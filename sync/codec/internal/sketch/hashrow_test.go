@@ -120,14 +120,9 @@ func TestSignRow3Kernel(t *testing.T) {
 				for j := range q {
 					q[j] = r.Uint64() >> r.IntN(64)
 				}
-				v := make([]uint32, n)
-				for j := range v {
-					v[j] = uint32(q[j])
-				}
 				for row := range s.Rows {
 					pk := make([]uint64, n)
-					c := s.const3(row, start)
-					s.signRow3(pk, v, row, start, &c)
+					s.signRow3(pk, q, row, start)
 					for j, e := range pk {
 						h, neg := s.hash(row, start+j)
 						v := uint32(q[j])

@@ -236,37 +236,19 @@ func (s *Sketch) addIntBlocks32(table, q []uint64, mask uint64) {
 }
 
 // addInt3 is addIntBlocks32 for version 3: for each block of coordinates
-// (in cache from the quantizer's output once, kept as uint32), row by
-// row, signRow3 gives each coordinate's counter and signed value (the
-// AVX2 kernel does eight coordinates per step), then a plain scatter adds
-// them into the rows' uint32 counters.
+// (in cache from the quantizer's output once), row by row, signRow3 gives
+// each coordinate's counter and signed value (the AVX2 kernel does eight
+// coordinates per step), then a plain scatter adds them into the rows'
+// uint32 counters.
 func (s *Sketch) addInt3(table, q []uint64, mask uint64) {
-	pk := make([]uint64, hashBlock)
-	v := make([]uint32, hashBlock)
+	buf := make([]uint64, hashBlock)
 	acc := make([]uint32, s.Len())
-	var c3 []hash3Const // with AVX2: each row's hash state
-	if useAVX2 {
-		c3 = make([]hash3Const, s.Rows)
-		for r := range c3 {
-			c3[r] = s.const3(r, 0)
-		}
-	}
 	q = q[:s.Dim]
 	for o := 0; o < s.Dim; o += hashBlock {
 		qs := q[o:min(o+hashBlock, s.Dim)]
-		v := v[:len(qs)]
-		for j, x := range qs {
-			v[j] = uint32(x)
-		}
-		pk := pk[:len(qs)]
+		pk := buf[:len(qs)]
 		for r := range s.Rows {
-			var c *hash3Const
-			if c3 != nil {
-				c = &c3[r]
-			}
-			// Only the last block can leave a tail (hashBlock is a
-			// multiple of 8), so the states stay in step.
-			s.signRow3(pk, v, r, o, c)
+			s.signRow3(pk, qs, r, o)
 			scatter32(acc[r*s.Cols:(r+1)*s.Cols], pk)
 		}
 	}
