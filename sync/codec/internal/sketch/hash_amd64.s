@@ -205,7 +205,11 @@ h3done:
 // func signRow3AVX2(pk *uint64, q *uint64, n int, c *hash3Const)
 // Version 3, one row, n a multiple of 8: pk[j] = sv<<32 | idx for
 // coordinate start+j, idx its counter and sv = ±uint32(q[j]) (negated mod
-// 2^32 when the sign is negative), the hash as hashRow3AVX2's.
+// 2^32 when the sign is negative), the hash as hashRow3AVX2's. c's lanes
+// are in the order VSHUFPS packs q's low dwords: dwords (0,1,4,5 | 2,3,6,7),
+// so za holds coordinates 0, 4, 2, 6 and zb 1, 5, 3, 7 (const3p); then
+// VPUNPCKLDQ/VPUNPCKHDQ of (idx, sv) are coordinates 0..3 and 4..7 in
+// order, with no lane-crossing shuffle.
 TEXT ·signRow3AVX2(SB), NOSPLIT, $0-32
 	MOVQ    pk+0(FP), DI
 	MOVQ    q+8(FP), DX
@@ -217,6 +221,7 @@ TEXT ·signRow3AVX2(SB), NOSPLIT, $0-32
 	VMOVDQU 96(BX), Y11
 	VMOVDQU 128(BX), Y12
 	VMOVDQU 160(BX), Y13
+	VMOVDQU 192(BX), Y14
 	SHRQ    $3, CX
 	JZ      s3done
 
@@ -237,24 +242,18 @@ s3loop:
 	VPSRLQ   $32, Y2, Y5
 	VPMULUDQ Y11, Y5, Y5
 	VPSRLQ   $32, Y4, Y4
-	VPBLENDD $0xAA, Y5, Y4, Y4 // idx, coordinate order
-	// m = all ones where g is odd; sv = (v ^ m) - m
+	VPBLENDD $0xAA, Y5, Y4, Y4 // idx
+	// s = g<<31 | 1: negative where g is odd, positive elsewhere
 	VPSLLD   $31, Y2, Y3
-	VPSRAD   $31, Y3, Y3
-	// v: the low dwords of q[0..7], in order
+	VPOR     Y14, Y3, Y3
+	// v: the low dwords of q[0..7] as (0,1,4,5 | 2,3,6,7), signed by s
 	VMOVDQU  (DX), Y6
-	VMOVDQU  32(DX), Y7
-	VSHUFPS  $0x88, Y7, Y6, Y6
-	VPERMQ   $0xD8, Y6, Y6
-	VPXOR    Y3, Y6, Y6
-	VPSUBD   Y3, Y6, Y6
-	// (idx, sv) pairs: coordinates 0,1 | 4,5 and 2,3 | 6,7, then in order
+	VSHUFPS  $0x88, 32(DX), Y6, Y6
+	VPSIGND  Y3, Y6, Y6
 	VPUNPCKLDQ Y6, Y4, Y7
 	VPUNPCKHDQ Y6, Y4, Y8
-	VPERM2I128 $0x20, Y8, Y7, Y6
-	VPERM2I128 $0x31, Y8, Y7, Y9
-	VMOVDQU  Y6, (DI)
-	VMOVDQU  Y9, 32(DI)
+	VMOVDQU  Y7, (DI)
+	VMOVDQU  Y8, 32(DI)
 	ADDQ     $64, DI
 	ADDQ     $64, DX
 	DECQ     CX

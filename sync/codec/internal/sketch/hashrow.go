@@ -93,6 +93,17 @@ func (s *Sketch) const3(r, start int) hash3Const {
 	return c
 }
 
+// const3p is const3 with the lanes in signRow3AVX2's order: za holds
+// coordinates 0, 4, 2, 6 and zb 1, 5, 3, 7.
+func (s *Sketch) const3p(r, start int) hash3Const {
+	c := s.const3(r, start)
+	a := s.mul[r]
+	z := a*uint64(start) + s.add[r]
+	c.za = [4]uint64{z, z + 4*a, z + 2*a, z + 6*a}
+	c.zb = [4]uint64{z + a, z + 5*a, z + 3*a, z + 7*a}
+	return c
+}
+
 // signRow3 sets pk[j] = sv<<32 | idx for coordinate start+j of row r:
 // idx its counter and sv = uint32(q[j]), negated (mod 2^32) when its sign
 // is negative (version 3).
@@ -100,7 +111,7 @@ func (s *Sketch) signRow3(pk []uint64, q []uint64, r, start int) {
 	q = q[:len(pk)]
 	if useAVX2 && len(pk) >= 8 {
 		n := len(pk) &^ 7
-		c := s.const3(r, start)
+		c := s.const3p(r, start)
 		signRow3AVX2(&pk[0], &q[0], n, &c)
 		pk, q = pk[n:], q[n:]
 		start += n
