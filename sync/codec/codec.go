@@ -131,7 +131,7 @@ type Config struct {
 	// lay out the same vector (no rotation, or a power-of-two rotation) a
 	// round of either version accepts blobs of both. The sketch also has
 	// version 3 (its default): version 2's encoding with a cheaper hash
-	// (multiply-add-shift), about 2x faster to sketch and unsketch; its
+	// (multiply-add-shift), 1.4-1.9x faster to sketch and unsketch; its
 	// blobs and those of versions 1 and 2 are not interchangeable.
 	Version int `json:"version,omitempty"`
 
