@@ -41,15 +41,60 @@ const (
 )
 
 // Append appends the coded form of src to dst.
-func Append(dst, src []byte) []byte { return appendChunks(dst, src, false) }
+func Append(dst, src []byte) []byte { return appendChunks(dst, src, false, false) }
 
 // AppendMixed is Append that may also code a run of chunks with zstd
 // (mode 3), where that is smaller. zstd is tried only on chunks that
 // repetitive accepts: on the others zstd's match finder costs 3-10x
 // Huffman's time for a result that is no smaller.
-func AppendMixed(dst, src []byte) []byte { return appendChunks(dst, src, true) }
+func AppendMixed(dst, src []byte) []byte { return appendChunks(dst, src, true, true) }
 
-func appendChunks(dst, src []byte, mixed bool) []byte {
+// AppendRuns writes the mixed form (DecodeMixed reads it) with a cheaper
+// choice than AppendMixed: a run of chunks that runsPay accepts goes to
+// zstd without a Huffman trial (kept only if smaller than the raw run;
+// otherwise the run is coded chunk by chunk as Append does); elsewhere raw
+// or Huffman as AppendMixed. It is meant for payloads whose scattered
+// zeros were removed already (the download's masked deltas). The choice
+// depends on the bytes alone.
+func AppendRuns(dst, src []byte) []byte {
+	if need := len(dst) + len(src) + 5*(len(src)/chunk+1); cap(dst) < need {
+		dst = append(make([]byte, 0, need), dst...)
+	}
+	for o := 0; o < len(src); {
+		e := o
+		for e < len(src) {
+			c := src[e:min(e+chunk, len(src))]
+			if !runsPay(c) || constant(c) { // one byte repeated: RLE
+				break
+			}
+			e += len(c)
+		}
+		if e == o { // not a run: one chunk, raw or Huffman
+			e = min(o+chunk, len(src))
+			dst = appendChunks(dst, src[o:e], false, true)
+			o = e
+			continue
+		}
+		run := src[o:e]
+		m := len(dst)
+		dst = append(dst, modeZstd)
+		dst = binary.LittleEndian.AppendUint32(dst, uint32((len(run)+chunk-1)/chunk))
+		dst = append(dst, 0, 0, 0, 0)
+		z := len(dst)
+		dst = zst.Append(dst, run)
+		binary.LittleEndian.PutUint32(dst[z-4:], uint32(len(dst)-z))
+		if len(dst)-m >= len(run) { // zstd did not pay: chunk by chunk
+			dst = appendChunks(dst[:m], run, false, true)
+		}
+		o = e
+	}
+	return dst
+}
+
+// appendChunks codes src chunk by chunk: with mixed, runs of repetitive
+// chunks may go to zstd (AppendMixed); with raw, near-uniform chunks are
+// stored without a Huffman trial (both version 2 forms).
+func appendChunks(dst, src []byte, mixed, raw bool) []byte {
 	// Room for the worst case (raw chunks) up front: no regrowth.
 	if need := len(dst) + len(src) + 5*(len(src)/chunk+1); cap(dst) < need {
 		dst = append(make([]byte, 0, need), dst...)
@@ -68,7 +113,7 @@ func appendChunks(dst, src []byte, mixed bool) []byte {
 			}
 			run := src[o:e]
 			m := len(dst)
-			dst = appendChunks(dst, run, false)
+			dst = appendChunks(dst, run, false, false)
 			alone := len(dst) - m
 			dst = append(dst, modeZstd)
 			dst = binary.LittleEndian.AppendUint32(dst, uint32((len(run)+chunk-1)/chunk))
@@ -85,7 +130,7 @@ func appendChunks(dst, src []byte, mixed bool) []byte {
 			o = e - chunk // the loop adds chunk
 			continue
 		}
-		if mixed && incompressible(c) {
+		if raw && incompressible(c) {
 			// Near-uniform bytes (weights' low mantissa planes): Huffman
 			// cannot gain a percent and costs ~1 ms per 460 KB plane.
 			dst = append(dst, modeRaw)
@@ -116,20 +161,59 @@ func appendChunks(dst, src []byte, mixed bool) []byte {
 // faster. (2-byte words let the GRU's exponent planes through: zstd was
 // tried on them for nothing, a third of the encode time.)
 func repetitive(c []byte) bool {
-	// Sampled: every fourth word against the one before it (a quarter of
-	// the reads; the rate is what matters, not the exact count).
-	n := len(c) / 32
-	if n < 16 {
+	same, _, n := repeats(c)
+	return n >= 16 && same >= n/16
+}
+
+// constant reports whether c is one byte repeated.
+func constant(c []byte) bool {
+	if len(c) == 0 {
 		return false
 	}
-	c = c[:32*n]
-	same := 0
-	for i := 0; i < len(c); i += 32 {
-		if binary.LittleEndian.Uint64(c[i:]) == binary.LittleEndian.Uint64(c[i+8:]) {
-			same++
+	w := uint64(c[0]) * 0x0101010101010101
+	i := 0
+	for ; i+8 <= len(c); i += 8 {
+		if binary.LittleEndian.Uint64(c[i:]) != w {
+			return false
 		}
 	}
-	return same >= n/16
+	for ; i < len(c); i++ {
+		if c[i] != c[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// repeats samples every fourth aligned 8-byte word of c against the word
+// after it (a quarter of the reads; the rate is what matters, not the
+// exact count): of the n sampled words, same were equal to the next and
+// nonzero of those were not zero.
+func repeats(c []byte) (same, nonzero, n int) {
+	n = len(c) / 32
+	c = c[:32*n]
+	for i := 0; i < len(c); i += 32 {
+		w := binary.LittleEndian.Uint64(c[i:])
+		if w == binary.LittleEndian.Uint64(c[i+8:]) {
+			same++
+			if w != 0 {
+				nonzero++
+			}
+		}
+	}
+	return same, nonzero, n
+}
+
+// runsPay is AppendRuns' test: at least half of the sampled words repeat
+// (long zero runs: zstd is fast there and far below Huffman's one bit per
+// byte), or at least 1 in 16 repeats a word that is not zero (repeated
+// patterns, such as a layer's sign and exponent bytes). Chunks with many
+// short zero runs and few other repeats (measured: 82-86% zero bytes, a
+// tenth to a third of the words repeating) pass neither: there zstd was
+// up to 25% larger than Huffman and twice as slow.
+func runsPay(c []byte) bool {
+	same, nonzero, n := repeats(c)
+	return n >= 16 && (2*same >= n || 16*nonzero >= n)
 }
 
 // incompressible reports whether c's bytes are so close to uniform that
