@@ -443,3 +443,50 @@ func TestWriteMaskedSeeds(t *testing.T) {
 		write("FuzzDecode", fmt.Sprintf("seed-%02d", 11+i), b)
 	}
 }
+
+// TestCompactKernel compares compactXOR (the AVX2 kernel where it runs)
+// with its Go twin on every length to 70 and longer ones, with words that
+// are zero, equal but for the sign of a zero, NaN patterns and random; a
+// broken lane fails it.
+func TestCompactKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 1))
+	special := []uint32{0, 0x80000000, 0x7fc00000, 0xffc00001, 0x7f800000, 1, 0x00800000}
+	for _, d := range append([]int{1000, 4099, 65537}, func() []int {
+		var ns []int
+		for n := range 71 {
+			ns = append(ns, n)
+		}
+		return ns
+	}()...) {
+		for _, p := range []float64{0, 0.3, 0.7, 1} {
+			x, base := make([]float32, d), make([]float32, d)
+			for i := range x {
+				bb := r.Uint32()
+				if r.IntN(4) == 0 {
+					bb = special[r.IntN(len(special))]
+				}
+				xb := bb
+				if r.Float64() < p {
+					xb = r.Uint32()
+					if r.IntN(4) == 0 {
+						xb = bb ^ special[r.IntN(len(special))]
+					}
+				}
+				x[i], base[i] = math.Float32frombits(xb), math.Float32frombits(bb)
+			}
+			mb := (d + 7) / 8
+			gw, ww := make([]float32, d), make([]float32, d)
+			gm, wm := make([]byte, mb), make([]byte, mb)
+			gj := compactXOR(gw, gm, x, base)
+			wj := compactXORGo(ww, wm, x, base, 0, 0)
+			if gj != wj || string(gm) != string(wm) {
+				t.Fatalf("d %d p %v: %d stored (mask %x), Go twin %d (%x)", d, p, gj, gm, wj, wm)
+			}
+			for i := range wj {
+				if math.Float32bits(gw[i]) != math.Float32bits(ww[i]) {
+					t.Fatalf("d %d p %v: word %d is %#x, Go twin %#x", d, p, i, math.Float32bits(gw[i]), math.Float32bits(ww[i]))
+				}
+			}
+		}
+	}
+}

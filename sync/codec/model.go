@@ -258,6 +258,36 @@ func compactXOR(w []float32, mask []byte, x, base []float32) int {
 	x, base, w = x[:d], base[:d], w[:d]
 	j := 0
 	g := 0
+	if useAVX2 && d >= 8 {
+		g = d / 8
+		j = compactXORAVX2(&w[0], &mask[0], &x[0], &base[0], 8*g, &compactLUT[0][0], &compactCount[0])
+	}
+	return compactXORGo(w, mask, x, base, g, j)
+}
+
+// compactLUT[m] lists the lanes of the set bits of m, in order (then
+// zeros); compactCount[m] is how many there are. compactXORAVX2's tables.
+var compactLUT, compactCount = compactTables()
+
+func compactTables() (*[256][8]uint32, *[256]uint8) {
+	var lut [256][8]uint32
+	var cnt [256]uint8
+	for m := range lut {
+		k := 0
+		for t := range 8 {
+			if m>>t&1 != 0 {
+				lut[m][k] = uint32(t)
+				k++
+			}
+		}
+		cnt[m] = uint8(k)
+	}
+	return &lut, &cnt
+}
+
+// compactXORGo is compactXOR's loops from group g on, j words stored.
+func compactXORGo(w []float32, mask []byte, x, base []float32, g, j int) int {
+	d := len(x)
 	for ; 8*g+8 <= d; g++ {
 		xs, bs := x[8*g:8*g+8], base[8*g:8*g+8]
 		var m uint32

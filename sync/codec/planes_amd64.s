@@ -385,3 +385,48 @@ sloop:
 sdone:
 	VZEROUPPER
 	RET
+
+// func compactXORAVX2(w *float32, mask *byte, x, base *float32, n int, lut *uint32, cnt *uint8) int
+// For each group of 8 values (n a multiple of 8): the words
+// bits(x) XOR bits(base); mask byte g = the non-zero lanes (VPCMPEQD,
+// VMOVMSKPS, inverted); the non-zero words packed to the front (VPERMD with
+// lut[m], 8 lane indices) and stored at w[j]; j += cnt[m]. The 8-word store
+// may reach past the last stored word, never past w[8g+8]. Returns j.
+// compactXOR is the Go twin.
+TEXT ·compactXORAVX2(SB), NOSPLIT, $0-64
+	MOVQ   w+0(FP), DI
+	MOVQ   mask+8(FP), R9
+	MOVQ   x+16(FP), SI
+	MOVQ   base+24(FP), DX
+	MOVQ   n+32(FP), CX
+	MOVQ   lut+40(FP), R10
+	MOVQ   cnt+48(FP), R12
+	XORQ   R11, R11
+	VPXOR  Y15, Y15, Y15
+	SHRQ   $3, CX
+	JZ     cdone
+
+cloop:
+	VMOVDQU  (SI), Y0
+	VPXOR    (DX), Y0, Y0
+	VPCMPEQD Y15, Y0, Y1
+	VMOVMSKPS Y1, AX
+	XORL     $0xff, AX
+	MOVB     AL, (R9)
+	MOVQ     AX, BX
+	SHLQ     $5, BX
+	VMOVDQU  (R10)(BX*1), Y2
+	VPERMD   Y0, Y2, Y3
+	VMOVDQU  Y3, (DI)(R11*4)
+	MOVBQZX  (R12)(AX*1), AX
+	ADDQ     AX, R11
+	ADDQ     $32, SI
+	ADDQ     $32, DX
+	INCQ     R9
+	DECQ     CX
+	JNZ      cloop
+
+cdone:
+	MOVQ R11, ret+56(FP)
+	VZEROUPPER
+	RET
