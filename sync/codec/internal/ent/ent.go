@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/klauspost/compress/huff0"
 	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
@@ -138,12 +139,29 @@ func appendUnits(dst, src []byte, us []unit, enc func([]byte, unit, *huff0.Scrat
 	if need := len(dst) + len(src) + 5*(len(src)/chunk+1); cap(dst) < need {
 		dst = append(make([]byte, 0, need), dst...)
 	}
-	var s huff0.Scratch
-	s.Reuse = huff0.ReusePolicyNone // chunks stand alone
+	s := getScratch()
+	defer scratchPool.Put(s)
 	for _, u := range us {
-		dst = enc(dst, u, &s)
+		dst = enc(dst, u, s)
 	}
 	return dst
+}
+
+// scratchPool holds huff0 Scratches: each holds a chunk-sized output
+// buffer and FSE tables (about 70 KB that every call allocated, and the
+// collector then reclaimed, with a stop of every goroutine per cycle).
+var scratchPool sync.Pool
+
+// getScratch returns a Scratch from the pool that codes every chunk with a
+// fresh table (ReusePolicyNone: the output does not depend on what the
+// Scratch coded before).
+func getScratch() *huff0.Scratch {
+	s, _ := scratchPool.Get().(*huff0.Scratch)
+	if s == nil {
+		s = new(huff0.Scratch)
+	}
+	s.Reuse = huff0.ReusePolicyNone // chunks stand alone
+	return s
 }
 
 // appendChunks codes src chunk by chunk, raw, RLE or Huffman; with raw
@@ -155,8 +173,8 @@ func appendChunks(dst, src []byte, raw uint64, s *huff0.Scratch) []byte {
 		dst = append(make([]byte, 0, need), dst...)
 	}
 	if s == nil {
-		s = new(huff0.Scratch)
-		s.Reuse = huff0.ReusePolicyNone // chunks stand alone
+		s = getScratch()
+		defer scratchPool.Put(s)
 	}
 	for o := 0; o < len(src); o += chunk {
 		c := src[o:min(o+chunk, len(src))]
