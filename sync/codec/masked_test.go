@@ -90,9 +90,13 @@ func TestMaskedDeltaNaNBase(t *testing.T) {
 // 8-value groups and the 32-value kernels.
 func TestMaskedDeltaRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 3))
-	for _, codec := range []string{"float32", "bf16"} {
-		e3 := mustEncoder(t, Config{Codec: codec, Zstd: true})
-		e2 := mustEncoder(t, Config{Codec: codec, Zstd: true, Version: 2})
+	for _, codec := range []string{"float32", "bf16", "int8"} {
+		bucket := 0
+		if codec == "int8" {
+			bucket = 64
+		}
+		e3 := mustEncoder(t, Config{Codec: codec, Zstd: true, Bucket: bucket})
+		e2 := mustEncoder(t, Config{Codec: codec, Zstd: true, Bucket: bucket, Version: 2})
 		for _, d := range []int{0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000, 4099, 70001, 140003} {
 			for name, in := range maskedInputs(r, d) {
 				x, base := in[0], in[1]
@@ -110,14 +114,16 @@ func TestMaskedDeltaRoundTrip(t *testing.T) {
 						t.Fatal(err)
 					}
 					unchanged := 0
+					codes := int8Codes(x, base, bucket)
 					for i := range x {
 						if codec == "float32" && math.Float32bits(x[i]) == math.Float32bits(base[i]) ||
-							codec == "bf16" && bf16Word(x[i], base[i]) == 0 {
+							codec == "bf16" && bf16Word(x[i], base[i]) == 0 ||
+							codec == "int8" && codes[i] == int8Zero {
 							unchanged++
 						}
 					}
 					wantV := uint8(3)
-					if codec == "bf16" && 4*unchanged < d {
+					if codec != "float32" && 4*unchanged < d {
 						wantV = 2
 					}
 					if h.CodecVersion != wantV {
@@ -158,6 +164,20 @@ func TestMaskedDeltaRoundTrip(t *testing.T) {
 }
 
 func bf16Word(x, base float32) uint16 { return quant.BF16(x - base) }
+
+// int8Codes returns the int8 delta's codes (nil for bucket 0).
+func int8Codes(x, base []float32, bucket int) []byte {
+	if bucket == 0 {
+		return nil
+	}
+	v := make([]float32, len(x))
+	for i := range v {
+		v[i] = x[i] - base[i]
+	}
+	codes := make([]byte, len(x))
+	quant.Quantize(codes, make([]float32, quant.Buckets(len(x), bucket)), v, 8, bucket, nil)
+	return codes
+}
 
 // TestMaskHelpers checks the mask building blocks against plain loops.
 func TestMaskHelpers(t *testing.T) {
@@ -240,6 +260,53 @@ func TestMaskHelpers(t *testing.T) {
 	}
 }
 
+// TestCodeMask: compactCodes and expandCodes invert each other, for every
+// length to 70 and longer ones, at every density of the zero code.
+func TestCodeMask(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 9))
+	for _, d := range append([]int{1000, 4097}, func() []int {
+		var ns []int
+		for n := range 71 {
+			ns = append(ns, n)
+		}
+		return ns
+	}()...) {
+		for _, p := range []float64{0, 0.2, 0.6, 0.95, 1} {
+			codes := make([]byte, d)
+			for i := range codes {
+				codes[i] = int8Zero
+				if r.Float64() < p {
+					codes[i] = byte(r.IntN(255))
+				}
+			}
+			mb := (d + 7) / 8
+			lay := make([]byte, d+mb)
+			mask := make([]byte, mb)
+			nz := compactCodes(lay[:d], mask, codes)
+			want := 0
+			for i, c := range codes {
+				if c != int8Zero {
+					if lay[want] != c || mask[i/8]>>(i%8)&1 == 0 {
+						t.Fatalf("d %d p %v: code %d not stored at %d", d, p, i, want)
+					}
+					want++
+				} else if mask[i/8]>>(i%8)&1 != 0 {
+					t.Fatalf("d %d p %v: zero code %d marked stored", d, p, i)
+				}
+			}
+			if nz != want {
+				t.Fatalf("d %d p %v: %d stored, want %d", d, p, nz, want)
+			}
+			copy(lay[nz:], mask)
+			got := make([]byte, d)
+			expandCodes(got, lay[:nz+mb], lay[nz:nz+mb])
+			if string(got) != string(codes) {
+				t.Fatalf("d %d p %v: expandCodes does not give the codes back", d, p)
+			}
+		}
+	}
+}
+
 // TestMaskedDeltaCorrupt: version 3 blobs that break a rule are rejected
 // with ErrCorrupt (and say what was wrong).
 func TestMaskedDeltaCorrupt(t *testing.T) {
@@ -301,7 +368,7 @@ func TestMaskedDeltaCorrupt(t *testing.T) {
 			h.Params = h.Params[:20]
 			return raw
 		},
-		"int8": func(h *frame.Header, raw []byte) []byte {
+		"int8 lengths": func(h *frame.Header, raw []byte) []byte {
 			h.Codec = uint8(IDInt8)
 			binary.LittleEndian.PutUint32(h.Params[16:], 64)
 			return raw
@@ -345,9 +412,9 @@ func TestMaskedDeltaSize(t *testing.T) {
 	}
 }
 
-// FuzzDeltaRoundTrip encodes a fuzzer-chosen delta with version 3 and
-// version 2 and checks that both decode to the same bits (float32: the
-// model's). A coordinate whose fuzzed word has its low two bits clear is
+// FuzzDeltaRoundTrip encodes a fuzzer-chosen delta (float32, bf16 or
+// int8) with version 3 and version 2 and checks that both decode to the
+// same bits (float32: the model's). A coordinate whose fuzzed word has its low two bits clear is
 // left unchanged, so masks of every density occur.
 func FuzzDeltaRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, sel uint8, raw []byte) {
@@ -369,12 +436,16 @@ func FuzzDeltaRoundTrip(f *testing.F) {
 				x[i] = base[i]
 			}
 		}
-		codec := []string{"float32", "bf16"}[sel&1]
-		b3, err := mustEncoder(t, Config{Codec: codec, Zstd: true}).EncodeModel(x, 2, base, 1)
+		codec := []string{"float32", "bf16", "int8"}[sel%3]
+		bucket := 0
+		if codec == "int8" {
+			bucket = 1 + int(sel/3)%40
+		}
+		b3, err := mustEncoder(t, Config{Codec: codec, Zstd: true, Bucket: bucket}).EncodeModel(x, 2, base, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b2, err := mustEncoder(t, Config{Codec: codec, Zstd: true, Version: 2}).EncodeModel(x, 2, base, 1)
+		b2, err := mustEncoder(t, Config{Codec: codec, Zstd: true, Bucket: bucket, Version: 2}).EncodeModel(x, 2, base, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -429,14 +500,15 @@ func TestWriteMaskedSeeds(t *testing.T) {
 		}
 		write("FuzzDeltaRoundTrip", fmt.Sprintf("seed-%02d", 2*i), uint8(0), raw)
 		write("FuzzDeltaRoundTrip", fmt.Sprintf("seed-%02d", 2*i+1), uint8(1), raw)
+		write("FuzzDeltaRoundTrip", fmt.Sprintf("seed-%02d", 10+i), uint8(2+3*i), raw)
 	}
 	x := heavyTailed(r, 50, 1)
 	base := append([]float32(nil), x...)
 	for i := 0; i < 50; i += 2 {
 		x[i] += 0.5
 	}
-	for i, codec := range []string{"float32", "bf16"} {
-		b, err := mustEncoder(t, Config{Codec: codec, Zstd: true}, WithShapes([][]int{{5, 10}})).EncodeModel(x, 3, base, 2)
+	for i, codec := range []string{"float32", "bf16", "int8"} {
+		b, err := mustEncoder(t, Config{Codec: codec, Zstd: true, Bucket: map[string]int{"int8": 16}[codec]}, WithShapes([][]int{{5, 10}})).EncodeModel(x, 3, base, 2)
 		if err != nil || b[5] != 3 {
 			t.Fatalf("%s: version %d, %v", codec, b[5], err)
 		}

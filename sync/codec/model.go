@@ -22,9 +22,10 @@ import (
 //	        uncompressed blob is the same bytes in all versions.
 //	params: u64 version, u64 base version (0: a snapshot), u32 bucket
 //	        (int8 only, else 0); version 3 adds u32 S (stored coordinates)
-//	version 3 (float32 and bf16 deltas, Config.Version 0): the words of
-//	        the S changed coordinates in byte planes, then a bit mask of
-//	        which coordinates changed (maskDelta; FORMAT.md)
+//	version 3 (deltas, Config.Version 0): the words (int8: the scales,
+//	        then the codes) of the S changed coordinates, float32 and bf16
+//	        in byte planes, then a bit mask of which coordinates changed
+//	        (maskDelta, maskInt8; FORMAT.md)
 //	raw payload, for v = x (snapshot) or the delta against the base:
 //	  float32: the 4 bytes of each value, shuffled into byte planes when
 //	           zstd is on; a delta is the XOR of the IEEE bits (lossless)
@@ -48,7 +49,7 @@ type denseParams struct {
 	version, base uint64
 	bucket        int
 	mixed         bool // codec version >= 2: the Huffman section may hold zstd chunks
-	masked        bool // codec version 3: a masked delta (the stored coordinates' words, then the mask)
+	masked        bool // codec version 3: a masked delta (the stored coordinates' words or codes, then the mask)
 	stored        int  // codec version 3: how many coordinates are stored
 }
 
@@ -70,7 +71,7 @@ func parseDenseParams(h frame.Header) (denseParams, error) {
 	if (ID(h.Codec) == IDInt8) != (p.bucket != 0) || p.bucket > 1<<20 {
 		return p, fmt.Errorf("%w: %s bucket %d invalid", ErrCorrupt, ID(h.Codec), p.bucket)
 	}
-	if p.masked && (ID(h.Codec) == IDInt8 || p.base == 0 || p.stored > int(h.Dim)) {
+	if p.masked && (p.base == 0 || p.stored > int(h.Dim)) {
 		return p, fmt.Errorf("%w: %s version 3 (masked delta) with base version %d, %d of %d coordinates stored",
 			ErrCorrupt, ID(h.Codec), p.base, p.stored, h.Dim)
 	}
@@ -81,10 +82,17 @@ func parseDenseParams(h frame.Header) (denseParams, error) {
 // values with params p.
 func (p denseParams) payloadLen(id ID, d int) int {
 	if p.masked {
+		if id == IDInt8 {
+			return 4*quant.Buckets(d, p.bucket) + p.stored + (d+7)/8
+		}
 		return wordBytes(id)*p.stored + (d+7)/8
 	}
 	return rawDenseLen(id, d, p.bucket)
 }
+
+// int8Zero is the int8 code of 0 (level 127 of 254): the code of a
+// coordinate that version 3 does not store.
+const int8Zero = 127
 
 // wordBytes is the bytes per value of the float32 and bf16 layouts.
 func wordBytes(id ID) int {
@@ -133,7 +141,7 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 	planes := e.cfg.Zstd
 	// Version 3 (the default, for compressed float32 and bf16 deltas):
 	// maskDelta builds the layout.
-	masked := e.cfg.Zstd && e.cfg.Version == 0 && base != nil && e.id != IDInt8
+	masked := e.cfg.Zstd && e.cfg.Version == 0 && base != nil
 	var bad int
 	switch e.id {
 	case IDFloat32:
@@ -170,7 +178,12 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 	stored := -1 // >= 0: a masked delta (version 3)
 	if masked {
 		var layout []byte
-		if layout, stored = e.maskDelta(raw, x, base); stored >= 0 {
+		if e.id == IDInt8 {
+			layout, stored = e.maskInt8(raw, d, bucket)
+		} else {
+			layout, stored = e.maskDelta(raw, x, base)
+		}
+		if stored >= 0 {
 			codecVersion = 3
 			flags, payload = flagHuffman, ent.AppendRuns(e.buf2[:0], layout)
 			e.buf2 = payload // scratch: frame.Append copies it into the blob
@@ -247,6 +260,102 @@ func (e *Encoder) maskDelta(raw []byte, x, base []float32) ([]byte, int) {
 	}
 	n := copy(out[k*nz:], mask) // may overlap: copy moves
 	return out[:k*nz+n], nz
+}
+
+// maskInt8 builds the version 3 layout of an int8 delta from raw (the
+// scales, then d codes): the scales, the codes that are not int8Zero, then
+// the mask (as maskDelta's). It returns -1 (keep version 2) where fewer
+// than a quarter of the codes are int8Zero: as for bf16, whole-payload
+// zstd finds the GRU's long-range repeats (the masked form measured 8%
+// larger there, 10% unchanged; on the CNN, 37% unchanged, 1% smaller and
+// 2.5x faster to compress).
+func (e *Encoder) maskInt8(raw []byte, d, bucket int) ([]byte, int) {
+	sb := 4 * quant.Buckets(d, bucket)
+	mb := (d + 7) / 8
+	out := growBytes(e.buf3, sb+d+mb)
+	e.buf3 = out
+	copy(out, raw[:sb])
+	mask := out[sb+d:]
+	nz := compactCodes(out[sb:sb+d], mask, raw[sb:sb+d])
+	if 4*(d-nz) < d {
+		return nil, -1
+	}
+	n := copy(out[sb+nz:], mask)
+	return out[:sb+nz+n], nz
+}
+
+// compactCodes writes into dst the codes that are not int8Zero, in order,
+// and their bits into mask; it returns how many there are.
+func compactCodes(dst, mask, codes []byte) int {
+	const zeros = int8Zero * 0x0101010101010101
+	d := len(codes)
+	j := 0
+	g := 0
+	for ; 8*g+8 <= d; g++ {
+		v := binary.LittleEndian.Uint64(codes[8*g:])
+		m := nonzeroBytes(v ^ zeros)
+		mask[g] = m
+		switch m {
+		case 0:
+		case 0xff:
+			binary.LittleEndian.PutUint64(dst[j:], v) // j+8 <= 8g+8 <= d
+			j += 8
+		default:
+			o, jj := dst[j:j+8], 0 // branch-free, as compactPlanes
+			for t := range 8 {
+				o[jj&7] = byte(v >> (8 * t))
+				jj += int(m>>t) & 1
+			}
+			j += bits.OnesCount8(m)
+		}
+	}
+	if i0 := 8 * g; i0 < d {
+		var m byte
+		for i := i0; i < d; i++ {
+			if codes[i] != int8Zero {
+				m |= 1 << (i - i0)
+				dst[j] = codes[i]
+				j++
+			}
+		}
+		mask[g] = m
+	}
+	return j
+}
+
+// expandCodes writes into codes (d bytes) the stored codes at their
+// coordinates and int8Zero elsewhere; stored holds them, mask the bits
+// (validated by the caller) and nothing may follow stored but the mask
+// (stored has one byte of slack: stored[len] is the mask's first byte).
+func expandCodes(codes, stored, mask []byte) {
+	const zeros = int8Zero * 0x0101010101010101
+	d := len(codes)
+	j := 0
+	g := 0
+	for ; 8*g+8 <= d; g++ {
+		switch m := mask[g]; m {
+		case 0:
+			binary.LittleEndian.PutUint64(codes[8*g:], zeros)
+		case 0xff:
+			binary.LittleEndian.PutUint64(codes[8*g:], binary.LittleEndian.Uint64(stored[j:]))
+			j += 8
+		default:
+			o := codes[8*g : 8*g+8]
+			for t := range 8 {
+				bit := int(m>>t) & 1
+				// stored[j] may be the slack byte where bit is 0.
+				o[t] = byte(bit)*stored[j] | byte(1-bit)*int8Zero
+				j += bit
+			}
+		}
+	}
+	for i := 8 * g; i < d; i++ {
+		codes[i] = int8Zero
+		if mask[g]>>(i-8*g)&1 != 0 {
+			codes[i] = stored[j]
+			j++
+		}
+	}
 }
 
 // compactXOR writes into w the words bits(x) XOR bits(base) that are not
@@ -890,6 +999,32 @@ func decodeDense(dst []float32, h frame.Header, p denseParams, payload []byte, b
 		f32FromPlanes(w[:nz], raw[:4*nz], nil) // any bits: the flag is not used
 		w[nz] = 0
 		flag = unmaskF32(vals, w, raw[4*nz:n], base)
+	case p.masked && id == IDInt8:
+		sb := 4 * quant.Buckets(d, p.bucket)
+		nz := p.stored
+		if err := checkMask(raw[sb+nz:n], d, nz); err != nil {
+			return err
+		}
+		fp, _ := rawPool.Get().(*[]byte)
+		if fp == nil {
+			fp = new([]byte)
+		}
+		defer rawPool.Put(fp)
+		if cap(*fp) < sb+d {
+			*fp = make([]byte, sb+d)
+		}
+		full := (*fp)[:sb+d]
+		copy(full, raw[:sb])
+		expandCodes(full[sb:], raw[sb:n], raw[sb+nz:n])
+		if err := decodeValues(vals, full, 8, p.bucket); err != nil {
+			return err
+		}
+		if base != nil {
+			for i, b := range base {
+				vals[i] += b
+			}
+		}
+		flag = 0x80000000 // scan below
 	case p.masked:
 		k := wordBytes(id)
 		if err := checkMask(raw[k*p.stored:n], d, p.stored); err != nil {
