@@ -516,8 +516,8 @@ func TestWriteMaskedSeeds(t *testing.T) {
 	}
 }
 
-// TestCompactKernel compares compactXOR (the AVX2 kernel where it runs)
-// with its Go twin on every length to 70 and longer ones, with words that
+// TestCompactKernel compares compactXOR and unmaskF32 (the AVX2 kernels
+// where they run) with their Go twins on every length to 70 and longer ones, with words that
 // are zero, equal but for the sign of a zero, NaN patterns and random; a
 // broken lane fails it.
 func TestCompactKernel(t *testing.T) {
@@ -557,6 +557,21 @@ func TestCompactKernel(t *testing.T) {
 			for i := range wj {
 				if math.Float32bits(gw[i]) != math.Float32bits(ww[i]) {
 					t.Fatalf("d %d p %v: word %d is %#x, Go twin %#x", d, p, i, math.Float32bits(gw[i]), math.Float32bits(ww[i]))
+				}
+			}
+			// And back: unmaskF32 (the AVX2 kernel where it runs) against
+			// its Go twin, values and finiteness flag.
+			w := append(ww[:wj:wj], make([]float32, 8)...)
+			gv, wv := make([]float32, d), make([]float32, d)
+			gf := unmaskF32(gv, w, wm, base)
+			wf := unmaskF32Go(wv, w, wm, base, 0, 0)
+			if gf>>31 != wf>>31 {
+				t.Fatalf("d %d p %v: unmask flag %#x, Go twin %#x", d, p, gf, wf)
+			}
+			for i := range gv {
+				if math.Float32bits(gv[i]) != math.Float32bits(wv[i]) || math.Float32bits(gv[i]) != math.Float32bits(x[i]) {
+					t.Fatalf("d %d p %v: unmasked %d is %#x, Go twin %#x, model %#x", d, p, i,
+						math.Float32bits(gv[i]), math.Float32bits(wv[i]), math.Float32bits(x[i]))
 				}
 			}
 		}

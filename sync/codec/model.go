@@ -578,14 +578,40 @@ func expandPlanes(full, raw []byte, d, k, nz int) {
 
 // unmaskF32 sets vals[i] to base[i] XOR the next stored word where mask
 // has bit i, else to base[i], and returns the finiteness flag of
-// f32FromPlanes. w holds the stored words and one more (zero): the
-// branch-free loop reads w[j] for every coordinate.
+// f32FromPlanes. w holds the stored words and 8 more (zero): the
+// branch-free loop reads w[j] for every coordinate, the AVX2 kernel
+// 8 words at j.
 func unmaskF32(vals, w []float32, mask []byte, base []float32) uint32 {
 	d := len(vals)
 	base = base[:d]
+	if useAVX2 && d >= 8 {
+		g := d / 8
+		flag, j := unmaskF32AVX2(&vals[0], &w[0], &mask[0], &base[0], 8*g, &expandLUT[0][0], &compactCount[0])
+		return flag | unmaskF32Go(vals, w, mask, base, g, j)
+	}
+	return unmaskF32Go(vals, w, mask, base, 0, 0)
+}
+
+// expandLUT[m] gives each set bit's lane of m its rank among them (the
+// inverse of compactLUT's packing): unmaskF32AVX2's table.
+var expandLUT = func() *[256][8]uint32 {
+	var lut [256][8]uint32
+	for m := range lut {
+		k := uint32(0)
+		for t := range 8 {
+			if m>>t&1 != 0 {
+				lut[m][t] = k
+				k++
+			}
+		}
+	}
+	return &lut
+}()
+
+// unmaskF32Go is unmaskF32's loops from group g on, j words read.
+func unmaskF32Go(vals, w []float32, mask []byte, base []float32, g, j int) uint32 {
+	d := len(vals)
 	var flag uint32
-	j := 0
-	g := 0
 	for ; 8*g+8 <= d; g++ {
 		vs, bs := vals[8*g:8*g+8], base[8*g:8*g+8]
 		switch m := uint32(mask[g]); m {
@@ -992,12 +1018,12 @@ func decodeDense(dst []float32, h frame.Header, p denseParams, payload []byte, b
 			wp = new([]float32)
 		}
 		defer wordPool.Put(wp)
-		if cap(*wp) < nz+1 {
-			*wp = make([]float32, nz+1)
+		if cap(*wp) < nz+8 {
+			*wp = make([]float32, nz+8)
 		}
-		w := (*wp)[:nz+1]
+		w := (*wp)[:nz+8]                      // slack: the kernel loads 8 words at any j <= nz
 		f32FromPlanes(w[:nz], raw[:4*nz], nil) // any bits: the flag is not used
-		w[nz] = 0
+		clear(w[nz:])
 		flag = unmaskF32(vals, w, raw[4*nz:n], base)
 	case p.masked && id == IDInt8:
 		sb := 4 * quant.Buckets(d, p.bucket)

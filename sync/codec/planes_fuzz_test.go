@@ -89,6 +89,16 @@ func FuzzPlaneKernels(f *testing.F) {
 				t.Fatalf("compacted word %d differs", i)
 			}
 		}
+		uw := append(tw[:tj:tj], make([]float32, 8)...)
+		uf, vf := unmaskF32(gv, uw, tm, base), unmaskF32Go(wv, uw, tm, base, 0, 0)
+		if uf>>31 != vf>>31 {
+			t.Fatal("unmask flag differs")
+		}
+		for i := range gv {
+			if math.Float32bits(gv[i]) != math.Float32bits(wv[i]) || math.Float32bits(gv[i]) != math.Float32bits(x[i]) {
+				t.Fatalf("unmasked value %d differs", i)
+			}
+		}
 		subF32(gv, x, base)
 		for i := range gv {
 			if want := x[i] - base[i]; math.Float32bits(gv[i]) != math.Float32bits(want) {

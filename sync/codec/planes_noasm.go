@@ -22,3 +22,7 @@ func subF32AVX2(dst, x, base *float32, n int) { panic("codec: no AVX2") }
 func compactXORAVX2(w *float32, mask *byte, x, base *float32, n int, lut *uint32, cnt *uint8) int {
 	panic("codec: no AVX2")
 }
+
+func unmaskF32AVX2(vals, w *float32, mask *byte, base *float32, n int, lut *uint32, cnt *uint8) (flag uint32, j int) {
+	panic("codec: no AVX2")
+}
