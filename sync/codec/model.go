@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"sync"
 
 	"github.com/murmur-fl/murmur/sync/codec/internal/ent"
@@ -12,15 +13,19 @@ import (
 	"github.com/murmur-fl/murmur/sync/codec/internal/zst"
 )
 
-// Download codecs ("float32", "bf16", "int8"), codec versions 1 and 2:
+// Download codecs ("float32", "bf16", "int8"), codec versions 1, 2, 3:
 //
 //	flags:  0: raw; 1: zstd section; 2: Huffman section (internal/ent);
-//	        in version 2 flag 2's section may also hold zstd chunks
-//	        (ent's mixed form). Encoders write version 2 only for a
-//	        compressed payload (Config.Version 0 or 2), so an uncompressed
-//	        blob is the same bytes in both versions.
+//	        in versions 2 and 3 flag 2's section may also hold zstd
+//	        chunks (ent's mixed form). Encoders write version 2 or 3 only
+//	        for a compressed payload (Config.Version 0 or 2), so an
+//	        uncompressed blob is the same bytes in all versions.
 //	params: u64 version, u64 base version (0: a snapshot), u32 bucket
-//	        (int8 only, else 0)
+//	        (int8 only, else 0); version 3 adds u32 S (stored coordinates)
+//	version 3 (deltas, Config.Version 0): the words (int8: the scales,
+//	        then the codes) of the S changed coordinates, float32 and bf16
+//	        in byte planes, then a bit mask of which coordinates changed
+//	        (maskDelta, maskInt8; FORMAT.md)
 //	raw payload, for v = x (snapshot) or the delta against the base:
 //	  float32: the 4 bytes of each value, shuffled into byte planes when
 //	           zstd is on; a delta is the XOR of the IEEE bits (lossless)
@@ -43,24 +48,58 @@ func dense(id ID) bool { return id == IDFloat32 || id == IDBF16 || id == IDInt8 
 type denseParams struct {
 	version, base uint64
 	bucket        int
-	mixed         bool // codec version 2: the Huffman section may hold zstd chunks
+	mixed         bool // codec version >= 2: the Huffman section may hold zstd chunks
+	masked        bool // codec version 3: a masked delta (the stored coordinates' words or codes, then the mask)
+	stored        int  // codec version 3: how many coordinates are stored
 }
 
 func parseDenseParams(h frame.Header) (denseParams, error) {
 	var p denseParams
-	if (h.CodecVersion != 1 && h.CodecVersion != 2) || (h.Flags != 0 && h.Flags != flagZstd && h.Flags != flagHuffman) {
+	if (h.CodecVersion < 1 || h.CodecVersion > 3) || (h.Flags != 0 && h.Flags != flagZstd && h.Flags != flagHuffman) {
 		return p, fmt.Errorf("%w: %s version %d flags %#x unsupported", ErrCorrupt, ID(h.Codec), h.CodecVersion, h.Flags)
 	}
-	p.mixed = h.CodecVersion == 2
+	p.mixed = h.CodecVersion >= 2
+	p.masked = h.CodecVersion == 3
 	r := frame.NewReader(h.Params)
 	p.version, p.base, p.bucket = r.U64(), r.U64(), int(r.U32())
+	if p.masked {
+		p.stored = int(r.U32())
+	}
 	if err := r.Err(); err != nil {
 		return p, err
 	}
 	if (ID(h.Codec) == IDInt8) != (p.bucket != 0) || p.bucket > 1<<20 {
 		return p, fmt.Errorf("%w: %s bucket %d invalid", ErrCorrupt, ID(h.Codec), p.bucket)
 	}
+	if p.masked && (p.base == 0 || p.stored > int(h.Dim)) {
+		return p, fmt.Errorf("%w: %s version 3 (masked delta) with base version %d, %d of %d coordinates stored",
+			ErrCorrupt, ID(h.Codec), p.base, p.stored, h.Dim)
+	}
 	return p, nil
+}
+
+// payloadLen is the raw (decompressed) payload length of a blob of d
+// values with params p.
+func (p denseParams) payloadLen(id ID, d int) int {
+	if p.masked {
+		if id == IDInt8 {
+			return 4*quant.Buckets(d, p.bucket) + p.stored + (d+7)/8
+		}
+		return wordBytes(id)*p.stored + (d+7)/8
+	}
+	return rawDenseLen(id, d, p.bucket)
+}
+
+// int8Zero is the int8 code of 0 (level 127 of 254): the code of a
+// coordinate that version 3 does not store.
+const int8Zero = 127
+
+// wordBytes is the bytes per value of the float32 and bf16 layouts.
+func wordBytes(id ID) int {
+	if id == IDBF16 {
+		return 2
+	}
+	return 4
 }
 
 func rawDenseLen(id ID, d, bucket int) int {
@@ -100,9 +139,16 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 	// With compression, float32 and bf16 are written straight into byte
 	// planes (the layout the compressor gets), not shuffled afterwards.
 	planes := e.cfg.Zstd
+	// Version 3 (the default, for compressed float32 and bf16 deltas):
+	// maskDelta builds the layout.
+	masked := e.cfg.Zstd && e.cfg.Version == 0 && base != nil
 	var bad int
 	switch e.id {
 	case IDFloat32:
+		if masked {
+			bad = firstNonFinite(x) // maskDelta reads x and base itself
+			break
+		}
 		bad = encodeF32(raw, x, base, planes)
 	case IDBF16:
 		bad = encodeBF16(raw, x, base, planes)
@@ -129,7 +175,24 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 	var flags uint16
 	payload := raw
 	codecVersion := uint8(1)
+	stored := -1 // >= 0: a masked delta (version 3)
+	if masked {
+		var layout []byte
+		if e.id == IDInt8 {
+			layout, stored = e.maskInt8(raw, d, bucket)
+		} else {
+			layout, stored = e.maskDelta(raw, x, base)
+		}
+		if stored >= 0 {
+			codecVersion = 3
+			flags, payload = flagHuffman, ent.AppendRuns(e.buf2[:0], layout)
+			e.buf2 = payload // scratch: frame.Append copies it into the blob
+		} else if e.id == IDFloat32 {
+			encodeF32(raw, x, base, planes) // not reached: float32 always masks
+		}
+	}
 	switch {
+	case stored >= 0:
 	case e.cfg.Zstd && e.cfg.Version == 1:
 		flags, payload = e.compressPayload(raw)
 	case e.cfg.Zstd && base == nil:
@@ -149,12 +212,455 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 	}
 	params := appendU64(appendU64(nil, version), baseVersion)
 	params = appendU32(params, uint32(bucket))
+	if stored >= 0 {
+		params = appendU32(params, uint32(stored))
+	}
 	h, err := e.header(params, d)
 	if err != nil {
 		return nil, err
 	}
 	h.Flags, h.CodecVersion = flags, codecVersion
 	return frame.Append(make([]byte, 0, frame.Overhead(e.shapes)+len(params)+len(payload)), h, payload)
+}
+
+// maskDelta builds the version 3 layout of a float32 or bf16 delta: the
+// words of the stored coordinates (those whose word is not zero: the
+// value changed), as k byte planes of nz bytes, then the mask, one bit per
+// coordinate (bit i&7 of byte i>>3), set where stored. It returns the
+// layout (encoder scratch) and nz, or -1 where the encoder keeps version
+// 2's layout: a bf16 delta with fewer than a quarter of its coordinates
+// unchanged. (bf16's exponent plane is half the payload and repeats across
+// rows and gates of a layer, which whole-payload zstd finds and the mixed
+// section's 64 KiB chunks do not: on the bench's GRU, 8% unchanged, the
+// masked form measured 6.6% larger; on the CNN, 32% unchanged, 4% smaller.
+// A float32 delta's random low mantissa planes dominate it: the masked
+// form measured 3-5% smaller on both.) For bf16, raw holds the 2 byte
+// planes of d bytes (encodeBF16); float32 reads x and base.
+func (e *Encoder) maskDelta(raw []byte, x, base []float32) ([]byte, int) {
+	d := len(x)
+	k := wordBytes(e.id)
+	mb := (d + 7) / 8
+	out := growBytes(e.buf3, k*d+mb) // the planes, then the mask
+	e.buf3 = out
+	mask := out[k*d:]
+	var nz int
+	if e.id == IDFloat32 {
+		w := growF32(e.scratch, d)
+		e.scratch = w
+		nz = compactXOR(w, mask, x, base)
+		splitWords(out[:4*nz], w[:nz])
+	} else {
+		nz = compactPlanes(out, mask, raw, d, k)
+		if 4*(d-nz) < d {
+			return nil, -1
+		}
+		for p := 1; p < k; p++ {
+			copy(out[p*nz:(p+1)*nz], out[p*d:p*d+nz])
+		}
+	}
+	n := copy(out[k*nz:], mask) // may overlap: copy moves
+	return out[:k*nz+n], nz
+}
+
+// maskInt8 builds the version 3 layout of an int8 delta from raw (the
+// scales, then d codes): the scales, the codes that are not int8Zero, then
+// the mask (as maskDelta's). It returns -1 (keep version 2) where fewer
+// than a quarter of the codes are int8Zero: as for bf16, whole-payload
+// zstd finds the GRU's long-range repeats (the masked form measured 8%
+// larger there, 10% unchanged; on the CNN, 37% unchanged, 1% smaller and
+// 2.5x faster to compress).
+func (e *Encoder) maskInt8(raw []byte, d, bucket int) ([]byte, int) {
+	sb := 4 * quant.Buckets(d, bucket)
+	mb := (d + 7) / 8
+	out := growBytes(e.buf3, sb+d+mb)
+	e.buf3 = out
+	copy(out, raw[:sb])
+	mask := out[sb+d:]
+	nz := compactCodes(out[sb:sb+d], mask, raw[sb:sb+d])
+	if 4*(d-nz) < d {
+		return nil, -1
+	}
+	n := copy(out[sb+nz:], mask)
+	return out[:sb+nz+n], nz
+}
+
+// compactCodes writes into dst the codes that are not int8Zero, in order,
+// and their bits into mask; it returns how many there are.
+func compactCodes(dst, mask, codes []byte) int {
+	const zeros = int8Zero * 0x0101010101010101
+	d := len(codes)
+	j := 0
+	g := 0
+	for ; 8*g+8 <= d; g++ {
+		v := binary.LittleEndian.Uint64(codes[8*g:])
+		m := nonzeroBytes(v ^ zeros)
+		mask[g] = m
+		switch m {
+		case 0:
+		case 0xff:
+			binary.LittleEndian.PutUint64(dst[j:], v) // j+8 <= 8g+8 <= d
+			j += 8
+		default:
+			o, jj := dst[j:j+8], 0 // branch-free, as compactPlanes
+			for t := range 8 {
+				o[jj&7] = byte(v >> (8 * t))
+				jj += int(m>>t) & 1
+			}
+			j += bits.OnesCount8(m)
+		}
+	}
+	if i0 := 8 * g; i0 < d {
+		var m byte
+		for i := i0; i < d; i++ {
+			if codes[i] != int8Zero {
+				m |= 1 << (i - i0)
+				dst[j] = codes[i]
+				j++
+			}
+		}
+		mask[g] = m
+	}
+	return j
+}
+
+// expandCodes writes into codes (d bytes) the stored codes at their
+// coordinates and int8Zero elsewhere; stored holds them, mask the bits
+// (validated by the caller) and nothing may follow stored but the mask
+// (stored has one byte of slack: stored[len] is the mask's first byte).
+func expandCodes(codes, stored, mask []byte) {
+	const zeros = int8Zero * 0x0101010101010101
+	d := len(codes)
+	j := 0
+	g := 0
+	for ; 8*g+8 <= d; g++ {
+		switch m := mask[g]; m {
+		case 0:
+			binary.LittleEndian.PutUint64(codes[8*g:], zeros)
+		case 0xff:
+			binary.LittleEndian.PutUint64(codes[8*g:], binary.LittleEndian.Uint64(stored[j:]))
+			j += 8
+		default:
+			o := codes[8*g : 8*g+8]
+			for t := range 8 {
+				bit := int(m>>t) & 1
+				// stored[j] may be the slack byte where bit is 0.
+				o[t] = byte(bit)*stored[j] | byte(1-bit)*int8Zero
+				j += bit
+			}
+		}
+	}
+	for i := 8 * g; i < d; i++ {
+		codes[i] = int8Zero
+		if mask[g]>>(i-8*g)&1 != 0 {
+			codes[i] = stored[j]
+			j++
+		}
+	}
+}
+
+// compactXOR writes into w the words bits(x) XOR bits(base) that are not
+// zero, in order (as float32 bit patterns), and their bits into mask; it
+// returns how many there are. Branch-free: every word is written at j,
+// which only a non-zero one advances.
+func compactXOR(w []float32, mask []byte, x, base []float32) int {
+	d := len(x)
+	x, base, w = x[:d], base[:d], w[:d]
+	j := 0
+	g := 0
+	if useAVX2 && d >= 8 {
+		g = d / 8
+		j = compactXORAVX2(&w[0], &mask[0], &x[0], &base[0], 8*g, &compactLUT[0][0], &compactCount[0])
+	}
+	return compactXORGo(w, mask, x, base, g, j)
+}
+
+// compactLUT[m] lists the lanes of the set bits of m, in order (then
+// zeros); compactCount[m] is how many there are. compactXORAVX2's tables.
+var compactLUT, compactCount = compactTables()
+
+func compactTables() (*[256][8]uint32, *[256]uint8) {
+	var lut [256][8]uint32
+	var cnt [256]uint8
+	for m := range lut {
+		k := 0
+		for t := range 8 {
+			if m>>t&1 != 0 {
+				lut[m][k] = uint32(t)
+				k++
+			}
+		}
+		cnt[m] = uint8(k)
+	}
+	return &lut, &cnt
+}
+
+// compactXORGo is compactXOR's loops from group g on, j words stored.
+func compactXORGo(w []float32, mask []byte, x, base []float32, g, j int) int {
+	d := len(x)
+	for ; 8*g+8 <= d; g++ {
+		xs, bs := x[8*g:8*g+8], base[8*g:8*g+8]
+		var m uint32
+		for t := range 8 {
+			b := math.Float32bits(xs[t]) ^ math.Float32bits(bs[t])
+			w[j] = math.Float32frombits(b) // j <= 8g+t < d
+			nz := (b | -b) >> 31
+			m |= nz << t
+			j += int(nz)
+		}
+		mask[g] = byte(m)
+	}
+	if i0 := 8 * g; i0 < d {
+		var m uint32
+		for i := i0; i < d; i++ {
+			b := math.Float32bits(x[i]) ^ math.Float32bits(base[i])
+			w[j] = math.Float32frombits(b)
+			nz := (b | -b) >> 31
+			m |= nz << (i - i0)
+			j += int(nz)
+		}
+		mask[g] = byte(m)
+	}
+	return j
+}
+
+// splitWords writes the words w (float32 bit patterns, any bits) into p as
+// 4 byte planes of len(w) bytes.
+func splitWords(p []byte, w []float32) {
+	n := len(w)
+	p = p[:4*n]
+	k := 0
+	if useAVX2 && n >= 32 {
+		k = n &^ 31
+		splitF32AVX2(&p[0], &w[0], nil, k, n)
+	}
+	for i := k; i < n; i++ {
+		b := math.Float32bits(w[i])
+		p[i], p[n+i], p[2*n+i], p[3*n+i] = byte(b), byte(b>>8), byte(b>>16), byte(b>>24)
+	}
+}
+
+// compactPlanes writes into out (k regions of d bytes) the bytes of the
+// values whose k plane bytes in raw are not all zero, plane by plane, and
+// their bits into mask; it returns how many there are. Eight values at a
+// time: one 8-byte load per plane, and an all-stored or none-stored group
+// (most of them) costs no per-value work.
+func compactPlanes(out, mask, raw []byte, d, k int) int {
+	var src, dst [4][]byte
+	for p := range k {
+		src[p] = raw[p*d : (p+1)*d]
+		dst[p] = out[p*d : (p+1)*d]
+	}
+	j := 0
+	g := 0
+	for ; 8*g+8 <= d; g++ {
+		var v [4]uint64
+		var or uint64
+		for p := range k {
+			v[p] = binary.LittleEndian.Uint64(src[p][8*g:])
+			or |= v[p]
+		}
+		m := nonzeroBytes(or)
+		mask[g] = m
+		switch m {
+		case 0:
+		case 0xff:
+			for p := range k {
+				binary.LittleEndian.PutUint64(dst[p][j:], v[p]) // j+8 <= 8g+8 <= d
+			}
+			j += 8
+		default:
+			// Branch-free: every byte is written at j, which only a
+			// stored one advances (j+t < 8g+8 <= d: in the plane).
+			for p := range k {
+				d, x, jj := dst[p][j:j+8], v[p], 0
+				for t := range 8 {
+					d[jj&7] = byte(x >> (8 * t))
+					jj += int(m>>t) & 1
+				}
+			}
+			j += bits.OnesCount8(m)
+		}
+	}
+	if i0 := 8 * g; i0 < d {
+		var m byte
+		for i := i0; i < d; i++ {
+			var or byte
+			for p := range k {
+				or |= src[p][i]
+			}
+			if or != 0 {
+				m |= 1 << (i - i0)
+				for p := range k {
+					dst[p][j] = src[p][i]
+				}
+				j++
+			}
+		}
+		mask[g] = m
+	}
+	return j
+}
+
+// nonzeroBytes returns a byte whose bit t is set iff byte t of x is not
+// zero.
+func nonzeroBytes(x uint64) byte {
+	const lo7, hi = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	h := ((x&lo7 + lo7) | x) & hi // the high bit of each non-zero byte
+	// Bit 8t+7 to bit 56+t: the products of the other pairs fall below
+	// bit 56 or past bit 63, at distinct places (no carries).
+	return byte((h >> 7) * 0x0102040810204080 >> 56)
+}
+
+// expandPlanes writes into full (k planes of d bytes) the version 3
+// payload's stored words at their coordinates and zeros elsewhere: the
+// byte planes of version 2, which f32FromPlanes and bf16FromPlanes then
+// read (an unstored coordinate decodes as a zero word: the base for
+// float32, base + 0 for bf16). raw holds the k planes of nz bytes, then
+// the mask (validated by the caller, so that it has nz bits set).
+func expandPlanes(full, raw []byte, d, k, nz int) {
+	if d == 0 {
+		return
+	}
+	mask := raw[k*nz:]
+	var src, dst [4][]byte
+	for p := range k {
+		src[p] = raw[p*nz : (p+1)*nz+1] // one byte of slack: the next plane or the mask
+		dst[p] = full[p*d : (p+1)*d]
+	}
+	j := 0
+	g := 0
+	for ; 8*g+8 <= d; g++ {
+		switch m := mask[g]; m {
+		case 0:
+			for p := range k {
+				binary.LittleEndian.PutUint64(dst[p][8*g:], 0)
+			}
+		case 0xff:
+			for p := range k {
+				binary.LittleEndian.PutUint64(dst[p][8*g:], binary.LittleEndian.Uint64(src[p][j:]))
+			}
+			j += 8
+		default:
+			// Branch-free: the source index of each coordinate (j before
+			// the first stored one past the last, so the reads stay in
+			// the slack), and a mask that zeroes the unstored ones.
+			var at [8]int
+			var keep uint64
+			jj := j
+			for t := range 8 {
+				bit := int(m>>t) & 1
+				at[t] = jj
+				keep |= uint64(0xff*bit) << (8 * t)
+				jj += bit
+			}
+			for p := range k {
+				s := src[p]
+				w := uint64(s[at[0]]) | uint64(s[at[1]])<<8 | uint64(s[at[2]])<<16 | uint64(s[at[3]])<<24 |
+					uint64(s[at[4]])<<32 | uint64(s[at[5]])<<40 | uint64(s[at[6]])<<48 | uint64(s[at[7]])<<56
+				binary.LittleEndian.PutUint64(dst[p][8*g:], w&keep)
+			}
+			j = jj
+		}
+	}
+	for i := 8 * g; i < d; i++ {
+		stored := mask[g]>>(i-8*g)&1 != 0
+		for p := range k {
+			dst[p][i] = 0
+			if stored {
+				dst[p][i] = src[p][j]
+			}
+		}
+		if stored {
+			j++
+		}
+	}
+}
+
+// unmaskF32 sets vals[i] to base[i] XOR the next stored word where mask
+// has bit i, else to base[i], and returns the finiteness flag of
+// f32FromPlanes. w holds the stored words and 8 more (zero): the
+// branch-free loop reads w[j] for every coordinate, the AVX2 kernel
+// 8 words at j.
+func unmaskF32(vals, w []float32, mask []byte, base []float32) uint32 {
+	d := len(vals)
+	base = base[:d]
+	if useAVX2 && d >= 8 {
+		g := d / 8
+		flag, j := unmaskF32AVX2(&vals[0], &w[0], &mask[0], &base[0], 8*g, &expandLUT[0][0], &compactCount[0])
+		return flag | unmaskF32Go(vals, w, mask, base, g, j)
+	}
+	return unmaskF32Go(vals, w, mask, base, 0, 0)
+}
+
+// expandLUT[m] gives each set bit's lane of m its rank among them (the
+// inverse of compactLUT's packing): unmaskF32AVX2's table.
+var expandLUT = func() *[256][8]uint32 {
+	var lut [256][8]uint32
+	for m := range lut {
+		k := uint32(0)
+		for t := range 8 {
+			if m>>t&1 != 0 {
+				lut[m][t] = k
+				k++
+			}
+		}
+	}
+	return &lut
+}()
+
+// unmaskF32Go is unmaskF32's loops from group g on, j words read.
+func unmaskF32Go(vals, w []float32, mask []byte, base []float32, g, j int) uint32 {
+	d := len(vals)
+	var flag uint32
+	for ; 8*g+8 <= d; g++ {
+		vs, bs := vals[8*g:8*g+8], base[8*g:8*g+8]
+		switch m := uint32(mask[g]); m {
+		case 0:
+			for t, b := range bs {
+				vs[t] = b
+				flag |= math.Float32bits(b)&0x7f800000 + 0x00800000
+			}
+		case 0xff:
+			ws := w[j : j+8]
+			for t, b := range bs {
+				u := math.Float32bits(b) ^ math.Float32bits(ws[t])
+				vs[t] = math.Float32frombits(u)
+				flag |= u&0x7f800000 + 0x00800000
+			}
+			j += 8
+		default:
+			for t, b := range bs {
+				bit := m >> t & 1
+				u := math.Float32bits(b) ^ math.Float32bits(w[j])&-bit
+				vs[t] = math.Float32frombits(u)
+				flag |= u&0x7f800000 + 0x00800000
+				j += int(bit)
+			}
+		}
+	}
+	for i := 8 * g; i < d; i++ {
+		bit := uint32(mask[g]>>(i-8*g)) & 1
+		u := math.Float32bits(base[i]) ^ math.Float32bits(w[j])&-bit
+		vals[i] = math.Float32frombits(u)
+		flag |= u&0x7f800000 + 0x00800000
+		j += int(bit)
+	}
+	return flag
+}
+
+// checkMask verifies a version 3 mask: nz bits set, none past d.
+func checkMask(mask []byte, d, nz int) error {
+	n := 0
+	for _, b := range mask {
+		n += bits.OnesCount8(b)
+	}
+	if r := d & 7; r != 0 && len(mask) > 0 && mask[len(mask)-1]>>r != 0 {
+		return fmt.Errorf("%w: mask has bits past coordinate %d", ErrCorrupt, d)
+	}
+	if n != nz {
+		return fmt.Errorf("%w: mask has %d coordinates, params say %d", ErrCorrupt, n, nz)
+	}
+	return nil
 }
 
 // compressPayload (download version 1) returns the smaller of zstd and
@@ -455,13 +961,14 @@ func DecodeModel(blob []byte, have []float32, haveVersion uint64, opts ...Decode
 	return out, p.version, nil
 }
 
-// rawPool holds *[]byte scratch for decompressed download payloads.
-var rawPool sync.Pool
+// rawPool holds *[]byte scratch for decompressed download payloads;
+// wordPool *[]float32 scratch for version 3's stored words.
+var rawPool, wordPool sync.Pool
 
 func decodeDense(dst []float32, h frame.Header, p denseParams, payload []byte, base []float32, w float32, add bool) error {
 	id := ID(h.Codec)
 	d := len(dst)
-	n := rawDenseLen(id, d, p.bucket)
+	n := p.payloadLen(id, d)
 	raw := payload
 	if h.Flags != 0 {
 		// The decompressed payload is scratch (the values are copied out
@@ -500,8 +1007,67 @@ func decodeDense(dst []float32, h frame.Header, p denseParams, payload []byte, b
 	// and accumulate the branch-free finiteness flag (see firstNonFinite)
 	// in the same loop; the int8 codes get a separate scan.
 	var flag uint32
-	switch id {
-	case IDFloat32:
+	switch {
+	case p.masked && id == IDFloat32:
+		nz := p.stored
+		if err := checkMask(raw[4*nz:n], d, nz); err != nil {
+			return err
+		}
+		wp, _ := wordPool.Get().(*[]float32)
+		if wp == nil {
+			wp = new([]float32)
+		}
+		defer wordPool.Put(wp)
+		if cap(*wp) < nz+8 {
+			*wp = make([]float32, nz+8)
+		}
+		w := (*wp)[:nz+8]                      // slack: the kernel loads 8 words at any j <= nz
+		f32FromPlanes(w[:nz], raw[:4*nz], nil) // any bits: the flag is not used
+		clear(w[nz:])
+		flag = unmaskF32(vals, w, raw[4*nz:n], base)
+	case p.masked && id == IDInt8:
+		sb := 4 * quant.Buckets(d, p.bucket)
+		nz := p.stored
+		if err := checkMask(raw[sb+nz:n], d, nz); err != nil {
+			return err
+		}
+		fp, _ := rawPool.Get().(*[]byte)
+		if fp == nil {
+			fp = new([]byte)
+		}
+		defer rawPool.Put(fp)
+		if cap(*fp) < sb+d {
+			*fp = make([]byte, sb+d)
+		}
+		full := (*fp)[:sb+d]
+		copy(full, raw[:sb])
+		expandCodes(full[sb:], raw[sb:n], raw[sb+nz:n])
+		if err := decodeValues(vals, full, 8, p.bucket); err != nil {
+			return err
+		}
+		if base != nil {
+			for i, b := range base {
+				vals[i] += b
+			}
+		}
+		flag = 0x80000000 // scan below
+	case p.masked:
+		k := wordBytes(id)
+		if err := checkMask(raw[k*p.stored:n], d, p.stored); err != nil {
+			return err
+		}
+		fp, _ := rawPool.Get().(*[]byte)
+		if fp == nil {
+			fp = new([]byte)
+		}
+		defer rawPool.Put(fp)
+		if cap(*fp) < k*d {
+			*fp = make([]byte, k*d)
+		}
+		full := (*fp)[:k*d]
+		expandPlanes(full, raw[:n], d, k, p.stored)
+		flag = bf16FromPlanes(vals, full, base)
+	case id == IDFloat32:
 		if planes {
 			flag = f32FromPlanes(vals, raw, base)
 		} else {
@@ -515,7 +1081,7 @@ func decodeDense(dst []float32, h frame.Header, p denseParams, payload []byte, b
 				flag |= b&0x7f800000 + 0x00800000
 			}
 		}
-	case IDBF16:
+	case id == IDBF16:
 		if planes {
 			flag = bf16FromPlanes(vals, raw, base)
 		} else {
@@ -529,7 +1095,7 @@ func decodeDense(dst []float32, h frame.Header, p denseParams, payload []byte, b
 				flag |= math.Float32bits(v)&0x7f800000 + 0x00800000
 			}
 		}
-	case IDInt8:
+	case id == IDInt8:
 		if err := decodeValues(vals, raw, 8, p.bucket); err != nil {
 			return err
 		}

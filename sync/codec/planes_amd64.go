@@ -23,3 +23,9 @@ func finiteFlagAVX2(x *float32, n int) uint32
 
 //go:noescape
 func subF32AVX2(dst, x, base *float32, n int)
+
+//go:noescape
+func compactXORAVX2(w *float32, mask *byte, x, base *float32, n int, lut *uint32, cnt *uint8) int
+
+//go:noescape
+func unmaskF32AVX2(vals, w *float32, mask *byte, base *float32, n int, lut *uint32, cnt *uint8) (flag uint32, j int)

@@ -385,3 +385,111 @@ sloop:
 sdone:
 	VZEROUPPER
 	RET
+
+// func compactXORAVX2(w *float32, mask *byte, x, base *float32, n int, lut *uint32, cnt *uint8) int
+// For each group of 8 values (n a multiple of 8): the words
+// bits(x) XOR bits(base); mask byte g = the non-zero lanes (VPCMPEQD,
+// VMOVMSKPS, inverted); the non-zero words packed to the front (VPERMD with
+// lut[m], 8 lane indices) and stored at w[j]; j += cnt[m]. The 8-word store
+// may reach past the last stored word, never past w[8g+8]. Returns j.
+// compactXOR is the Go twin.
+TEXT ·compactXORAVX2(SB), NOSPLIT, $0-64
+	MOVQ   w+0(FP), DI
+	MOVQ   mask+8(FP), R9
+	MOVQ   x+16(FP), SI
+	MOVQ   base+24(FP), DX
+	MOVQ   n+32(FP), CX
+	MOVQ   lut+40(FP), R10
+	MOVQ   cnt+48(FP), R12
+	XORQ   R11, R11
+	VPXOR  Y15, Y15, Y15
+	SHRQ   $3, CX
+	JZ     cdone
+
+cloop:
+	VMOVDQU  (SI), Y0
+	VPXOR    (DX), Y0, Y0
+	VPCMPEQD Y15, Y0, Y1
+	VMOVMSKPS Y1, AX
+	XORL     $0xff, AX
+	MOVB     AL, (R9)
+	MOVQ     AX, BX
+	SHLQ     $5, BX
+	VMOVDQU  (R10)(BX*1), Y2
+	VPERMD   Y0, Y2, Y3
+	VMOVDQU  Y3, (DI)(R11*4)
+	MOVBQZX  (R12)(AX*1), AX
+	ADDQ     AX, R11
+	ADDQ     $32, SI
+	ADDQ     $32, DX
+	INCQ     R9
+	DECQ     CX
+	JNZ      cloop
+
+cdone:
+	MOVQ R11, ret+56(FP)
+	VZEROUPPER
+	RET
+
+DATA laneBits<>+0(SB)/8, $0x0000000200000001
+DATA laneBits<>+8(SB)/8, $0x0000000800000004
+DATA laneBits<>+16(SB)/8, $0x0000002000000010
+DATA laneBits<>+24(SB)/8, $0x0000008000000040
+GLOBL laneBits<>(SB), RODATA|NOPTR, $32
+
+// func unmaskF32AVX2(vals, w *float32, mask *byte, base *float32, n int, lut *uint32, cnt *uint8) (flag uint32, j int)
+// The inverse of compactXORAVX2, for n values (a multiple of 8): for each
+// group, the 8 words at w[j] (w has 8 words of slack past the stored ones)
+// spread to the lanes of mask byte g's set bits (VPERMD with lut[m], each
+// set lane's rank among them), zero in the other lanes (lane bits of m
+// compared with laneBits), XOR the base, stored to vals; the finiteness
+// flag as f32FromPlanes; j += cnt[m]. unmaskF32 is the Go twin.
+TEXT ·unmaskF32AVX2(SB), NOSPLIT, $0-72
+	MOVQ  vals+0(FP), DI
+	MOVQ  w+8(FP), SI
+	MOVQ  mask+16(FP), R9
+	MOVQ  base+24(FP), DX
+	MOVQ  n+32(FP), CX
+	MOVQ  lut+40(FP), R10
+	MOVQ  cnt+48(FP), R12
+	XORQ  R11, R11
+	VPXOR Y13, Y13, Y13
+	VMOVDQU laneBits<>(SB), Y14
+	SHRQ  $3, CX
+	JZ    udone
+
+uloop:
+	MOVBQZX       (R9), AX
+	MOVQ          AX, BX
+	SHLQ          $5, BX
+	VMOVDQU       (R10)(BX*1), Y2
+	VMOVDQU       (SI)(R11*4), Y0
+	VPERMD        Y0, Y2, Y0
+	VMOVD         AX, X3
+	VPBROADCASTD  X3, Y3
+	VPAND         Y14, Y3, Y3
+	VPCMPEQD      Y14, Y3, Y3
+	VPAND         Y3, Y0, Y0
+	VPXOR         (DX), Y0, Y0
+	VMOVDQU       Y0, (DI)
+	FLAG(Y0)
+	MOVBQZX       (R12)(AX*1), AX
+	ADDQ          AX, R11
+	ADDQ          $32, DI
+	ADDQ          $32, DX
+	INCQ          R9
+	DECQ          CX
+	JNZ           uloop
+
+udone:
+	VEXTRACTI128 $1, Y13, X12
+	VPOR         X12, X13, X13
+	VPSHUFD      $0x4e, X13, X12
+	VPOR         X12, X13, X13
+	VPSHUFD      $0xb1, X13, X12
+	VPOR         X12, X13, X13
+	VMOVD        X13, AX
+	MOVL         AX, flag+56(FP)
+	MOVQ         R11, j+64(FP)
+	VZEROUPPER
+	RET

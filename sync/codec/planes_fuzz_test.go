@@ -8,8 +8,9 @@ import (
 	"github.com/murmur-fl/murmur/sync/codec/internal/quant"
 )
 
-// FuzzPlaneKernels is differential: the AVX2 plane transposes, merges and
-// the int8 delta's subtraction against the per-value loops, on
+// FuzzPlaneKernels is differential: the AVX2 plane transposes, merges,
+// the int8 delta's subtraction and version 3's compaction against the
+// per-value loops, on
 // fuzzer-chosen float bits (any NaN or infinity pattern) with and without
 // a base.
 func FuzzPlaneKernels(f *testing.F) {
@@ -74,6 +75,29 @@ func FuzzPlaneKernels(f *testing.F) {
 		}
 		if gf>>31 != wf>>31 {
 			t.Fatal("bf16 merge flag differs")
+		}
+		// The version 3 compaction (x XOR base, the non-zero words).
+		mb := (n + 7) / 8
+		cw, cm := make([]float32, n), make([]byte, mb)
+		tw, tm := make([]float32, n), make([]byte, mb)
+		cj, tj := compactXOR(cw, cm, x, base), compactXORGo(tw, tm, x, base, 0, 0)
+		if cj != tj || string(cm) != string(tm) {
+			t.Fatalf("compaction: %d words, Go twin %d (masks %x, %x)", cj, tj, cm, tm)
+		}
+		for i := range tj {
+			if math.Float32bits(cw[i]) != math.Float32bits(tw[i]) {
+				t.Fatalf("compacted word %d differs", i)
+			}
+		}
+		uw := append(tw[:tj:tj], make([]float32, 8)...)
+		uf, vf := unmaskF32(gv, uw, tm, base), unmaskF32Go(wv, uw, tm, base, 0, 0)
+		if uf>>31 != vf>>31 {
+			t.Fatal("unmask flag differs")
+		}
+		for i := range gv {
+			if math.Float32bits(gv[i]) != math.Float32bits(wv[i]) || math.Float32bits(gv[i]) != math.Float32bits(x[i]) {
+				t.Fatalf("unmasked value %d differs", i)
+			}
 		}
 		subF32(gv, x, base)
 		for i := range gv {

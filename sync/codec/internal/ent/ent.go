@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/klauspost/compress/huff0"
 	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
@@ -41,58 +42,150 @@ const (
 )
 
 // Append appends the coded form of src to dst.
-func Append(dst, src []byte) []byte { return appendChunks(dst, src, false) }
+func Append(dst, src []byte) []byte { return appendChunks(dst, src, 0, nil) }
 
 // AppendMixed is Append that may also code a run of chunks with zstd
 // (mode 3), where that is smaller. zstd is tried only on chunks that
 // repetitive accepts: on the others zstd's match finder costs 3-10x
 // Huffman's time for a result that is no smaller.
-func AppendMixed(dst, src []byte) []byte { return appendChunks(dst, src, true) }
+func AppendMixed(dst, src []byte) []byte {
+	return appendUnits(dst, src, planUnits(src, repetitive), func(dst []byte, u unit, s *huff0.Scratch) []byte {
+		if !u.run {
+			return appendChunks(dst, src[u.o:u.e], rawMixed, s)
+		}
+		// A run of repetitive chunks: one zstd frame over all of them
+		// (matches reach across chunk boundaries) if that is smaller than
+		// coding them one by one.
+		run := src[u.o:u.e]
+		m := len(dst)
+		dst = appendChunks(dst, run, 0, s)
+		alone := len(dst) - m
+		dst = appendZstdRun(dst, run)
+		if zl := len(dst) - (m + alone); zl < alone {
+			copy(dst[m:], dst[m+alone:])
+			return dst[:m+zl]
+		}
+		return dst[:m+alone]
+	})
+}
 
-func appendChunks(dst, src []byte, mixed bool) []byte {
+// AppendRuns writes the mixed form (DecodeMixed reads it) with a cheaper
+// choice than AppendMixed: a run of chunks that runsPay accepts goes to
+// zstd without a Huffman trial (kept only if smaller than the raw run;
+// otherwise the run is coded chunk by chunk as Append does); elsewhere raw
+// or Huffman as AppendMixed; a chunk of one repeated byte is RLE. It is
+// meant for payloads whose scattered zeros were removed already (the
+// download's masked deltas). The choice depends on the bytes alone.
+func AppendRuns(dst, src []byte) []byte {
+	isRun := func(c []byte) bool { return runsPay(c) && !constant(c) }
+	return appendUnits(dst, src, planUnits(src, isRun), func(dst []byte, u unit, s *huff0.Scratch) []byte {
+		if !u.run {
+			return appendChunks(dst, src[u.o:u.e], rawMixed, s)
+		}
+		run := src[u.o:u.e]
+		m := len(dst)
+		dst = appendZstdRun(dst, run)
+		if len(dst)-m >= len(run) { // zstd did not pay: chunk by chunk
+			dst = appendChunks(dst[:m], run, rawMixed, s)
+		}
+		return dst
+	})
+}
+
+// appendZstdRun appends run as one mode 3 piece.
+func appendZstdRun(dst, run []byte) []byte {
+	dst = append(dst, modeZstd)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32((len(run)+chunk-1)/chunk))
+	dst = append(dst, 0, 0, 0, 0)
+	z := len(dst)
+	dst = zst.Append(dst, run)
+	binary.LittleEndian.PutUint32(dst[z-4:], uint32(len(dst)-z))
+	return dst
+}
+
+// A unit is a piece of the input coded on its own: a run of chunks that
+// may become one zstd frame, or one chunk.
+type unit struct {
+	o, e int
+	run  bool
+}
+
+// planUnits cuts src into units: maximal runs of chunks that isRun
+// accepts, and single chunks.
+func planUnits(src []byte, isRun func([]byte) bool) []unit {
+	var us []unit
+	for o := 0; o < len(src); {
+		e := o
+		for e < len(src) {
+			c := src[e:min(e+chunk, len(src))]
+			if !isRun(c) {
+				break
+			}
+			e += len(c)
+		}
+		u := unit{o: o, e: e, run: true}
+		if e == o {
+			u = unit{o: o, e: min(o+chunk, len(src))}
+		}
+		us = append(us, u)
+		o = u.e
+	}
+	return us
+}
+
+// appendUnits appends the coded units of src to dst.
+func appendUnits(dst, src []byte, us []unit, enc func([]byte, unit, *huff0.Scratch) []byte) []byte {
 	// Room for the worst case (raw chunks) up front: no regrowth.
 	if need := len(dst) + len(src) + 5*(len(src)/chunk+1); cap(dst) < need {
 		dst = append(make([]byte, 0, need), dst...)
 	}
-	var s huff0.Scratch
+	s := getScratch()
+	defer scratchPool.Put(s)
+	for _, u := range us {
+		dst = enc(dst, u, s)
+	}
+	return dst
+}
+
+// scratchPool holds huff0 Scratches: each holds a chunk-sized output
+// buffer and FSE tables (about 70 KB that every call allocated, and the
+// collector then reclaimed, with a stop of every goroutine per cycle).
+var scratchPool sync.Pool
+
+// getScratch returns a Scratch from the pool that codes every chunk with a
+// fresh table (ReusePolicyNone: the output does not depend on what the
+// Scratch coded before).
+func getScratch() *huff0.Scratch {
+	s, _ := scratchPool.Get().(*huff0.Scratch)
+	if s == nil {
+		s = new(huff0.Scratch)
+	}
 	s.Reuse = huff0.ReusePolicyNone // chunks stand alone
+	return s
+}
+
+// appendChunks codes src chunk by chunk, raw, RLE or Huffman; with raw
+// != 0, chunks that collisionAbove(c, raw) accepts are stored without a
+// Huffman trial.
+func appendChunks(dst, src []byte, raw uint64, s *huff0.Scratch) []byte {
+	// Room for the worst case (raw chunks) up front: no regrowth.
+	if need := len(dst) + len(src) + 5*(len(src)/chunk+1); cap(dst) < need {
+		dst = append(make([]byte, 0, need), dst...)
+	}
+	if s == nil {
+		s = getScratch()
+		defer scratchPool.Put(s)
+	}
 	for o := 0; o < len(src); o += chunk {
 		c := src[o:min(o+chunk, len(src))]
-		if mixed && repetitive(c) {
-			// A run of repetitive chunks: one zstd frame over all of them
-			// (matches reach across chunk boundaries) if that is smaller
-			// than coding them one by one.
-			e := o + len(c)
-			for e < len(src) && repetitive(src[e:min(e+chunk, len(src))]) {
-				e = min(e+chunk, len(src))
-			}
-			run := src[o:e]
-			m := len(dst)
-			dst = appendChunks(dst, run, false)
-			alone := len(dst) - m
-			dst = append(dst, modeZstd)
-			dst = binary.LittleEndian.AppendUint32(dst, uint32((len(run)+chunk-1)/chunk))
-			dst = append(dst, 0, 0, 0, 0)
-			z := len(dst)
-			dst = zst.Append(dst, run)
-			binary.LittleEndian.PutUint32(dst[z-4:], uint32(len(dst)-z))
-			if zl := len(dst) - (m + alone); zl < alone {
-				copy(dst[m:], dst[m+alone:])
-				dst = dst[:m+zl]
-			} else {
-				dst = dst[:m+alone]
-			}
-			o = e - chunk // the loop adds chunk
-			continue
-		}
-		if mixed && incompressible(c) {
+		if raw != 0 && collisionAbove(c, raw) {
 			// Near-uniform bytes (weights' low mantissa planes): Huffman
 			// cannot gain a percent and costs ~1 ms per 460 KB plane.
 			dst = append(dst, modeRaw)
 			dst = append(dst, c...)
 			continue
 		}
-		out, _, err := huff0.Compress4X(c, &s)
+		out, _, err := huff0.Compress4X(c, s)
 		switch {
 		case err == nil && len(out)+5 < len(c)+1:
 			dst = append(dst, modeHuff)
@@ -116,20 +209,59 @@ func appendChunks(dst, src []byte, mixed bool) []byte {
 // faster. (2-byte words let the GRU's exponent planes through: zstd was
 // tried on them for nothing, a third of the encode time.)
 func repetitive(c []byte) bool {
-	// Sampled: every fourth word against the one before it (a quarter of
-	// the reads; the rate is what matters, not the exact count).
-	n := len(c) / 32
-	if n < 16 {
+	same, _, n := repeats(c)
+	return n >= 16 && same >= n/16
+}
+
+// constant reports whether c is one byte repeated.
+func constant(c []byte) bool {
+	if len(c) == 0 {
 		return false
 	}
-	c = c[:32*n]
-	same := 0
-	for i := 0; i < len(c); i += 32 {
-		if binary.LittleEndian.Uint64(c[i:]) == binary.LittleEndian.Uint64(c[i+8:]) {
-			same++
+	w := uint64(c[0]) * 0x0101010101010101
+	i := 0
+	for ; i+8 <= len(c); i += 8 {
+		if binary.LittleEndian.Uint64(c[i:]) != w {
+			return false
 		}
 	}
-	return same >= n/16
+	for ; i < len(c); i++ {
+		if c[i] != c[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// repeats samples every fourth aligned 8-byte word of c against the word
+// after it (a quarter of the reads; the rate is what matters, not the
+// exact count): of the n sampled words, same were equal to the next and
+// nonzero of those were not zero.
+func repeats(c []byte) (same, nonzero, n int) {
+	n = len(c) / 32
+	c = c[:32*n]
+	for i := 0; i < len(c); i += 32 {
+		w := binary.LittleEndian.Uint64(c[i:])
+		if w == binary.LittleEndian.Uint64(c[i+8:]) {
+			same++
+			if w != 0 {
+				nonzero++
+			}
+		}
+	}
+	return same, nonzero, n
+}
+
+// runsPay is AppendRuns' test: at least half of the sampled words repeat
+// (long zero runs: zstd is fast there and far below Huffman's one bit per
+// byte), or at least 1 in 16 repeats a word that is not zero (repeated
+// patterns, such as a layer's sign and exponent bytes). Chunks with many
+// short zero runs and few other repeats (measured: 82-86% zero bytes, a
+// tenth to a third of the words repeating) pass neither: there zstd was
+// up to 25% larger than Huffman and twice as slow.
+func runsPay(c []byte) bool {
+	same, nonzero, n := repeats(c)
+	return n >= 16 && (2*same >= n || 16*nonzero >= n)
 }
 
 // incompressible reports whether c's bytes are so close to uniform that
@@ -139,7 +271,15 @@ func repetitive(c []byte) bool {
 // estimate is unbiased (Σc(c−1) / N(N−1)) and computed in integers, so
 // every GOARCH takes the same decision. On uniform bytes it sits about 4
 // standard deviations inside the threshold.
-func incompressible(c []byte) bool {
+func incompressible(c []byte) bool { return collisionAbove(c, rawMixed) }
+
+// rawMixed: AppendMixed stores a chunk raw where the sampled collision
+// entropy is at least 7.95 bits (p2 <= 1.0353/256).
+const rawMixed = 10353
+
+// collisionAbove reports whether c's sampled collision probability is at
+// most thr/10000 / 256 (thr 10353: 2^-7.95).
+func collisionAbove(c []byte, thr uint64) bool {
 	if len(c) < 16<<10 {
 		return false
 	}
@@ -156,7 +296,7 @@ func incompressible(c []byte) bool {
 		coll += v * (v - 1) // 0 for v = 0 (wraps to 0·(2^64−1) = 0)
 	}
 	// p2 = coll / (n(n−1)) <= 2^−7.95 ≈ 1.0353/256
-	return 256*10000*coll <= 10353*n*(n-1)
+	return 256*10000*coll <= thr*n*(n-1)
 }
 
 // LowerBound returns a number of bytes that Append(nil, src) never goes

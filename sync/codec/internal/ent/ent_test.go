@@ -238,3 +238,108 @@ func BenchmarkLowerBound(b *testing.B) {
 		LowerBound(in)
 	}
 }
+
+// AppendRuns writes the mixed form: it round-trips through DecodeMixed,
+// sends long zero runs and repeated patterns to zstd, sends chunks with
+// many short zero runs and random chunks to Huffman or raw, and is never
+// larger than Append by more than a mode byte per chunk.
+func TestAppendRuns(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	rnd := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return b
+	}
+	// Many short zero runs: 85% zero bytes, few repeated 8-byte words.
+	shortRuns := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			if r.IntN(100) >= 85 {
+				b[i] = byte(1 + r.IntN(20))
+			}
+		}
+		return b
+	}
+	// Words that repeat in pairs, from a small set (sign and exponent
+	// bytes of a layer): repeated words that are not zero.
+	var pattern []byte
+	words := [][]byte{rnd(8), rnd(8), rnd(8)}
+	for len(pattern) < 3*chunk {
+		w := words[r.IntN(3)]
+		pattern = append(append(pattern, w...), w...)
+	}
+	cases := map[string][]byte{
+		"empty":      nil,
+		"small":      rnd(100),
+		"zeros":      make([]byte, 3*chunk+5),
+		"sparse":     sparse(5*chunk, 100),
+		"random":     rnd(2*chunk + 17),
+		"codes":      codes(3*chunk, 2),
+		"shortRuns":  shortRuns(2 * chunk),
+		"pattern":    pattern,
+		"mixed":      append(append(rnd(chunk+99), sparse(2*chunk, 300)...), codes(chunk, 3)...),
+		"constant":   bytes.Repeat([]byte{9}, chunk+1),
+		"sparseTail": sparse(2*chunk+123, 50),
+	}
+	for name, in := range cases {
+		enc := AppendRuns([]byte("prefix"), in)
+		if string(enc[:6]) != "prefix" {
+			t.Fatalf("%s: dst prefix lost", name)
+		}
+		enc = enc[6:]
+		out, err := DecodeMixed(enc, len(in))
+		if err != nil || !bytes.Equal(out, in) {
+			t.Fatalf("%s: round trip failed: %v", name, err)
+		}
+		if again := AppendRuns(nil, in); !bytes.Equal(again, enc) {
+			t.Fatalf("%s: not deterministic", name)
+		}
+		plain := Append(nil, in)
+		usesZstd := len(enc) > 0 && bytes.IndexByte(modes(t, enc, len(in)), modeZstd) >= 0
+		switch name {
+		case "zeros", "constant": // RLE chunks, as Append
+			if !bytes.Equal(enc, plain) {
+				t.Errorf("%s: %d bytes, Append %d", name, len(enc), len(plain))
+			}
+		case "sparse", "pattern", "sparseTail":
+			if !usesZstd || len(enc) >= len(plain) {
+				t.Errorf("%s: %d bytes (zstd %v), Huffman only %d", name, len(enc), usesZstd, len(plain))
+			}
+		case "random", "codes", "shortRuns", "small":
+			if usesZstd {
+				t.Errorf("%s: zstd used", name)
+			}
+			if len(enc) > len(plain) {
+				t.Errorf("%s: %d bytes, Huffman only %d", name, len(enc), len(plain))
+			}
+		}
+	}
+}
+
+// modes lists the chunk modes of a mixed section of n bytes.
+func modes(t *testing.T, enc []byte, n int) []byte {
+	var ms []byte
+	for o := 0; o < n; {
+		m := enc[0]
+		ms = append(ms, m)
+		want := min(chunk, n-o)
+		switch m {
+		case modeRaw:
+			enc = enc[1+want:]
+		case modeRLE:
+			enc = enc[2:]
+		case modeHuff:
+			enc = enc[5+binary.LittleEndian.Uint32(enc[1:]):]
+		case modeZstd:
+			k := int(binary.LittleEndian.Uint32(enc[1:]))
+			enc = enc[9+binary.LittleEndian.Uint32(enc[5:]):]
+			want = min(k*chunk, n-o)
+		default:
+			t.Fatalf("mode %d", m)
+		}
+		o += want
+	}
+	return ms
+}
