@@ -27,7 +27,7 @@ import (
 )
 
 // ABIVersion is the version of wasm/ABI.md this host speaks.
-const ABIVersion = 3
+const ABIVersion = 4
 
 // Config sets an Engine's limits. The zero value (or nil) means defaults.
 type Config struct {

@@ -33,7 +33,7 @@ func (c countingOps) RunOp(op kernels.Op, a *kernels.Args) bool {
 }
 
 // TestEveryOpIsOffloaded: training and evaluating the test models with an
-// accelerator sends every kernel op through murmur_accel.op.
+// accelerator sends every kernel op through murmur_accel.run.
 func TestEveryOpIsOffloaded(t *testing.T) {
 	ctx := context.Background()
 	b := countingOps{mu: new(sync.Mutex), calls: map[kernels.Op]int{}}
@@ -55,6 +55,7 @@ func TestEveryOpIsOffloaded(t *testing.T) {
 	run(cnnSpec, `{"name":"sgd","lr":0.05,"momentum":0.9,"prox_mu":0.1}`, synthetic(20, 2*9*9, 10, 2))
 	run(gruSpec, `{"name":"adam","lr":0.01,"clip_norm":0.5}`, tokens(20, 6, 30, 30, true, 3))
 	run(gruLastSpec, `{"name":"sgd","lr":0.1}`, tokens(20, 6, 30, 5, false, 4))
+	run(dropoutSpec, adamOpt, synthetic(20, 64, 10, 7))
 	for _, op := range kernels.Ops() {
 		if b.calls[op] == 0 {
 			t.Errorf("op %s never reached the host", op)

@@ -156,13 +156,14 @@ func trainWasmOpt(t *testing.T, c *Core, spec, opt string, d agent.Dataset, step
 }
 
 // Small models that between them use every kernel op (kernels.Ops):
-// dense, conv2d, maxpool, every activation, embedding, GRU with outputs at
-// every step and at the last step only, both losses, and every optimizer
-// with clipping, weight decay and the FedProx term.
+// dense, conv2d, maxpool, every activation, dropout, embedding, GRU with
+// outputs at every step and at the last step only, both losses, and every
+// optimizer with clipping, weight decay and the FedProx term.
 const (
 	cnnSpec = `{"input":[2,9,9],"layers":[{"type":"conv2d","filters":4,"kernel":3,"pad":1},{"type":"relu"},{"type":"maxpool2d","kernel":2},` +
 		`{"type":"conv2d","filters":3,"kernel":2,"stride":2},{"type":"tanh"},{"type":"maxpool2d","kernel":2,"stride":1},{"type":"flatten"},` +
 		`{"type":"dense","units":10}],"loss":"softmax_xent"}`
+	dropoutSpec = `{"input":[64],"layers":[{"type":"dense","units":32},{"type":"relu"},{"type":"dropout","rate":0.3},{"type":"dense","units":10}],"loss":"softmax_xent"}`
 	gruSpec     = `{"input":[6],"layers":[{"type":"embedding","vocab":30,"dim":8},{"type":"gru","hidden":12},{"type":"dense","units":30}],"loss":"seq_xent"}`
 	gruLastSpec = `{"input":[6],"layers":[{"type":"embedding","vocab":30,"dim":8},{"type":"gru","hidden":12,"last":true},{"type":"sigmoid"},{"type":"dense","units":5}],"loss":"softmax_xent"}`
 )
@@ -199,6 +200,7 @@ func TestParityNativeVsWasm(t *testing.T) {
 		data            agent.Dataset
 	}{
 		{"mlp-adam", mlpSpec, adamOpt, synthetic(200, 64, 10, 1)},
+		{"mlp-dropout", dropoutSpec, adamOpt, synthetic(200, 64, 10, 7)},
 		{"cnn-momentum-prox", cnnSpec, `{"name":"sgd","lr":0.05,"momentum":0.9,"prox_mu":0.1,"weight_decay":0.001}`, synthetic(60, 2*9*9, 10, 2)},
 		{"gru-adam-clip", gruSpec, `{"name":"adam","lr":0.01,"clip_norm":0.5}`, tokens(40, 6, 30, 30, true, 3)},
 		{"gru-last-sgd", gruLastSpec, `{"name":"sgd","lr":0.1}`, tokens(40, 6, 30, 5, false, 4)},

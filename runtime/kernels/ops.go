@@ -76,6 +76,16 @@ const (
 	// 32 bits. An epoch's shuffle (the shuffle of runtime/data), so the
 	// wasm core does not loop over its examples.
 	OpPermute
+	// OpDropout: inverted dropout of F0 x into F1 y with mask F2 (each
+	// len(x)): one draw per element from the generator of OpPermute in
+	// state N0 | N1<<31 | N2<<62; mask[i] = 1/(1 - S0 rate) when the draw
+	// is >= rate, else 0, and y[i] = x[i] * mask[i]. The state after is
+	// len(x) draws on (tensor.RNG.Skip), so the op returns nothing and the
+	// wasm core need not wait for it.
+	OpDropout
+	// OpMul: F2 z = F0 x * F1 y elementwise (z may alias x or y): the
+	// backward pass of dropout.
+	OpMul
 
 	opEnd
 )
@@ -85,7 +95,7 @@ var opNames = [...]string{
 	OpXentGrad: "xent_grad", OpXentEval: "xent_eval", OpMaxPool: "maxpool", OpMaxPoolGrad: "maxpool_grad",
 	OpIm2Col: "im2col", OpCol2Im: "col2im", OpEmbedGather: "embed_gather", OpEmbedGrad: "embed_grad",
 	OpGRUForward: "gru_forward", OpGRUBackward: "gru_backward", OpOptimStep: "optim_step",
-	OpRangeCheck: "range_check", OpPermute: "permute",
+	OpRangeCheck: "range_check", OpPermute: "permute", OpDropout: "dropout", OpMul: "mul",
 }
 
 // String returns the op's ABI name ("bias_fill", ...).
@@ -228,7 +238,7 @@ func checkSizes(op Op, a *Args) error {
 		}
 		// Overlapping windows read each input up to (k/s)^2 times.
 		return need("x (window reads)", 64*len(f[0]), planes, ((h-k)/st+1)*((w-k)/st+1), k, k)
-	case OpPermute:
+	case OpPermute, OpDropout:
 		if n[2] > 3 {
 			return fmt.Errorf("generator state bits 62-63 = %d, want <= 3", n[2])
 		}
@@ -301,8 +311,12 @@ func runPortable(op Op, a *Args) {
 	case OpRangeCheck:
 		a.R[0] = float64(rangeCheck(a.I[0], int64(n[0])-1, int64(n[1])))
 	case OpPermute:
-		st := permute(a.I[0], uint64(n[0])|uint64(n[1])<<31|uint64(n[2])<<62)
+		st := permute(a.I[0], rngState(n))
 		a.R[0], a.R[1] = float64(uint32(st)), float64(st>>32)
+	case OpDropout:
+		dropout(f[0], f[1], f[2], s[0], rngState(n))
+	case OpMul:
+		mul(f[0], f[1], f[2])
 	}
 }
 
@@ -458,10 +472,29 @@ func RangeCheck(v []int32, lo, hi int32) int {
 // 0..len(order)-1 drawn from rng (the shuffle of runtime/data), as a kernel
 // so the wasm core does not loop over a data set's examples each epoch.
 func Permute(order []int32, rng *tensor.RNG) {
-	st := rng.State()
-	r := run(OpPermute, Args{I: [2][]int32{order}, N: [8]int{int(st & (1<<31 - 1)), int(st >> 31 & (1<<31 - 1)), int(st >> 62)}})
+	r := run(OpPermute, Args{I: [2][]int32{order}, N: rngArgs(rng.State())})
 	rng.SetState(uint64(r[0]) | uint64(r[1])<<32)
 }
+
+// Dropout writes inverted dropout of x at rate into y and the scales it
+// used into mask (see OpDropout), drawing one number per element from rng.
+func Dropout(x, y, mask []float32, rate float32, rng *tensor.RNG) {
+	run(OpDropout, Args{F: [10][]float32{x, y, mask}, N: rngArgs(rng.State()), S: [8]float32{rate}})
+	rng.Skip(len(x))
+}
+
+// Mul writes x * y elementwise into z.
+func Mul(x, y, z []float32) {
+	run(OpMul, Args{F: [10][]float32{x, y, z}})
+}
+
+// rngArgs carries a generator state in N0..N2 (sizes hold 31 bits).
+func rngArgs(st uint64) [8]int {
+	return [8]int{int(st & (1<<31 - 1)), int(st >> 31 & (1<<31 - 1)), int(st >> 62)}
+}
+
+// rngState is the generator state that rngArgs carried.
+func rngState(n *[8]int) uint64 { return uint64(n[0]) | uint64(n[1])<<31 | uint64(n[2])<<62 }
 
 // OptimKind selects the update rule of OptimStep.
 type OptimKind int

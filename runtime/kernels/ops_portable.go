@@ -277,6 +277,30 @@ func permute(order []int32, state uint64) uint64 {
 	return state
 }
 
+// dropout is OpDropout: the loop of runtime/nn's dropout layer, draw for
+// draw.
+func dropout(x, y, mask []float32, rate float32, state uint64) {
+	var rng tensor.RNG
+	rng.SetState(state)
+	keep := 1 / (1 - rate)
+	y, mask = y[:len(x)], mask[:len(x)]
+	for i, v := range x {
+		m := float32(0)
+		if rng.Float32() >= rate {
+			m = keep
+		}
+		mask[i] = m
+		y[i] = v * m
+	}
+}
+
+func mul(x, y, z []float32) {
+	y, z = y[:len(x)], z[:len(x)]
+	for i, v := range x {
+		z[i] = v * y[i]
+	}
+}
+
 func embedGrad(gw, dy []float32, tokens []int32, dim int) {
 	for i, tok := range tokens {
 		g := gw[int(tok)*dim : (int(tok)+1)*dim]

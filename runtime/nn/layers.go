@@ -209,16 +209,8 @@ func (d *dropout) forward(x []float32, n int, train bool) []float32 {
 	if !train || d.rate == 0 {
 		return x
 	}
-	keep := 1 / (1 - d.rate)
-	m, y := d.mask[:len(x)], d.y[:len(x)]
-	for i, v := range x {
-		if d.rng.Float32() >= d.rate {
-			m[i] = keep
-		} else {
-			m[i] = 0
-		}
-		y[i] = v * m[i]
-	}
+	y := d.y[:len(x)]
+	kernels.Dropout(x, y, d.mask[:len(x)], d.rate, d.rng)
 	return y
 }
 func (d *dropout) backward(dy []float32, n int, needDX bool) []float32 {
@@ -228,10 +220,7 @@ func (d *dropout) backward(dy []float32, n int, needDX bool) []float32 {
 	if d.rate == 0 {
 		return dy
 	}
-	m := d.mask[:n*d.size]
-	dx := d.dx[:len(m)]
-	for i, v := range m {
-		dx[i] = dy[i] * v
-	}
+	dx := d.dx[:n*d.size]
+	kernels.Mul(dy[:len(dx)], d.mask[:len(dx)], dx)
 	return dx
 }

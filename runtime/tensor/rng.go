@@ -17,6 +17,10 @@ func (r *RNG) State() uint64 { return r.state }
 // SetState restores a state returned by State.
 func (r *RNG) SetState(s uint64) { r.state = s }
 
+// Skip advances the generator as n draws (of any kind) would: a kernel
+// that drew them elsewhere (runtime/kernels.Dropout) need not return it.
+func (r *RNG) Skip(n int) { r.state += uint64(n) * 0x9e3779b97f4a7c15 }
+
 // Uint64 returns the next 64 random bits.
 func (r *RNG) Uint64() uint64 {
 	r.state += 0x9e3779b97f4a7c15

@@ -19,7 +19,7 @@ import (
 )
 
 // abiVersion is the version of wasm/ABI.md this core implements.
-const abiVersion = 3
+const abiVersion = 4
 
 // Status codes (wasm/ABI.md, "Error codes").
 const (

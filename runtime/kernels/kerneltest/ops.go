@@ -113,6 +113,11 @@ func OpCases(rng *rand.Rand) []OpCase {
 		add(kernels.OpRangeCheck, kernels.Args{I: [2][]int32{vals}, N: [8]int{rng.IntN(2), 9 + rng.IntN(4)}}, "n %d", len(vals))
 		order := make([]int32, rng.IntN(300))
 		add(kernels.OpPermute, kernels.Args{I: [2][]int32{order}, N: [8]int{rng.IntN(1 << 31), rng.IntN(1 << 31), rng.IntN(4)}}, "n %d", len(order))
+		nd := rng.IntN(200)
+		rate := []float32{0, 0.1, 0.5, 0.9}[it%4]
+		add(kernels.OpDropout, kernels.Args{F: [10][]float32{f(nd), f(nd), f(nd)}, N: [8]int{rng.IntN(1 << 31), rng.IntN(1 << 31), rng.IntN(4)}, S: [8]float32{rate}},
+			"n %d rate %v", nd, rate)
+		add(kernels.OpMul, kernels.Args{F: [10][]float32{f(nd), f(nd), f(nd)}}, "n %d", nd)
 
 		for kind := kernels.SGD; kind <= kernels.Adam; kind++ {
 			np := 1 + rng.IntN(50)

@@ -18,7 +18,7 @@ import (
 )
 
 // abi is the ABI version it claims; tests build with -ldflags=-X main.abi=N.
-var abi = "3"
+var abi = "4"
 
 func main() {}
 
