@@ -32,14 +32,34 @@ type Backend interface {
 // in the wasm guest a type assertion per op is a hash lookup loop, and every
 // guest loop iteration may cost a call into the host.
 type installed struct {
-	b   Backend
-	ops OpsBackend // declines every op when b runs none
+	b    Backend
+	ops  OpsBackend  // declines every op when b runs none
+	sync SyncBackend // does nothing when b runs kernels at once
 }
 
 // declineOps is the OpsBackend side of a backend without one.
 type declineOps struct{}
 
 func (declineOps) RunOp(Op, *Args) bool { return false }
+
+// SyncBackend is an optional extension of Backend: a backend that may
+// queue kernels and run them later, in batches (the wasm core's host
+// backend: one call into the host per batch instead of one per kernel).
+// Sync runs what is queued.
+type SyncBackend interface {
+	Sync()
+}
+
+// noSync is the SyncBackend side of a backend that runs kernels at once.
+type noSync struct{}
+
+func (noSync) Sync() {}
+
+// Sync returns when every kernel called so far has run. Go code calls it
+// before it reads what a kernel wrote (a loss, say): until then, with a
+// queuing backend, the output may not be there yet. Passing a kernel's
+// output to another kernel needs no Sync.
+func Sync() { loadInstalled().sync.Sync() }
 
 func init() { Use(nil) }
 
@@ -53,7 +73,11 @@ func Use(b Backend) Backend {
 	if !ok {
 		ops = declineOps{}
 	}
-	old := swapInstalled(&installed{b, ops})
+	sync, ok := b.(SyncBackend)
+	if !ok {
+		sync = noSync{}
+	}
+	old := swapInstalled(&installed{b, ops, sync})
 	if old == nil {
 		return nil
 	}

@@ -35,7 +35,9 @@ const (
 	OpActGrad
 	// OpXentGrad: softmax cross-entropy over rows of N0 classes of F0
 	// logits with I0 labels (-1 skips a row); writes the gradient of the
-	// mean loss into F1 and the mean loss into R0.
+	// mean loss into F1 and the mean loss into R0 and, when F2 is not
+	// empty, into F2[0] (where a later kernel, OpOptimStep's guard, can
+	// read it without the caller waiting for the result).
 	OpXentGrad
 	// OpXentEval: scores rows of N0 classes of F0 logits against I0 labels
 	// (-1 skips): R0 loss sum, R1 count, R2 top-1 hits, R3 top-3 hits.
@@ -65,6 +67,8 @@ const (
 	// OpOptimStep: one update of F0 params from F1 grads (modified by
 	// clipping, weight decay and the proximal term), F2 optimizer state,
 	// F3 FedProx center (empty: none). N0 OptimKind; S0..S6 as OptimHyper.
+	// When a value of F4 guard (the losses of the steps so far) is not
+	// finite, nothing changes: a diverging run never applies an update.
 	OpOptimStep
 	// OpRangeCheck: R0 = the index of the first value of I0 outside
 	// [N0 - 1, N1) (the offset lets -1, "no label", travel as a size), or
@@ -286,7 +290,11 @@ func runPortable(op Op, a *Args) {
 	case OpActGrad:
 		actGrad(Activation(n[0]), f[0], f[1], f[2])
 	case OpXentGrad:
-		a.R[0] = float64(xentGrad(f[0], a.I[0], n[0], f[1]))
+		loss := xentGrad(f[0], a.I[0], n[0], f[1])
+		a.R[0] = float64(loss)
+		if len(f[2]) > 0 {
+			f[2][0] = loss
+		}
 	case OpXentEval:
 		loss, count, top1, top3 := xentEval(f[0], a.I[0], n[0])
 		a.R = [4]float64{loss, float64(count), float64(top1), float64(top3)}
@@ -307,7 +315,9 @@ func runPortable(op Op, a *Args) {
 	case OpGRUBackward:
 		gruBackward(gruStepOf(op, a))
 	case OpOptimStep:
-		optimStep(OptimKind(n[0]), f[0], f[1], f[2], f[3], OptimHyper{s[0], s[1], s[2], s[3], s[4], s[5], s[6]})
+		if allFinite(f[4]) {
+			optimStep(OptimKind(n[0]), f[0], f[1], f[2], f[3], OptimHyper{s[0], s[1], s[2], s[3], s[4], s[5], s[6]})
+		}
 	case OpRangeCheck:
 		a.R[0] = float64(rangeCheck(a.I[0], int64(n[0])-1, int64(n[1])))
 	case OpPermute:
@@ -361,11 +371,10 @@ func ActGrad(kind Activation, y, dy, dx []float32) {
 }
 
 // XentGrad computes softmax cross-entropy over rows of c logits, one label
-// each (-1 skips a row), writes the gradient of the mean loss into dl and
-// returns the mean loss.
-func XentGrad(logits []float32, labels []int32, c int, dl []float32) float32 {
-	r := run(OpXentGrad, Args{F: [10][]float32{logits, dl}, I: [2][]int32{labels}, N: [8]int{c}})
-	return float32(r[0])
+// each (-1 skips a row), and writes the gradient of the mean loss into dl
+// and the mean loss into loss[0] (read it after Sync).
+func XentGrad(logits []float32, labels []int32, c int, dl, loss []float32) {
+	run(OpXentGrad, Args{F: [10][]float32{logits, dl, loss[:1]}, I: [2][]int32{labels}, N: [8]int{c}})
 }
 
 // XentEval scores rows of c logits against labels (-1 skips a row): the
@@ -515,10 +524,11 @@ type OptimHyper struct {
 
 // OptimStep applies one update to params from grads (which it modifies
 // when clipping, weight decay or the proximal term are active); center
-// is FedProx's anchor (nil: none).
-func OptimStep(kind OptimKind, params, grads, state, center []float32, h OptimHyper) {
+// is FedProx's anchor (nil: none). It changes nothing when a value of
+// guard is not finite (nil: no guard).
+func OptimStep(kind OptimKind, params, grads, state, center, guard []float32, h OptimHyper) {
 	run(OpOptimStep, Args{
-		F: [10][]float32{params, grads, state, center},
+		F: [10][]float32{params, grads, state, center, guard},
 		N: [8]int{int(kind)},
 		S: [8]float32{h.LR, h.Momentum, h.Beta2, h.Eps, h.WeightDecay, h.ClipNorm, h.ProxMu},
 	})

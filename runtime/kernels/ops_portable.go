@@ -294,6 +294,16 @@ func dropout(x, y, mask []float32, rate float32, state uint64) {
 	}
 }
 
+// allFinite reports whether no value of v is NaN or infinite.
+func allFinite(v []float32) bool {
+	for _, x := range v {
+		if x-x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func mul(x, y, z []float32) {
 	y, z = y[:len(x)], z[:len(x)]
 	for i, v := range x {

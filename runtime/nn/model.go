@@ -34,6 +34,11 @@ type Batch struct {
 	X      []float32
 	Tokens []int32
 	Labels []int32
+	// Checked says the tokens and labels are known to be in range for the
+	// model (runtime/train validates a data set once, when it is set), so
+	// the per-batch range checks are skipped: they are kernels whose
+	// answers the wasm core would have to wait for at every step.
+	Checked bool
 }
 
 // ErrBatch is wrapped by every error about a malformed batch.
@@ -71,6 +76,7 @@ type Model struct {
 	maxAct   int
 	actSum   int
 	dlogits  []float32
+	loss     [1]float32  // Gradients' loss, written by a kernel
 	rng      *tensor.RNG // dropout stream
 	seq      bool
 	pviews   [][]float32
@@ -220,8 +226,10 @@ func (m *Model) check(b Batch, needLabels bool) error {
 			return fmt.Errorf("%w: %d tokens for N = %d, want %d (%d per example)", ErrBatch, len(b.Tokens), b.N, want, m.inSize)
 		}
 		v := int32(m.emb.vocab)
-		if i := kernels.RangeCheck(b.Tokens, 0, v); i >= 0 {
-			return fmt.Errorf("%w: token %d at index %d outside vocabulary [0, %d)", ErrBatch, b.Tokens[i], i, v)
+		if !b.Checked {
+			if i := kernels.RangeCheck(b.Tokens, 0, v); i >= 0 {
+				return fmt.Errorf("%w: token %d at index %d outside vocabulary [0, %d)", ErrBatch, b.Tokens[i], i, v)
+			}
 		}
 	} else if len(b.X) != want {
 		return fmt.Errorf("%w: %d inputs for N = %d, want %d (%d per example)", ErrBatch, len(b.X), b.N, want, m.inSize)
@@ -231,6 +239,9 @@ func (m *Model) check(b Batch, needLabels bool) error {
 	}
 	if len(b.Labels) != b.N*m.rows {
 		return fmt.Errorf("%w: %d labels for N = %d, want %d (%d per example)", ErrBatch, len(b.Labels), b.N, b.N*m.rows, m.rows)
+	}
+	if b.Checked {
+		return nil
 	}
 	lo := int32(0)
 	if m.seq {
@@ -290,19 +301,29 @@ func (m *Model) Forward(b Batch) ([]float32, error) {
 // returns the mean loss over the counted labels (all examples, or all
 // positions not labelled -1).
 func (m *Model) Gradients(b Batch) (float32, error) {
-	if err := m.check(b, true); err != nil {
+	if err := m.gradients(b, m.loss[:]); err != nil {
 		return 0, err
+	}
+	kernels.Sync()
+	return m.loss[0], nil
+}
+
+// gradients is Gradients with the loss written into loss[0] by a kernel
+// that may still be queued when it returns.
+func (m *Model) gradients(b Batch, loss []float32) error {
+	if err := m.check(b, true); err != nil {
+		return err
 	}
 	logits := m.forward(b, true)
 	rows := b.N * m.rows
 	dl := m.dlogits[:rows*m.classes]
-	loss := kernels.XentGrad(logits, b.Labels, m.classes, dl)
+	kernels.XentGrad(logits, b.Labels, m.classes, dl, loss)
 	kernels.Zero(m.grads)
 	dy := dl
 	for i := len(m.layers) - 1; i >= 0; i-- {
 		dy = m.layers[i].backward(dy, b.N, i > 0)
 	}
-	return loss, nil
+	return nil
 }
 
 // Step computes gradients on b and applies one update of o; it returns the
@@ -316,10 +337,25 @@ func (m *Model) Step(b Batch, o *optim.Optimizer) (float32, error) {
 	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
 		return loss, fmt.Errorf("%w (%v); parameters not updated", ErrNonFinite, loss)
 	}
-	if err := o.Step(m.params, m.grads); err != nil {
+	if err := o.Step(m.params, m.grads, nil); err != nil {
 		return 0, err
 	}
 	return loss, nil
+}
+
+// StepQueued is Step for a run of steps whose losses are read afterwards
+// (runtime/train), so that a queuing kernels backend (the wasm core's)
+// can run many steps per call into the host. It writes the mean loss into
+// loss[0] and applies the update unless a value of guard (which should
+// include loss[0] and the losses of the run's earlier steps) is not
+// finite. Its kernels may not have run when it returns: call kernels.Sync
+// before reading loss; telling the caller about a non-finite loss
+// (ErrNonFinite) is the caller's job.
+func (m *Model) StepQueued(b Batch, o *optim.Optimizer, loss, guard []float32) error {
+	if err := m.gradients(b, loss); err != nil {
+		return err
+	}
+	return o.Step(m.params, m.grads, guard)
 }
 
 // Eval accumulates evaluation results; Add combines batches.

@@ -186,8 +186,11 @@ func (o *Optimizer) advance() {
 }
 
 // Step applies one update: params -= f(grads). grads is modified in place
-// when clipping, weight decay or the proximal term are active.
-func (o *Optimizer) Step(params, grads []float32) error {
+// when clipping, weight decay or the proximal term are active. When a
+// value of guard is not finite (the losses of a run's steps, written by
+// kernels that may still be queued: see kernels.Sync), the kernel changes
+// nothing, though the step still counts; nil guards nothing.
+func (o *Optimizer) Step(params, grads, guard []float32) error {
 	if len(params) != o.n || len(grads) != o.n {
 		return fmt.Errorf("optim: step with %d params and %d grads, want %d", len(params), len(grads), o.n)
 	}
@@ -214,6 +217,6 @@ func (o *Optimizer) Step(params, grads []float32) error {
 	}
 	// The loops run as one kernel, so a host accelerator can take the
 	// whole update (the largest non-GEMM cost of a step in the wasm core).
-	kernels.OptimStep(kind, params, grads, o.state, center, h)
+	kernels.OptimStep(kind, params, grads, o.state, center, guard, h)
 	return nil
 }

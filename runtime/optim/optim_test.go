@@ -13,7 +13,7 @@ func TestSGD(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, g := []float32{1, 2}, []float32{0.2, -0.4}
-	if err := o.Step(p, g); err != nil {
+	if err := o.Step(p, g, nil); err != nil {
 		t.Fatal(err)
 	}
 	if p[0] != 0.9 || p[1] != 2.2 {
@@ -27,8 +27,8 @@ func TestSGD(t *testing.T) {
 func TestMomentum(t *testing.T) {
 	o, _ := New(Config{LR: 1, Momentum: 0.5}, 1)
 	p := []float32{0}
-	o.Step(p, []float32{1}) // v=1, p=-1
-	o.Step(p, []float32{1}) // v=1.5, p=-2.5
+	o.Step(p, []float32{1}, nil) // v=1, p=-1
+	o.Step(p, []float32{1}, nil) // v=1.5, p=-2.5
 	if p[0] != -2.5 || o.State()[0] != 1.5 || o.Steps() != 2 {
 		t.Fatalf("p %v state %v steps %d", p, o.State(), o.Steps())
 	}
@@ -39,7 +39,7 @@ func TestMomentum(t *testing.T) {
 func TestAdamFirstStep(t *testing.T) {
 	o, _ := New(Config{Name: "adam", LR: 0.1}, 3)
 	p := []float32{1, 1, 1}
-	o.Step(p, []float32{5, -0.001, 0})
+	o.Step(p, []float32{5, -0.001, 0}, nil)
 	want := []float32{0.9, 1.1, 1}
 	for i := range p {
 		if math.Abs(float64(p[i]-want[i])) > 1e-4 {
@@ -59,7 +59,7 @@ func TestAdamRestore(t *testing.T) {
 			for j := range p {
 				g[j] = 2 * (p[j] - float32(j))
 			}
-			o.Step(p, g)
+			o.Step(p, g, nil)
 		}
 	}
 	cfg := Config{Name: "adam", LR: 0.05}
@@ -104,7 +104,7 @@ func TestFedProxPullsTowardGlobal(t *testing.T) {
 		p := []float32{3, 3, 3}
 		d0 := dist(p, global)
 		for i := 0; i < 50; i++ {
-			o.Step(p, make([]float32, 3))
+			o.Step(p, make([]float32, 3), nil)
 		}
 		d := dist(p, global)
 		if mu == 0 && d != d0 {
@@ -138,7 +138,7 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 	o, _ := New(Config{LR: 1}, 3)
-	if err := o.Step(make([]float32, 2), make([]float32, 3)); err == nil {
+	if err := o.Step(make([]float32, 2), make([]float32, 3), nil); err == nil {
 		t.Fatal("Step accepted mismatched lengths")
 	}
 }
@@ -165,12 +165,12 @@ func TestClipNorm(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, g := []float32{0, 0}, []float32{3, 4} // norm 5 -> scaled to 1
-	o.Step(p, g)
+	o.Step(p, g, nil)
 	if math.Abs(float64(p[0]+0.6)) > 1e-6 || math.Abs(float64(p[1]+0.8)) > 1e-6 {
 		t.Fatalf("clipped step gave %v, want [-0.6 -0.8]", p)
 	}
 	p, g = []float32{0, 0}, []float32{0.3, 0.4} // below the bound: unchanged
-	o.Step(p, g)
+	o.Step(p, g, nil)
 	if p[0] != -0.3 || p[1] != -0.4 {
 		t.Fatalf("unclipped step gave %v", p)
 	}
@@ -185,11 +185,32 @@ func TestSetLR(t *testing.T) {
 		t.Fatalf("SetLR(0.5): %v, lr %v", err, o.Config().LR)
 	}
 	p := []float32{1}
-	o.Step(p, []float32{1})
+	o.Step(p, []float32{1}, nil)
 	if p[0] != 0.5 {
 		t.Fatalf("step with lr 0.5 gave %v", p[0])
 	}
 	if err := o.SetLR(0); !errors.Is(err, ErrConfig) || o.Config().LR != 0.5 {
 		t.Fatalf("SetLR(0): %v, lr %v", err, o.Config().LR)
+	}
+}
+
+// A guard with a non-finite value leaves params and state untouched.
+func TestStepGuard(t *testing.T) {
+	o, err := New(Config{Name: "adam", LR: 0.1}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := []float32{1, 2}
+	o.Step(p, []float32{1, 1}, []float32{0.5})
+	after := append([]float32(nil), p...)
+	state := append([]float32(nil), o.State()...)
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
+		o.Step(p, []float32{1, 1}, []float32{0.5, bad})
+		if p[0] != after[0] || p[1] != after[1] || o.State()[0] != state[0] || o.State()[3] != state[3] {
+			t.Fatalf("guard %v: params %v state %v, want %v %v", bad, p, o.State(), after, state)
+		}
+	}
+	if o.Step(p, []float32{1, 1}, []float32{0.5, 3}); p[0] == after[0] {
+		t.Fatal("a finite guard blocked the update")
 	}
 }

@@ -68,7 +68,14 @@ type Session struct {
 	rng     tensor.RNG
 	batch   nn.Batch
 	evalBuf nn.Batch
+	losses  [queuedSteps]float32 // the losses of the steps in flight
 }
+
+// queuedSteps is how many training steps run before their losses are read
+// (kernels.Sync): with the wasm core's batching backend, the kernels of
+// several steps reach the host in one call and the guest's own code runs
+// with warm caches between them.
+const queuedSteps = 32
 
 type slot struct {
 	x      []float32
@@ -152,10 +159,19 @@ func (s *Session) SetData(which int, x []float32, tokens []int32, labels []int32
 	if len(labels) != n*rows {
 		return fmt.Errorf("%w: want %d labels (%d examples × %d), got %d", ErrInput, n*rows, n, rows, len(labels))
 	}
+	// Validated once here, so that training batches skip the per-batch
+	// checks (nn.Batch.Checked).
+	lo := int32(0)
+	if rows > 1 {
+		lo = -1 // no label at this position
+	}
 	classes := int32(m.Classes())
-	for i, l := range labels {
-		if l >= classes || (l < 0 && !(l == -1 && rows > 1)) {
-			return fmt.Errorf("%w: label %d at position %d is outside [0, %d)", ErrInput, l, i, classes)
+	if i := kernels.RangeCheck(labels, lo, classes); i >= 0 {
+		return fmt.Errorf("%w: label %d at position %d is outside [%d, %d)", ErrInput, labels[i], i, lo, classes)
+	}
+	if v := int32(m.Vocab()); m.TokenInput() {
+		if i := kernels.RangeCheck(tokens, 0, v); i >= 0 {
+			return fmt.Errorf("%w: token %d at position %d is outside the vocabulary [0, %d)", ErrInput, tokens[i], i, v)
 		}
 	}
 	s.slots[which] = slot{x: x, tokens: tokens, labels: labels, n: n}
@@ -187,19 +203,36 @@ func (s *Session) Train(steps, batch int, seed uint64) (Stats, error) {
 	}
 	var lossSum float64
 	examples := 0
-	for i := 0; i < steps; i++ {
-		if s.pos >= len(s.order) {
-			s.newEpoch(d.n)
+	for done := 0; done < steps; {
+		// Queue up to queuedSteps steps, then read their losses. Each
+		// step's update is guarded by the losses so far: after a
+		// non-finite loss no queued step changes the parameters.
+		k := min(queuedSteps, steps-done)
+		before := s.opt.Steps()
+		for j := range k {
+			if s.pos >= len(s.order) {
+				s.newEpoch(d.n)
+			}
+			end := min(s.pos+batch, len(s.order))
+			s.gather(&s.batch, d, s.order[s.pos:end])
+			examples += s.batch.N
+			s.pos = end
+			if err := s.model.StepQueued(s.batch, s.opt, s.losses[j:j+1], s.losses[:j+1]); err != nil {
+				return Stats{}, err
+			}
 		}
-		end := min(s.pos+batch, len(s.order))
-		s.gather(&s.batch, d, s.order[s.pos:end])
-		examples += s.batch.N
-		s.pos = end
-		loss, err := s.model.Step(s.batch, s.opt)
-		if err != nil {
-			return Stats{}, err
+		kernels.Sync()
+		for j, l := range s.losses[:k] {
+			if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
+				// The optimizer counted the steps that its guard skipped.
+				if err := s.opt.Restore(s.opt.State(), before+j); err != nil {
+					return Stats{}, err
+				}
+				return Stats{}, fmt.Errorf("%w (%v) at step %d; parameters not updated from that step on", nn.ErrNonFinite, l, done+j)
+			}
+			lossSum += float64(l)
 		}
-		lossSum += float64(loss)
+		done += k
 	}
 	st := Stats{Steps: steps, Examples: examples}
 	if steps > 0 {
@@ -222,6 +255,7 @@ func (s *Session) gather(b *nn.Batch, d *slot, idx []int32) {
 	in, rows := m.InputSize(), m.LabelsPerExample()
 	n := len(idx)
 	b.N = n
+	b.Checked = true // SetData validated the slot's labels and tokens
 	b.Labels = grow(b.Labels, n*rows)
 	// A row gather is an embedding lookup: one kernel call, which a host
 	// accelerator runs natively instead of a loop in the guest. Tokens and

@@ -198,3 +198,48 @@ func TestSetLR(t *testing.T) {
 		t.Fatalf("a tiny learning rate moved the model as far as the normal one: %g vs %g", db, da)
 	}
 }
+
+// TestNonFiniteStopsUpdates diverges on purpose (a huge learning rate):
+// Train reports nn.ErrNonFinite and leaves the parameters and the
+// optimizer's step count where the last finite step left them, whether
+// the steps ran queued in one call (losses read every queuedSteps) or one
+// call per step.
+func TestNonFiniteStopsUpdates(t *testing.T) {
+	diverging := func() *Session {
+		s := newSession(t)
+		if err := s.BeginRound([]byte(`{"name":"adam","lr":1e30}`)); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	one := diverging()
+	good := -1
+	for i := 0; i < 200; i++ {
+		if _, err := one.Train(1, 16, 3); err != nil {
+			if !errors.Is(err, nn.ErrNonFinite) {
+				t.Fatal(err)
+			}
+			good = i
+			break
+		}
+	}
+	if good < 1 {
+		t.Fatalf("first non-finite loss at step %d: the test wants a few finite steps first (tune the learning rate)", good)
+	}
+	queued := diverging()
+	_, err := queued.Train(200, 16, 3)
+	if !errors.Is(err, nn.ErrNonFinite) {
+		t.Fatalf("queued run: %v, want ErrNonFinite", err)
+	}
+	if a, b := one.opt.Steps(), queued.opt.Steps(); a != good || b != good {
+		t.Errorf("optimizer steps %d (per call) and %d (queued), want %d", a, b, good)
+	}
+	for i, p := range one.Params() {
+		if p != queued.Params()[i] {
+			t.Fatalf("param %d: %v per call, %v queued", i, p, queued.Params()[i])
+		}
+		if p != p || p-p != 0 {
+			t.Fatalf("param %d is %v: a non-finite update was applied", i, p)
+		}
+	}
+}

@@ -53,6 +53,7 @@ func OpCases(rng *rand.Rand) []OpCase {
 			logits[0] = float32(math.NaN())
 		}
 		add(kernels.OpXentGrad, kernels.Args{F: [10][]float32{logits, f(rows * classes)}, I: [2][]int32{labels}, N: [8]int{classes}}, "rows %d classes %d", rows, classes)
+		add(kernels.OpXentGrad, kernels.Args{F: [10][]float32{logits, f(rows * classes), f(1)}, I: [2][]int32{labels}, N: [8]int{classes}}, "rows %d classes %d loss out", rows, classes)
 		add(kernels.OpXentEval, kernels.Args{F: [10][]float32{logits}, I: [2][]int32{labels}, N: [8]int{classes}}, "rows %d classes %d", rows, classes)
 
 		planes, h, w := 1+rng.IntN(3), 2+rng.IntN(8), 2+rng.IntN(8)
@@ -138,8 +139,15 @@ func OpCases(rng *rand.Rand) []OpCase {
 				center = randSlice(rng, np)
 				hyper[4], hyper[5], hyper[6] = 0.01, 0.5, 0.1 // weight decay, clip norm, prox mu
 			}
-			add(kernels.OpOptimStep, kernels.Args{F: [10][]float32{randSlice(rng, np), randSlice(rng, np), state, center}, N: [8]int{int(kind)}, S: hyper},
-				"kind %d n %d prox %v", kind, np, center != nil)
+			var guard []float32 // none, finite losses, or a non-finite one last
+			switch it % 3 {
+			case 1:
+				guard = randSlice(rng, 1+rng.IntN(4))
+			case 2:
+				guard = append(randSlice(rng, rng.IntN(4)), []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[rng.IntN(3)])
+			}
+			add(kernels.OpOptimStep, kernels.Args{F: [10][]float32{randSlice(rng, np), randSlice(rng, np), state, center, guard}, N: [8]int{int(kind)}, S: hyper},
+				"kind %d n %d prox %v guard %v", kind, np, center != nil, guard)
 		}
 	}
 	return cs

@@ -9,10 +9,12 @@
 //
 // Calls are batched: the backend records each kernel in a list and hands
 // the host the whole list in one murmur_accel.run call when a result is
-// needed (an op that returns values, such as the loss), when the list is
-// full, or at Flush. A host call costs microseconds in a real step (cold
-// caches on both sides of wazero's exit), so a training step makes three
-// instead of seventeen. The guest never reads a kernel's output between
+// needed (an op that returns values, such as an evaluation's counts), when
+// the list is full, or at Flush (kernels.Sync). A host call costs
+// microseconds in a real step (cold caches on both sides of wazero's
+// exit), and training queues its steps (the loss and the guard of the
+// update are kernel outputs too), so several steps of a small model reach
+// the host in one call. The guest never reads a kernel's output between
 // those points: its code only passes buffers from kernel to kernel.
 package hostaccel
 
@@ -54,28 +56,32 @@ const (
 	kindGemm = 1
 )
 
-// The batch; the core is single-threaded. 64 entries hold a step of any of
-// the built-in models between two results (a GRU step queues more and
-// flushes when full).
+// The batch; the core is single-threaded. 256 entries (50 KB) hold about
+// 18 steps of the MLP, 3 of the CNN at batch 64 (one im2col and GEMM per
+// example) and one of the GRU.
 var (
-	batch  [64]entry
+	batch  [256]entry
 	queued int
 )
 
 // returnsValues marks the ops whose results the caller reads at once
 // (indexed by op & 31: no bounds check, no branch).
-var returnsValues = [32]bool{kernels.OpXentGrad: true, kernels.OpXentEval: true, kernels.OpRangeCheck: true, kernels.OpPermute: true}
+var returnsValues = [32]bool{kernels.OpXentEval: true, kernels.OpRangeCheck: true, kernels.OpPermute: true}
 
 // Backend offloads GEMM and the other kernels (kernels.Op) to the host.
 // Install it only when Available.
-type Backend struct{}
+type Backend struct {
+	// Eager runs each kernel at once and returns every op's results (the
+	// conformance suite checks them all); the training core batches.
+	Eager bool
+}
 
 // Available reports whether the host runs kernels (it has a backend).
 func Available() bool { return hostRun(nil, 0) == 0 }
 
 // RunOp implements kernels.OpsBackend. It records the op, and runs the
 // batch when the op returns values or the batch is full.
-func (*Backend) RunOp(op kernels.Op, a *kernels.Args) bool {
+func (b *Backend) RunOp(op kernels.Op, a *kernels.Args) bool {
 	// Straight-line code, no loops: under a host-enforced deadline every
 	// loop back-edge and taken branch of the guest may cost a call into
 	// the host.
@@ -88,26 +94,29 @@ func (*Backend) RunOp(op kernels.Op, a *kernels.Args) bool {
 	e.d.i = [2][2]uint32{spanI(i[0]), spanI(i[1])}
 	e.d.n = [8]int32{int32(n[0]), int32(n[1]), int32(n[2]), int32(n[3]), int32(n[4]), int32(n[5]), int32(n[6]), int32(n[7])}
 	e.d.s = a.S
-	if b2u(returnsValues[op&31])|b2u(queued == len(batch)) != 0 {
+	if b2u(returnsValues[op&31])|b2u(queued == len(batch))|b2u(b.Eager) != 0 {
 		Flush()
 		a.R = e.d.r
 	}
 	return true
 }
 
+// Sync implements kernels.SyncBackend: it runs the recorded kernels.
+func (*Backend) Sync() { Flush() }
+
 // Name implements kernels.Backend.
 func (*Backend) Name() string { return "host" }
 
 // Gemm implements kernels.Backend: it records the GEMM (the host checks the
 // operands and handles empty matrices).
-func (*Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func (h *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	e := &batch[queued]
 	queued++
 	e.kind, e.op = kindGemm, 0
 	e.d.f[0], e.d.f[1], e.d.f[2] = span(a), span(b), span(c)
 	e.d.n = [8]int32{int32(b2u(transA) | b2u(transB)<<1), int32(m), int32(n), int32(k), int32(lda), int32(ldb), int32(ldc)}
 	e.d.s[0], e.d.s[1] = alpha, beta
-	if queued == len(batch) {
+	if b2u(queued == len(batch))|b2u(h.Eager) != 0 {
 		Flush()
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"math/rand/v2"
 	"unsafe"
 
-	"github.com/murmur-fl/murmur/runtime/kernels"
 	"github.com/murmur-fl/murmur/runtime/kernels/kerneltest"
 	"github.com/murmur-fl/murmur/wasm/core/hostaccel"
 )
@@ -48,28 +47,12 @@ func lastErrorPtr() unsafe.Pointer {
 func lastErrorLen() int32 { return int32(len(lastErr)) }
 
 // conformance returns the number of failed cases (the first failure's
-// message is at last_error_ptr).
-//
-// flushing runs each kernel at once, so the checks can read its output.
-type flushing struct{ b *hostaccel.Backend }
-
-func (f flushing) Name() string { return f.b.Name() }
-
-func (f flushing) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	f.b.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	hostaccel.Flush()
-}
-
-func (f flushing) RunOp(op kernels.Op, a *kernels.Args) bool {
-	ok := f.b.RunOp(op, a)
-	hostaccel.Flush()
-	return ok
-}
-
+// message is at last_error_ptr). The backend is eager, so the checks can
+// read each kernel's output and results at once.
 //go:wasmexport conformance
 func conformance(seed int64) int32 {
 	rng := rand.New(rand.NewPCG(uint64(seed), 7))
-	b := flushing{&hostaccel.Backend{}}
+	b := &hostaccel.Backend{Eager: true}
 	fails := int32(0)
 	fail := func(err error) {
 		if fails == 0 {
