@@ -49,6 +49,7 @@ func lastErrorLen() int32 { return int32(len(lastErr)) }
 // conformance returns the number of failed cases (the first failure's
 // message is at last_error_ptr). The backend is eager, so the checks can
 // read each kernel's output and results at once.
+//
 //go:wasmexport conformance
 func conformance(seed int64) int32 {
 	rng := rand.New(rand.NewPCG(uint64(seed), 7))
