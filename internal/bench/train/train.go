@@ -85,26 +85,33 @@ func Batches(m *nn.Model, n, count int, seed uint64) []nn.Batch {
 	return out
 }
 
-// Variant is a way of training a Case. New prepares it and returns step,
-// which runs one training step on the next synthetic batch, and done,
-// which releases resources; an error skips the variant for that case (the
-// reason is logged).
+// Variant is a way of training a Case. New prepares it and returns run,
+// which runs that many training steps on the next synthetic batches in one
+// call (as a device runs a round's local steps), and done, which releases
+// resources; an error skips the variant for that case (the reason is
+// logged).
 type Variant struct {
 	Name    string
 	Kernels string // the kernels backend an in-process variant runs (for the row)
-	New     func(c Case) (step func() error, done func(), err error)
+	New     func(c Case) (run func(steps int) error, done func(), err error)
 }
+
+// StepsPerCall is how many steps each call of a variant's run makes: the
+// local steps of a round with murmur simulate's defaults, which a device
+// trains in one call (one Train of host/agent.Trainer, one `train` export
+// of the wasm core).
+const StepsPerCall = 20
 
 var (
 	mu       sync.Mutex
 	variants = []Variant{
-		{Name: "native", Kernels: "go", New: func(c Case) (func() error, func(), error) { return newNative(c, kernels.Portable{}) }},
+		{Name: "native", Kernels: "go", New: func(c Case) (func(int) error, func(), error) { return newNative(c, kernels.Portable{}) }},
 		// The same native model with the host's native GEMM: the baseline
 		// that wasm+native offload is compared with.
-		{Name: "native+native", Kernels: "native", New: func(c Case) (func() error, func(), error) { return newNativeWith(c, "native") }},
+		{Name: "native+native", Kernels: "native", New: func(c Case) (func(int) error, func(), error) { return newNativeWith(c, "native") }},
 		// The same on one goroutine: the baseline for wasm+native-1t (a
 		// device sharing its cores, or many simulated devices).
-		{Name: "native+native-1t", Kernels: "native-1t", New: func(c Case) (func() error, func(), error) {
+		{Name: "native+native-1t", Kernels: "native-1t", New: func(c Case) (func(int) error, func(), error) {
 			return newNative(c, accel.Native{Threads: 1})
 		}},
 	}
@@ -118,7 +125,7 @@ func AddVariant(v Variant) {
 }
 
 // newNativeWith is newNative with the host/accel backend of that name.
-func newNativeWith(c Case, backend string) (func() error, func(), error) {
+func newNativeWith(c Case, backend string) (func(int) error, func(), error) {
 	b, ok := accel.Lookup(backend)
 	if !ok {
 		return nil, nil, fmt.Errorf("no %q accelerator backend on this machine", backend)
@@ -144,7 +151,7 @@ func Dataset(m *nn.Model, c Case) (x []float32, tokens, labels []int32, n int) {
 // the wasm variants, so their ratio measures the boundary and nothing else.
 // Backend b is installed as the kernels backend during each step (variants
 // run interleaved, so each sets its own).
-func newNative(c Case, b kernels.Backend) (func() error, func(), error) {
+func newNative(c Case, b kernels.Backend) (func(int) error, func(), error) {
 	spec, err := SpecFor(c)
 	if err != nil {
 		return nil, nil, err
@@ -164,13 +171,13 @@ func newNative(c Case, b kernels.Backend) (func() error, func(), error) {
 	if err := s.BeginRound(opt); err != nil {
 		return nil, nil, err
 	}
-	step := func() error {
+	run := func(steps int) error {
 		old := kernels.Use(b)
 		defer kernels.Use(old)
-		_, err := s.Train(1, c.Batch, 1)
+		_, err := s.Train(steps, c.Batch, 1)
 		return err
 	}
-	return step, func() {}, nil
+	return run, func() {}, nil
 }
 
 func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
@@ -199,28 +206,28 @@ func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 
 // MeasureAll times every variant on case c, interleaved: each round runs
 // every variant once, so a change in the machine's load hits all variants
-// alike and their ratios stay fair. Each variant's run is as many steps as
-// fill about target (at least one); rounds repeat until runs rounds, or
-// until budget per variant is spent after at least 3. The value is
-// examples/s at each variant's median run. A variant that fails to start
-// or to step is skipped with the reason on log.
+// alike and their ratios stay fair. Each variant's run is as many calls of
+// StepsPerCall steps as fill about target (at least one); rounds repeat
+// until runs rounds, or until budget per variant is spent after at least
+// 3. The value is examples/s at each variant's median run. A variant that
+// fails to start or to step is skipped with the reason on log.
 func MeasureAll(vs []Variant, c Case, runs int, budget, target time.Duration, log io.Writer) []bench.Result {
 	type live struct {
 		v     Variant
-		step  func() error
-		steps int
+		run   func(int) error
+		calls int
 		ds    []time.Duration
 	}
 	var ls []*live
 	for _, v := range vs {
-		step, done, err := v.New(c)
+		run, done, err := v.New(c)
 		if err == nil {
 			defer done()
-			// Calibrate: one warm-up step, then size runs to the target.
+			// Calibrate: one warm-up call, then size runs to the target.
 			t0 := time.Now()
-			if err = step(); err == nil {
+			if err = run(StepsPerCall); err == nil {
 				per := time.Since(t0)
-				ls = append(ls, &live{v: v, step: step, steps: max(1, int(target/max(per, time.Microsecond)))})
+				ls = append(ls, &live{v: v, run: run, calls: max(1, int(target/max(per, time.Microsecond)))})
 				continue
 			}
 		}
@@ -229,17 +236,17 @@ func MeasureAll(vs []Variant, c Case, runs int, budget, target time.Duration, lo
 	start := time.Now()
 	for r := 0; r < runs && (r < 3 || time.Since(start) < budget*time.Duration(len(ls))); r++ {
 		for _, l := range ls {
-			if l.step == nil {
+			if l.run == nil {
 				continue
 			}
 			t := time.Now()
 			var err error
-			for i := 0; i < l.steps && err == nil; i++ {
-				err = l.step()
+			for i := 0; i < l.calls && err == nil; i++ {
+				err = l.run(StepsPerCall)
 			}
 			if err != nil {
 				fmt.Fprintf(log, "train/%s/%s: skipped: %v\n", c.Name, l.v.Name, err)
-				l.step = nil
+				l.run = nil
 				continue
 			}
 			l.ds = append(l.ds, time.Since(t))
@@ -247,14 +254,15 @@ func MeasureAll(vs []Variant, c Case, runs int, budget, target time.Duration, lo
 	}
 	var out []bench.Result
 	for _, l := range ls {
-		if l.step == nil {
+		if l.run == nil {
 			continue
 		}
 		st := bench.Summarize(l.ds)
-		work := float64(l.steps * c.Batch)
+		work := float64(l.calls * StepsPerCall * c.Batch)
 		extra := st.Extra(work)
 		extra["batch"] = c.Batch
-		extra["steps_per_run"] = l.steps
+		extra["steps_per_run"] = l.calls * StepsPerCall
+		extra["steps_per_call"] = StepsPerCall
 		if l.v.Kernels != "" {
 			extra["kernels"] = l.v.Kernels
 		}

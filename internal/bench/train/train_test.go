@@ -38,7 +38,7 @@ func TestQuickRun(t *testing.T) {
 func BenchmarkStep(b *testing.B) {
 	for _, c := range Cases() {
 		b.Run(c.Name, func(b *testing.B) {
-			step, done, err := newNative(c, kernels.Portable{})
+			run, done, err := newNative(c, kernels.Portable{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -46,7 +46,7 @@ func BenchmarkStep(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if err := step(); err != nil {
+				if err := run(1); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -86,13 +86,13 @@ func BenchmarkCoreStep(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer done()
-				if err := step(); err != nil {
+				if err := step(1); err != nil {
 					b.Fatal(err)
 				}
 				spent.Store(0)
 				b.ResetTimer()
 				for b.Loop() {
-					if err := step(); err != nil {
+					if err := step(1); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -32,10 +32,10 @@ import (
 )
 
 func init() {
-	train.AddVariant(train.Variant{Name: "wasm", New: func(c train.Case) (func() error, func(), error) { return newWasm(c, "") }})
-	train.AddVariant(train.Variant{Name: "wasm+go", New: func(c train.Case) (func() error, func(), error) { return newWasm(c, "go") }})
-	train.AddVariant(train.Variant{Name: "wasm+native", New: func(c train.Case) (func() error, func(), error) { return newWasm(c, "native") }})
-	train.AddVariant(train.Variant{Name: "wasm+native-1t", New: func(c train.Case) (func() error, func(), error) { return newWasm(c, "native-1t") }})
+	train.AddVariant(train.Variant{Name: "wasm", New: func(c train.Case) (func(int) error, func(), error) { return newWasm(c, "") }})
+	train.AddVariant(train.Variant{Name: "wasm+go", New: func(c train.Case) (func(int) error, func(), error) { return newWasm(c, "go") }})
+	train.AddVariant(train.Variant{Name: "wasm+native", New: func(c train.Case) (func(int) error, func(), error) { return newWasm(c, "native") }})
+	train.AddVariant(train.Variant{Name: "wasm+native-1t", New: func(c train.Case) (func(int) error, func(), error) { return newWasm(c, "native-1t") }})
 	train.AddVariant(train.Variant{Name: "tfjs-wasm", New: newTFJS})
 }
 
@@ -75,7 +75,7 @@ func engine(accelName string) (*wasmcore.Engine, error) {
 	return e, nil
 }
 
-func newWasm(c train.Case, accelName string) (func() error, func(), error) {
+func newWasm(c train.Case, accelName string) (func(int) error, func(), error) {
 	ctx := context.Background()
 	e, err := engine(accelName)
 	if err != nil {
@@ -93,7 +93,7 @@ func newWasm(c train.Case, accelName string) (func() error, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	fail := func(err error) (func() error, func(), error) { core.Close(ctx); return nil, nil, err }
+	fail := func(err error) (func(int) error, func(), error) { core.Close(ctx); return nil, nil, err }
 	if accelName != "" {
 		if err := core.UseAccel(ctx, true); err != nil {
 			return fail(err)
@@ -113,11 +113,11 @@ func newWasm(c train.Case, accelName string) (func() error, func(), error) {
 	if err := core.BeginRound(ctx, m.Params(), opt); err != nil {
 		return fail(err)
 	}
-	step := func() error {
-		_, err := core.Train(ctx, 1, c.Batch, 1)
+	run := func(steps int) error {
+		_, err := core.Train(ctx, steps, c.Batch, 1)
 		return err
 	}
-	return step, func() { core.Close(ctx) }, nil
+	return run, func() { core.Close(ctx) }, nil
 }
 
 // TFJSDir is where the TensorFlow.js anchor lives (package.json, mlp.js).
@@ -145,7 +145,7 @@ func TFJSDir() (string, error) {
 // newTFJS starts mlp.js in serve mode: one line "step" in, one line "ok"
 // out per training step, so the same loop measures it as the other
 // variants (the pipe costs microseconds against milliseconds per step).
-func newTFJS(c train.Case) (func() error, func(), error) {
+func newTFJS(c train.Case) (func(int) error, func(), error) {
 	if c.Model != "mlp" {
 		return nil, nil, fmt.Errorf("the TensorFlow.js anchor covers the MLP only")
 	}
@@ -180,18 +180,20 @@ func newTFJS(c train.Case) (func() error, func(), error) {
 		done()
 		return nil, nil, fmt.Errorf("mlp.js did not start: %q %v", line, err)
 	}
-	step := func() error {
-		if _, err := io.WriteString(in, "step\n"); err != nil {
-			return err
-		}
-		line, err := out.ReadString('\n')
-		if err != nil {
-			return fmt.Errorf("mlp.js: %w", err)
-		}
-		if strings.TrimSpace(line) != "ok" {
-			return fmt.Errorf("mlp.js: %q", line)
+	run := func(steps int) error {
+		for range steps {
+			if _, err := io.WriteString(in, "step\n"); err != nil {
+				return err
+			}
+			line, err := out.ReadString('\n')
+			if err != nil {
+				return fmt.Errorf("mlp.js: %w", err)
+			}
+			if strings.TrimSpace(line) != "ok" {
+				return fmt.Errorf("mlp.js: %q", line)
+			}
 		}
 		return nil
 	}
-	return step, done, nil
+	return run, done, nil
 }
