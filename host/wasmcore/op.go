@@ -47,7 +47,15 @@ func batchImport(b kernels.Backend, mem memory, list, count uint32) uint32 {
 	if count > maxBatch {
 		return 2
 	}
+	if count == 0 {
+		return 0 // the guest asking whether a backend is there
+	}
 	le := binary.LittleEndian
+	args := argsPool.Get().(*kernels.Args) // one for the batch's ops
+	defer func() {
+		*args = kernels.Args{} // keep no view of guest memory
+		argsPool.Put(args)
+	}()
 	for i := range count {
 		e := list + i*batchEntrySize
 		hdr, ok := mem.Read(e, 8)
@@ -57,7 +65,7 @@ func batchImport(b kernels.Backend, mem memory, list, count uint32) uint32 {
 		var st uint32
 		switch kind := le.Uint32(hdr); kind {
 		case 0:
-			st = runOpEntry(b, mem, kernels.Op(le.Uint32(hdr[4:])), e+8)
+			st = runOp(b, mem, kernels.Op(le.Uint32(hdr[4:])), e+8, args)
 		case 1:
 			st = batchGemm(b, mem, e+8)
 		default:
@@ -105,6 +113,11 @@ func runOpEntry(b kernels.Backend, mem memory, op kernels.Op, ptr uint32) uint32
 		*args = kernels.Args{} // keep no view of guest memory
 		argsPool.Put(args)
 	}()
+	return runOp(b, mem, op, ptr, args)
+}
+
+// runOp is runOpEntry with args to decode into (a batch reuses one).
+func runOp(b kernels.Backend, mem memory, op kernels.Op, ptr uint32, args *kernels.Args) uint32 {
 	desc, err := decodeOp(mem, ptr, args)
 	if err != nil {
 		return 2
