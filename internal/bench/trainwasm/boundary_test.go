@@ -48,10 +48,12 @@ func (t timedHost) RunOp(op kernels.Op, a *kernels.Args) bool {
 	return err == nil
 }
 
-// BenchmarkCoreStep times one MLP training step (batch 32 and 128) of the
-// wasm core per host backend and reports host-ns/op, the time spent in the host's
-// kernels: "null" shows the guest's code plus the boundary alone, and
-// native vs native-1t the cost of the two-thread GEMM through the import.
+// BenchmarkCoreStep times MLP training steps (batch 32 and 128) of the wasm
+// core per host backend, in calls of 1 and of train.StepsPerCall steps,
+// and reports ns and host-ns per step, the latter the time spent in the
+// host's kernels: "null" shows the guest's code plus the boundary alone,
+// and native vs native-1t the cost of the two-thread GEMM through the
+// import.
 //
 //	go test -run XXX -bench CoreStep ./internal/bench/trainwasm
 func BenchmarkCoreStep(b *testing.B) {
@@ -66,38 +68,42 @@ func BenchmarkCoreStep(b *testing.B) {
 			name string
 			host kernels.Backend
 		}{{"null", nullHost{}}, {"native", native}, {"native-1t", accel.Native{Threads: 1}}} {
-			b.Run(fmt.Sprintf("b%d/%s", batch, tc.name), func(b *testing.B) {
-				var spent atomic.Int64
-				host := tc.host
-				if tc.name != "null" {
-					host = timedHost{tc.host, &spent}
-				}
-				e, err := wasmcore.NewEngine(ctx, wasm, &wasmcore.Config{Accel: host})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer e.Close(ctx)
-				enginesMu.Lock()
-				engines["bench-"+tc.name] = e
-				enginesMu.Unlock()
-				defer func() { enginesMu.Lock(); delete(engines, "bench-"+tc.name); enginesMu.Unlock() }()
-				step, done, err := newWasm(train.Case{Name: fmt.Sprintf("mlp-b%d", batch), Model: "mlp", Batch: batch}, "bench-"+tc.name)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer done()
-				if err := step(1); err != nil {
-					b.Fatal(err)
-				}
-				spent.Store(0)
-				b.ResetTimer()
-				for b.Loop() {
-					if err := step(1); err != nil {
+			for _, perCall := range []int{1, train.StepsPerCall} {
+				b.Run(fmt.Sprintf("b%d/%s/steps-per-call=%d", batch, tc.name, perCall), func(b *testing.B) {
+					var spent atomic.Int64
+					host := tc.host
+					if tc.name != "null" {
+						host = timedHost{tc.host, &spent}
+					}
+					e, err := wasmcore.NewEngine(ctx, wasm, &wasmcore.Config{Accel: host})
+					if err != nil {
 						b.Fatal(err)
 					}
-				}
-				b.ReportMetric(float64(spent.Load())/float64(b.N), "host-ns/op")
-			})
+					defer e.Close(ctx)
+					enginesMu.Lock()
+					engines["bench-"+tc.name] = e
+					enginesMu.Unlock()
+					defer func() { enginesMu.Lock(); delete(engines, "bench-"+tc.name); enginesMu.Unlock() }()
+					step, done, err := newWasm(train.Case{Name: fmt.Sprintf("mlp-b%d", batch), Model: "mlp", Batch: batch}, "bench-"+tc.name)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer done()
+					if err := step(perCall); err != nil {
+						b.Fatal(err)
+					}
+					spent.Store(0)
+					b.ResetTimer()
+					for b.Loop() {
+						if err := step(perCall); err != nil {
+							b.Fatal(err)
+						}
+					}
+					steps := float64(b.N * perCall)
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/steps, "ns/step")
+					b.ReportMetric(float64(spent.Load())/steps, "host-ns/step")
+				})
+			}
 		}
 	}
 }
