@@ -123,8 +123,10 @@ type Config struct {
 	Seed       []byte  `json:"seed,omitempty"`        // the round's 32-byte shared seed
 
 	// Version of the secure codecs' encoding (secure, sketch), or of the
-	// compressed download layout (float32, bf16, int8 with Zstd; see Zstd):
-	// 2 (the
+	// compressed download layout (float32, bf16, int8 with Zstd; see Zstd;
+	// version 3, the default, also sends a delta as the changed
+	// coordinates and a bit mask where that is smaller, version 2 never).
+	// For the secure codecs 2 (the
 	// default) rounds with a counter-based stream and rotates without
 	// padding (secagg/encode version 2); 1 is the original encoding, kept
 	// so that rounds planned for older devices still work. Where the two
@@ -185,8 +187,8 @@ func (c Config) Validate() error {
 	}
 	switch id {
 	case IDFloat32, IDBF16, IDInt8:
-		if c.Version < 0 || c.Version > 2 {
-			return fmt.Errorf("%w: %s version %d (want 1 or 2; 0 means 2)", ErrConfig, c.Codec, c.Version)
+		if c.Version < 0 || c.Version > 3 {
+			return fmt.Errorf("%w: %s version %d (want 1, 2 or 3; 0 means 3)", ErrConfig, c.Codec, c.Version)
 		}
 	case IDTopK:
 		if b := c.Bits; b != 0 && b != 32 && b != 16 && (b < 2 || b > 8) {

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -575,5 +576,36 @@ func TestCompactKernel(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Version 3 named explicitly is the default (0): the same delta bytes;
+// version 2 never masks.
+func TestDownloadVersion3IsDefault(t *testing.T) {
+	base := make([]float32, 5000)
+	x := make([]float32, len(base))
+	for i := range base {
+		base[i] = float32(i%97) / 50
+		x[i] = base[i]
+		if i%3 == 0 {
+			x[i] += 0.01
+		}
+	}
+	blob := func(v int) []byte {
+		enc, err := NewEncoder(Config{Codec: "float32", Zstd: true, Version: v})
+		if err != nil {
+			t.Fatalf("version %d: %v", v, err)
+		}
+		b, err := enc.EncodeModel(x, 2, base, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]byte(nil), b...)
+	}
+	if d, v3, v2 := blob(0), blob(3), blob(2); !bytes.Equal(d, v3) || bytes.Equal(d, v2) {
+		t.Fatalf("version 0 and 3 differ (%d, %d bytes) or 2 equals them (%d bytes)", len(d), len(v3), len(v2))
+	}
+	if _, err := NewEncoder(Config{Codec: "float32", Zstd: true, Version: 4}); err == nil {
+		t.Fatal("download version 4 accepted")
 	}
 }

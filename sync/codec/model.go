@@ -141,7 +141,7 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 	planes := e.cfg.Zstd
 	// Version 3 (the default, for compressed float32 and bf16 deltas):
 	// maskDelta builds the layout.
-	masked := e.cfg.Zstd && e.cfg.Version == 0 && base != nil
+	masked := e.cfg.Zstd && (e.cfg.Version == 0 || e.cfg.Version == 3) && base != nil
 	var bad int
 	switch e.id {
 	case IDFloat32:
