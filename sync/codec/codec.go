@@ -123,18 +123,19 @@ type Config struct {
 	Seed       []byte  `json:"seed,omitempty"`        // the round's 32-byte shared seed
 
 	// Version of the secure codecs' encoding (secure, sketch), or of the
-	// compressed download layout (float32, bf16, int8 with Zstd; see Zstd;
-	// version 3, the default, also sends a delta as the changed
-	// coordinates and a bit mask where that is smaller, version 2 never).
-	// For the secure codecs 2 (the
-	// default) rounds with a counter-based stream and rotates without
-	// padding (secagg/encode version 2); 1 is the original encoding, kept
-	// so that rounds planned for older devices still work. Where the two
-	// lay out the same vector (no rotation, or a power-of-two rotation) a
-	// round of either version accepts blobs of both. The sketch also has
-	// version 3 (its default): version 2's encoding with a cheaper hash
-	// (multiply-add-shift), 1.4-1.9x faster to sketch and unsketch; its
-	// blobs and those of versions 1 and 2 are not interchangeable.
+	// compressed download layout (float32, bf16, int8 with Zstd). 0 means
+	// the newest, 3. Downloads: version 3 also sends a delta as its changed
+	// coordinates and a bit mask where that is smaller; 2 codes 64 KiB
+	// chunks (see Zstd); 1 the whole payload. Secure codecs: version 1 is
+	// the original encoding; 2 rounds with a counter-based stream and
+	// rotates without padding (secagg/encode version 2); 3 is 2 with, for
+	// "secure", a subsample of exactly the fraction asked for (versions 1
+	// and 2 keep the nearest power of two when rotating) and, for
+	// "sketch", a cheaper hash (multiply-add-shift + fmix32, 1.4-1.9x
+	// faster). Where two versions lay out the same vector (the same
+	// subsample count and rotation windows) a round accepts blobs of both;
+	// sketch blobs of version 3 and of 1 or 2 never mix. Older versions
+	// stay so that rounds planned for older devices still work.
 	Version int `json:"version,omitempty"`
 
 	// Feedback ("secure" with Fraction < 1): devices send the kept
@@ -215,10 +216,7 @@ func (c Config) Validate() error {
 		if len(c.Seed) != 32 {
 			return fmt.Errorf("%w: %s needs a 32-byte seed (got %d bytes)", ErrConfig, c.Codec, len(c.Seed))
 		}
-		if id == IDSecure && (c.Version < 0 || c.Version > 2) {
-			return fmt.Errorf("%w: %s version %d (want 1 or 2; 0 means 2)", ErrConfig, c.Codec, c.Version)
-		}
-		if id == IDSketch && (c.Version < 0 || c.Version > 3) {
+		if c.Version < 0 || c.Version > 3 {
 			return fmt.Errorf("%w: %s version %d (want 1, 2 or 3; 0 means 3)", ErrConfig, c.Codec, c.Version)
 		}
 		if id == IDSketch && (c.Rows < 0 || c.Rows > 64 || c.Cols < 0 || c.TopK < 0) {

@@ -67,6 +67,9 @@ func katCases() []katCase {
 		// windows of 256, without padding.
 		{Name: "secure-rot-v2", Config: Config{Codec: "secure", Bits: 6, Clip: 0.5, MaxClients: 4, Rotate: true, Seed: seed32(7), Version: 2}},
 		{Name: "secure-sub-rot-v2", Config: Config{Codec: "secure", Bits: 6, Clip: 0.5, Range: 0.1, MaxClients: 4, Fraction: 0.3, Rotate: true, Seed: seed32(7), Version: 2}},
+		// Secure version 3: version 2 keeping exactly 90 of 300 coordinates
+		// (versions 1 and 2 keep the nearest power of two, 64).
+		{Name: "secure-sub-rot-v3", Config: Config{Codec: "secure", Bits: 6, Clip: 0.5, Range: 0.1, MaxClients: 4, Fraction: 0.3, Rotate: true, Seed: seed32(7), Version: 3}},
 		{Name: "sketch-v2", Config: Config{Codec: "sketch", Bits: 6, Clip: 0.5, Range: 0.1, MaxClients: 4, Rows: 3, Cols: 64, TopK: 10, Seed: seed32(7), Version: 2}},
 		// Sketch version 3: version 2's rounding, multiply-add-shift and
 		// fmix32 hashing.

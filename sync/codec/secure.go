@@ -21,8 +21,8 @@ import (
 //
 //	"secure": clip the whole update to Config.Clip (L2), keep the round's
 //	  shared subsample of coordinates (one per stratum of about 1/Fraction
-//	  coordinates, picked from the seed; with Rotate the count is rounded
-//	  to the nearest power of two, the rotation's size), then secagg/encode: optional
+//	  coordinates, picked from the seed; with Rotate, versions 1 and 2
+//	  round the count to the nearest power of two), then secagg/encode: optional
 //	  seeded Hadamard rotation (version 2: of any length, without
 //	  padding), stochastic rounding to Bits bits into Z_2^B, and the
 //	  weight coordinate. The server scales each summed
@@ -72,17 +72,15 @@ func NewSecure(cfg Config, dim int) (*Secure, error) {
 		cfg.Bits = 8
 	}
 	if cfg.Version == 0 {
-		cfg.Version = 2
-		if id == IDSketch {
-			cfg.Version = 3
-		}
+		cfg.Version = 3
 	}
 	s := &Secure{id: id, cfg: cfg, dim: dim}
 	p := encode.Params{
 		Bits: cfg.Bits, MaxClients: cfg.MaxClients, ModBits: cfg.ModBits,
 		ClipNorm: cfg.Clip, Range: cfg.Range, MaxWeight: cfg.MaxWeight,
-		// Codec versions 1 and 2 use encode's 1 and 2; sketch version 3
-		// is encode's 2 with another hash.
+		// Codec versions 1 and 2 use encode's 1 and 2; version 3 is
+		// encode's 2 with another subsample count (secure) or hash
+		// (sketch).
 		Version: min(cfg.Version, 2),
 	}
 	copy(p.Seed[:], cfg.Seed)
@@ -92,9 +90,11 @@ func NewSecure(cfg Config, dim int) (*Secure, error) {
 		kept := dim
 		if f := cfg.Fraction; f != 0 && f < 1 {
 			m := max(1, int(math.Ceil(f*float64(dim))))
-			if cfg.Rotate {
-				// The rotation pads to a power of two; keep exactly one
-				// (the nearest, geometrically) instead of sending padding.
+			if cfg.Rotate && cfg.Version < 3 {
+				// Versions 1 and 2 keep a power of two (the nearest,
+				// geometrically), the size version 1's rotation pads to.
+				// Version 3 keeps the fraction asked for: version 2's
+				// rotation takes any length.
 				lo := 1 << (bits.Len(uint(m)) - 1)
 				if m > lo && float64(m)*float64(m) > float64(lo)*float64(2*lo) {
 					lo *= 2
@@ -491,11 +491,11 @@ func (s *Secure) check(blob []byte) ([]byte, error) {
 	switch {
 	case ID(h.Codec) != s.id:
 		return nil, fmt.Errorf("%w: blob is %s, the round uses %s", ErrCorrupt, ID(h.Codec), s.id)
-	case (h.CodecVersion != 1 && h.CodecVersion != 2 && (s.id != IDSketch || h.CodecVersion != 3)) || h.Flags != 0:
+	case h.CodecVersion < 1 || h.CodecVersion > 3 || h.Flags != 0:
 		return nil, fmt.Errorf("%w: %s version %d flags %#x unsupported", ErrCorrupt, s.id, h.CodecVersion, h.Flags)
 	case s.id == IDSketch && (h.CodecVersion == 3) != (s.cfg.Version == 3):
 		return nil, fmt.Errorf("%w: blob is sketch version %d, the round uses version %d (their hashes differ)", ErrCorrupt, h.CodecVersion, s.cfg.Version)
-	case int(h.CodecVersion) != s.cfg.Version && !s.versionsAgree():
+	case min(h.CodecVersion, 2) != min(uint8(s.cfg.Version), 2) && !s.versionsAgree():
 		return nil, fmt.Errorf("%w: blob is %s version %d, the round uses version %d (their rotations differ)", ErrCorrupt, s.id, h.CodecVersion, s.cfg.Version)
 	case int(h.Dim) != s.dim:
 		return nil, fmt.Errorf("%w: blob has dimension %d, the round %d", ErrCorrupt, h.Dim, s.dim)

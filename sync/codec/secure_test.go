@@ -533,7 +533,7 @@ func TestSecureVersions(t *testing.T) {
 
 // Sketch version 3 hashes differently: its rounds and those of versions 1
 // and 2 refuse each other's blobs, naming the versions; version 3 is the
-// default for a sketch (2 for secure).
+// default.
 func TestSketchVersion3(t *testing.T) {
 	const d = 300
 	x := heavyTailed(rand.New(rand.NewPCG(3, 3)), d, 1e-2)
@@ -542,11 +542,8 @@ func TestSketchVersion3(t *testing.T) {
 	if v := s3.Config().Version; v != 3 {
 		t.Fatalf("default sketch version %d, want 3", v)
 	}
-	if v := mustSecure(t, Config{Codec: "secure", Bits: 8, Clip: 10, MaxClients: 10, Seed: seed32(1)}, d).Config().Version; v != 2 {
-		t.Fatalf("default secure version %d, want 2", v)
-	}
-	if _, err := NewSecure(Config{Codec: "secure", Bits: 8, Clip: 10, MaxClients: 10, Seed: seed32(1), Version: 3}, d); !errors.Is(err, ErrConfig) {
-		t.Fatalf("secure version 3 accepted: %v", err)
+	if _, err := NewSecure(Config{Codec: "sketch", Bits: 8, Clip: 10, MaxClients: 10, Seed: seed32(1), Version: 4}, d); !errors.Is(err, ErrConfig) {
+		t.Fatalf("sketch version 4 accepted: %v", err)
 	}
 	blob := func(s *Secure) []byte {
 		v, err := s.Encode(nil, x, 1, rand.NewPCG(1, 1))
@@ -611,5 +608,68 @@ func TestSecureFeedbackNoSubsampleKeepsClipped(t *testing.T) {
 	want := math.Sqrt(a2) - 1
 	if got := math.Sqrt(kept); math.Abs(got-want) > 1e-3*want {
 		t.Fatalf("residual norm %v, want %v (||a|| − Clip)", got, want)
+	}
+}
+
+// Secure version 3 (the default) keeps exactly the fraction asked for when
+// rotating; versions 1 and 2 keep the nearest power of two. Rounds accept
+// blobs of another version only where the layouts agree, and the sum
+// decodes as before.
+func TestSecureVersion3Subsample(t *testing.T) {
+	const d = 1000
+	base := Config{Codec: "secure", Bits: 8, Clip: 10, MaxClients: 10, Fraction: 0.1, Rotate: true, Seed: seed32(5)}
+	kept := func(v int) int {
+		c := base
+		c.Version = v
+		return mustSecure(t, c, d).Len() - 1 // the weight coordinate
+	}
+	if k3, k0, k2 := kept(3), kept(0), kept(2); k3 != 100 || k0 != 100 || k2 != 128 {
+		t.Fatalf("kept %d (v3), %d (default), %d (v2); want 100, 100, 128", k3, k0, k2)
+	}
+	if _, err := NewSecure(Config{Codec: "secure", Bits: 8, Clip: 10, MaxClients: 10, Seed: seed32(1), Version: 4}, d); !errors.Is(err, ErrConfig) {
+		t.Fatalf("secure version 4 accepted: %v", err)
+	}
+	x := heavyTailed(rand.New(rand.NewPCG(9, 9)), d, 1e-2)
+	blob := func(c Config) []byte {
+		s := mustSecure(t, c, d)
+		v, err := s.Encode(nil, x, 1, rand.NewPCG(1, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.Pack(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	v2, v3 := base, base
+	v2.Version, v3.Version = 2, 3
+	if _, err := mustSecure(t, v3, d).Unpack(blob(v2)); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("a version 3 round took a version 2 blob of another subsample size: %v", err)
+	}
+	// A power-of-two fraction lays out alike in versions 2 and 3.
+	v2.Fraction, v3.Fraction = 0.128, 0.128
+	if _, err := mustSecure(t, v3, d).Unpack(blob(v2)); err != nil {
+		t.Fatalf("version 3 round refused a version 2 blob of the same layout: %v", err)
+	}
+	// The sum decodes to the clipped input on the kept coordinates, scaled
+	// by their strata (unbiased): check it on one client.
+	s := mustSecure(t, base, d)
+	v, err := s.Encode(nil, x, 1, rand.NewPCG(2, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, w, err := s.DecodeSum(v)
+	if err != nil || w != 1 {
+		t.Fatalf("DecodeSum: weight %d, %v", w, err)
+	}
+	nonzero := 0
+	for _, g := range got {
+		if g != 0 {
+			nonzero++
+		}
+	}
+	if nonzero < 90 || nonzero > 100 {
+		t.Fatalf("%d non-zero coordinates decoded, want about the 100 kept", nonzero)
 	}
 }
