@@ -94,7 +94,7 @@ func roundFlags(fs *flag.FlagSet, o *sim.Options, lr, prox *float64, deadline *t
 	fs.Float64Var(lr, "lr", 0.05, "client learning rate (SGD, momentum 0.9)")
 	fs.Float64Var(prox, "prox-mu", 0, "FedProx mu (0 = FedAvg)")
 	fs.BoolVar(&o.SecAgg, "secagg", false, "secure aggregation (SecAgg+)")
-	fs.Float64Var(&o.SecAggFraction, "secagg-fraction", 0, "with --secagg: each round sends this shared random fraction of the coordinates at 8 bits (e.g. 0.1: about 20x less upload)")
+	fs.Float64Var(&o.SecAggFraction, "secagg-fraction", 0, "with --secagg: each round sends this shared random fraction of the coordinates at 8 bits (e.g. 0.14: about 17x less upload; pair with --server-lr-decay 0.3)")
 	fs.StringVar(&o.Codec, "codec", "", "update codec: topk, qsgd, int8, bf16 (default: float32)")
 	fs.Float64Var(&o.CodecFraction, "codec-fraction", 0, "update codec: kept fraction (topk; default 0.01)")
 	fs.IntVar(&o.CodecBits, "codec-bits", 0, "update codec: value bits (topk: 32, 16 or 2..8; qsgd: 2..8)")
