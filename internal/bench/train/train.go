@@ -207,28 +207,37 @@ func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 // MeasureAll times every variant on case c, interleaved: each round runs
 // every variant once, so a change in the machine's load hits all variants
 // alike and their ratios stay fair. Each variant's run is as many calls of
-// StepsPerCall steps as fill about target (at least one); rounds repeat
+// StepsPerCall steps (fewer for a variant slower than target per call) as
+// fill about target (at least one); rounds repeat
 // until runs rounds, or until budget per variant is spent after at least
 // 3. The value is examples/s at each variant's median run. A variant that
 // fails to start or to step is skipped with the reason on log.
 func MeasureAll(vs []Variant, c Case, runs int, budget, target time.Duration, log io.Writer) []bench.Result {
 	type live struct {
-		v     Variant
-		run   func(int) error
-		calls int
-		ds    []time.Duration
+		v       Variant
+		run     func(int) error
+		perCall int // steps per call: StepsPerCall, fewer where a call would overrun target
+		calls   int
+		ds      []time.Duration
 	}
 	var ls []*live
 	for _, v := range vs {
 		run, done, err := v.New(c)
 		if err == nil {
 			defer done()
-			// Calibrate: one warm-up call, then size runs to the target.
+			// Calibrate: a warm-up step, then a call, then size runs to the
+			// target. A variant too slow for a call of StepsPerCall steps
+			// within the target (the in-guest wasm CNN) makes shorter calls,
+			// so that its runs leave time for the others.
 			t0 := time.Now()
-			if err = run(StepsPerCall); err == nil {
-				per := time.Since(t0)
-				ls = append(ls, &live{v: v, run: run, calls: max(1, int(target/max(per, time.Microsecond)))})
-				continue
+			if err = run(1); err == nil {
+				perCall := min(StepsPerCall, max(1, int(target/max(time.Since(t0), time.Microsecond))))
+				t0 = time.Now()
+				if err = run(perCall); err == nil {
+					per := time.Since(t0)
+					ls = append(ls, &live{v: v, run: run, perCall: perCall, calls: max(1, int(target/max(per, time.Microsecond)))})
+					continue
+				}
 			}
 		}
 		fmt.Fprintf(log, "train/%s/%s: skipped: %v\n", c.Name, v.Name, err)
@@ -242,7 +251,7 @@ func MeasureAll(vs []Variant, c Case, runs int, budget, target time.Duration, lo
 			t := time.Now()
 			var err error
 			for i := 0; i < l.calls && err == nil; i++ {
-				err = l.run(StepsPerCall)
+				err = l.run(l.perCall)
 			}
 			if err != nil {
 				fmt.Fprintf(log, "train/%s/%s: skipped: %v\n", c.Name, l.v.Name, err)
@@ -258,11 +267,11 @@ func MeasureAll(vs []Variant, c Case, runs int, budget, target time.Duration, lo
 			continue
 		}
 		st := bench.Summarize(l.ds)
-		work := float64(l.calls * StepsPerCall * c.Batch)
+		work := float64(l.calls * l.perCall * c.Batch)
 		extra := st.Extra(work)
 		extra["batch"] = c.Batch
-		extra["steps_per_run"] = l.calls * StepsPerCall
-		extra["steps_per_call"] = StepsPerCall
+		extra["steps_per_run"] = l.calls * l.perCall
+		extra["steps_per_call"] = l.perCall
 		if l.v.Kernels != "" {
 			extra["kernels"] = l.v.Kernels
 		}
