@@ -207,8 +207,8 @@ func run(ctx context.Context, cfg bench.Config, emit func(bench.Result)) error {
 // MeasureAll times every variant on case c, interleaved: each round runs
 // every variant once, so a change in the machine's load hits all variants
 // alike and their ratios stay fair. Each variant's run is as many calls of
-// StepsPerCall steps (fewer for a variant slower than target per call) as
-// fill about target (at least one); rounds repeat
+// StepsPerCall steps (of one step for a variant slower than target per
+// step) as fill about target (at least one); rounds repeat
 // until runs rounds, or until budget per variant is spent after at least
 // 3. The value is examples/s at each variant's median run. A variant that
 // fails to start or to step is skipped with the reason on log.
@@ -216,7 +216,7 @@ func MeasureAll(vs []Variant, c Case, runs int, budget, target time.Duration, lo
 	type live struct {
 		v       Variant
 		run     func(int) error
-		perCall int // steps per call: StepsPerCall, fewer where a call would overrun target
+		perCall int // steps per call: StepsPerCall, or 1 where a step overruns target
 		calls   int
 		ds      []time.Duration
 	}
@@ -225,13 +225,21 @@ func MeasureAll(vs []Variant, c Case, runs int, budget, target time.Duration, lo
 		run, done, err := v.New(c)
 		if err == nil {
 			defer done()
-			// Calibrate: a warm-up step, then a call, then size runs to the
-			// target. A variant too slow for a call of StepsPerCall steps
-			// within the target (the in-guest wasm CNN) makes shorter calls,
-			// so that its runs leave time for the others.
+			// Calibrate: a warm-up step, a timed step, then a call, and size
+			// runs to the target. A variant whose one step takes longer
+			// than the target (the in-guest wasm CNN and GRU) makes one-step
+			// calls, whose per-call costs are then noise, so that its runs
+			// leave time for the others'.
+			err = run(1)
 			t0 := time.Now()
-			if err = run(1); err == nil {
-				perCall := min(StepsPerCall, max(1, int(target/max(time.Since(t0), time.Microsecond))))
+			if err == nil {
+				err = run(1)
+			}
+			if err == nil {
+				perCall := StepsPerCall
+				if time.Since(t0) > target {
+					perCall = 1
+				}
 				t0 = time.Now()
 				if err = run(perCall); err == nil {
 					per := time.Since(t0)
