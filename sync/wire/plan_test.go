@@ -7,7 +7,7 @@ import (
 // TestSecAggPlanCodecVersion: the plan's codec version reaches the encoder
 // (0 means the codec's newest), and a bad one is refused.
 func TestSecAggPlanCodecVersion(t *testing.T) {
-	for _, v := range []int{0, 1, 2} {
+	for _, v := range []int{0, 1, 2, 3} {
 		p := SecAggPlan{Bits: 8, ClipNorm: 1, Rotate: true, CodecVersion: v}
 		_, enc, err := p.Setup(3, 10, 100)
 		if err != nil {
@@ -15,7 +15,7 @@ func TestSecAggPlanCodecVersion(t *testing.T) {
 		}
 		want := v
 		if v == 0 {
-			want = 2
+			want = 3 // the newest
 		}
 		if got := enc.Config().Version; got != want {
 			t.Fatalf("plan codec_version %d: encoder version %d, want %d", v, got, want)
