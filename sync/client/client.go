@@ -332,7 +332,7 @@ func (c *Client) connect() (*link, *wire.RetryLater, error) {
 	c.mu.Lock()
 	s, have := c.session, c.have
 	c.mu.Unlock()
-	hello := &wire.Hello{Protocol: wire.Version, DeviceID: c.cfg.DeviceID, SessionID: s.SessionID,
+	hello := &wire.Hello{Protocol: wire.Protocol, DeviceID: c.cfg.DeviceID, SessionID: s.SessionID,
 		ResumeToken: s.ResumeToken, Caps: c.cfg.Caps, HaveModel: have}
 	if err := write(ctx, ws, hello); err != nil {
 		closeNow(ws)

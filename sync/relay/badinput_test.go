@@ -92,7 +92,7 @@ func (r *raw) closeStatus(ctx context.Context) websocket.StatusCode {
 }
 
 func (r *raw) hello(ctx context.Context, id string) *wire.Welcome {
-	r.send(ctx, &wire.Hello{Protocol: wire.Version, DeviceID: id})
+	r.send(ctx, &wire.Hello{Protocol: wire.Protocol, DeviceID: id})
 	return expect[*wire.Welcome](ctx, r)
 }
 
@@ -114,7 +114,7 @@ func TestBadConnections(t *testing.T) {
 	bombFrame := binary.AppendUvarint([]byte{wire.Version, byte(wire.TUploadChunk), wire.FlagZstd}, uint64(len(bomb)))
 	bombFrame = append(bombFrame, bomb...)
 	huge := binary.AppendUvarint([]byte{wire.Version, byte(wire.TUploadChunk), 0}, 1<<63)
-	hello, _ := wire.Encode(&wire.Hello{Protocol: wire.Version, DeviceID: "eve"}, false)
+	hello, _ := wire.Encode(&wire.Hello{Protocol: wire.Protocol, DeviceID: "eve"}, false)
 
 	cases := []struct {
 		name  string
@@ -131,7 +131,9 @@ func TestBadConnections(t *testing.T) {
 		{"not hello first", false, mustEncode(&wire.Fetch{}), false, websocket.StatusCode(wire.CodeProtocol.CloseStatus())},
 		{"relay-only message", true, mustEncode(&wire.Welcome{}), false, websocket.StatusCode(wire.CodeProtocol.CloseStatus())},
 		{"bad version", false, mustEncode(&wire.Hello{Protocol: 9, DeviceID: "eve"}), false, websocket.StatusCode(wire.CodeBadVersion.CloseStatus())},
-		{"forged device id", false, mustEncode(&wire.Hello{Protocol: wire.Version, DeviceID: "alice"}), false, websocket.StatusCode(wire.CodeForbidden.CloseStatus())},
+		// Protocol 1 devices cannot decode download version 3 deltas.
+		{"protocol 1", false, mustEncode(&wire.Hello{Protocol: 1, DeviceID: "eve"}), false, websocket.StatusCode(wire.CodeBadVersion.CloseStatus())},
+		{"forged device id", false, mustEncode(&wire.Hello{Protocol: wire.Protocol, DeviceID: "alice"}), false, websocket.StatusCode(wire.CodeForbidden.CloseStatus())},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -159,13 +161,13 @@ func TestBadConnections(t *testing.T) {
 		w := r.hello(ctx, "carol")
 		r.ws.CloseNow()
 		r2, _, _ := h.dial(ctx, secret.Issue("carol"))
-		r2.send(ctx, &wire.Hello{Protocol: wire.Version, DeviceID: "carol", SessionID: w.SessionID, ResumeToken: wire.ID16{1}})
+		r2.send(ctx, &wire.Hello{Protocol: wire.Protocol, DeviceID: "carol", SessionID: w.SessionID, ResumeToken: wire.ID16{1}})
 		if got := r2.closeStatus(ctx); got != websocket.StatusCode(wire.CodeBadResume.CloseStatus()) {
 			t.Fatalf("close status %d", got)
 		}
 		// the right token resumes
 		r3, _, _ := h.dial(ctx, secret.Issue("carol"))
-		r3.send(ctx, &wire.Hello{Protocol: wire.Version, DeviceID: "carol", SessionID: w.SessionID, ResumeToken: w.ResumeToken})
+		r3.send(ctx, &wire.Hello{Protocol: wire.Protocol, DeviceID: "carol", SessionID: w.SessionID, ResumeToken: w.ResumeToken})
 		if w3 := expect[*wire.Welcome](ctx, r3); !w3.Resumed || w3.SessionID != w.SessionID {
 			t.Fatalf("resume: %+v", w3)
 		}

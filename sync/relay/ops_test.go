@@ -126,10 +126,10 @@ func TestEligibility(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	busy, _, _ := h.dial(ctx, secret.Issue("metered"))
-	busy.send(ctx, &wire.Hello{Protocol: wire.Version, DeviceID: "metered", Caps: wire.Capabilities{Flags: wire.CapCharging}})
+	busy.send(ctx, &wire.Hello{Protocol: wire.Protocol, DeviceID: "metered", Caps: wire.Capabilities{Flags: wire.CapCharging}})
 	expect[*wire.Welcome](ctx, busy)
 	ok, _, _ := h.dial(ctx, secret.Issue("plugged"))
-	ok.send(ctx, &wire.Hello{Protocol: wire.Version, DeviceID: "plugged", Caps: wire.Capabilities{Flags: wire.CapCharging | wire.CapUnmetered}})
+	ok.send(ctx, &wire.Hello{Protocol: wire.Protocol, DeviceID: "plugged", Caps: wire.Capabilities{Flags: wire.CapCharging | wire.CapUnmetered}})
 	expect[*wire.Welcome](ctx, ok)
 	if task := expect[*wire.Task](ctx, ok); task.Participants != 1 {
 		t.Fatalf("task %+v", task)

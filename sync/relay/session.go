@@ -208,7 +208,7 @@ func (c *conn) run(tokenDevice string) {
 		c.fatal(wire.CodeProtocol, "first message must be Hello, got "+m.Type().String())
 		return
 	}
-	if h.Protocol != wire.Version {
+	if h.Protocol != wire.Protocol {
 		c.fatal(wire.CodeBadVersion, "unsupported protocol version")
 		return
 	}

@@ -16,8 +16,15 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Version is the frame format and protocol version this package speaks.
+// Version is the frame format version this package speaks.
 const Version = 1
+
+// Protocol is the protocol version a device states in Hello; a relay
+// refuses any other (CodeBadVersion), so devices and relays that could not
+// understand each other's messages or blobs never start a session. 2: the
+// relay may send model deltas as sync/codec download version 3 and plans
+// default to the secure codec's version 3.
+const Protocol = 2
 
 // Frame flags.
 const (

@@ -36,7 +36,7 @@ func dialRaw(addr, id string) (net.Conn, error) {
 		c.Close()
 		return nil, fmt.Errorf("handshake: %s", resp.Status)
 	}
-	hello, _ := wire.Encode(&wire.Hello{Protocol: wire.Version, DeviceID: id}, false)
+	hello, _ := wire.Encode(&wire.Hello{Protocol: wire.Protocol, DeviceID: id}, false)
 	// A client frame: FIN|binary, masked with a zero key (payload unchanged).
 	f := []byte{0x82, 0x80 | byte(len(hello)), 0, 0, 0, 0}
 	if len(hello) >= 126 {
