@@ -13,19 +13,23 @@ import (
 	"github.com/murmur-fl/murmur/sync/codec/internal/zst"
 )
 
-// Download codecs ("float32", "bf16", "int8"), codec versions 1, 2, 3:
+// Download codecs ("float32", "bf16", "int8"), codec versions 1 to 4:
 //
 //	flags:  0: raw; 1: zstd section; 2: Huffman section (internal/ent);
-//	        in versions 2 and 3 flag 2's section may also hold zstd
-//	        chunks (ent's mixed form). Encoders write version 2 or 3 only
-//	        for a compressed payload (Config.Version 0 or 2), so an
+//	        in versions 2 to 4 flag 2's section may also hold zstd
+//	        chunks (ent's mixed form). Encoders write version 2 to 4 only
+//	        for a compressed payload (Config.Version 0, 2, 3 or 4), so an
 //	        uncompressed blob is the same bytes in all versions.
 //	params: u64 version, u64 base version (0: a snapshot), u32 bucket
-//	        (int8 only, else 0); version 3 adds u32 S (stored coordinates)
-//	version 3 (deltas, Config.Version 0): the words (int8: the scales,
-//	        then the codes) of the S changed coordinates, float32 and bf16
-//	        in byte planes, then a bit mask of which coordinates changed
-//	        (maskDelta, maskInt8; FORMAT.md)
+//	        (int8 only, else 0); version 3 adds u32 S (stored
+//	        coordinates), version 4 then u32 n2, u32 n3
+//	version 3 (deltas, Config.Version 0 or 3): the words (int8: the
+//	        scales, then the codes) of the S changed coordinates, float32
+//	        and bf16 in byte planes, then a bit mask of which coordinates
+//	        changed (maskDelta, maskInt8; FORMAT.md)
+//	version 4 (float32 deltas, Config.Version 0 or 4): version 3 with
+//	        the stored words' zero bytes 2 and 3 left out and a 2-bit
+//	        count per word (masked4.go)
 //	raw payload, for v = x (snapshot) or the delta against the base:
 //	  float32: the 4 bytes of each value, shuffled into byte planes when
 //	           zstd is on; a delta is the XOR of the IEEE bits (lossless)
