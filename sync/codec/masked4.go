@@ -48,6 +48,10 @@ func sigSplit(out []byte, w []float32) ([2]int, int) {
 		x2 := binary.LittleEndian.Uint64(p2[i:])
 		x3 := binary.LittleEndian.Uint64(p3[i:])
 		o2 := x2 | x3
+		if o2 == 0 { // no word of the group reaches byte 2 (most groups)
+			cnt[2*g], cnt[2*g+1], m2[g], m3[g] = 0, 0, 0, 0
+			continue
+		}
 		binary.LittleEndian.PutUint16(cnt[2*g:], packCounts(nzLow(o2)+nzLow(x3)))
 		m2[g], m3[g] = nonzeroBytes(o2), nonzeroBytes(x3)
 	}
