@@ -52,8 +52,10 @@ func sigSplit(out []byte, w []float32) ([2]int, int) {
 			cnt[2*g], cnt[2*g+1], m2[g], m3[g] = 0, 0, 0, 0
 			continue
 		}
-		binary.LittleEndian.PutUint16(cnt[2*g:], packCounts(nzLow(o2)+nzLow(x3)))
-		m2[g], m3[g] = nonzeroBytes(o2), nonzeroBytes(x3)
+		k2, k3 := nonzeroBytes(o2), nonzeroBytes(x3)
+		// c = 1 where byte 2 is the top, 2 where byte 3 is (k3 ⊆ k2).
+		binary.LittleEndian.PutUint16(cnt[2*g:], spreadLUT[k2&^k3]|spreadLUT[k3]<<1)
+		m2[g], m3[g] = k2, k3
 	}
 	j2 := compactBytes(p2, m2)
 	j3 := compactBytes(p3, m3)
@@ -167,21 +169,20 @@ func expandBytesGo(dst, src, masks []byte) int {
 	return j
 }
 
-// nzLow returns x with each byte replaced by 1 if it is not zero, else 0.
-func nzLow(x uint64) uint64 {
-	const lo7 = 0x7f7f7f7f7f7f7f7f
-	return ((x&lo7 + lo7) | x) >> 7 & 0x0101010101010101
-}
+// spreadLUT[b] holds the bits of b at the even places of 16 (bit t at
+// bit 2t): one 2-bit count's low bit per bit of b.
+var spreadLUT = func() *[256]uint16 {
+	var lut [256]uint16
+	for b := range lut {
+		for t := range 8 {
+			lut[b] |= uint16(b>>t&1) << (2 * t)
+		}
+	}
+	return &lut
+}()
 
-// packCounts packs the 2-bit values in the low bits of y's 8 bytes into
-// 16 bits, byte 0's lowest.
-func packCounts(y uint64) uint16 {
-	y = (y | y>>6) & 0x000f000f000f000f
-	y = (y | y>>12) & 0x000000ff000000ff
-	return uint16(y | y>>24)
-}
-
-// unpackCounts is packCounts' inverse: 8 counts, one a byte.
+// unpackCounts spreads 16 bits of counts (2 each, the first lowest) to
+// 8 bytes, one count a byte.
 func unpackCounts(c uint16) uint64 {
 	y := uint64(c)
 	y = (y | y<<24) & 0x000000ff000000ff
