@@ -124,9 +124,14 @@ type Config struct {
 
 	// Version of the secure codecs' encoding (secure, sketch), or of the
 	// compressed download layout (float32, bf16, int8 with Zstd). 0 means
-	// the newest, 3. Downloads: version 3 also sends a delta as its changed
-	// coordinates and a bit mask where that is smaller; 2 codes 64 KiB
-	// chunks (see Zstd); 1 the whole payload. Secure codecs: version 1 is
+	// the newest: 3 for the secure codecs, 4 for downloads; an older
+	// version writes exactly that version's bytes. Downloads: version 4 is
+	// 3 with a float32 delta's stored words cut to their significant bytes
+	// (a 2-bit count each; bf16 and int8 as in 3); version 3 also sends a
+	// delta as its changed coordinates and a bit mask where that is
+	// smaller; 2 codes 64 KiB chunks (see Zstd); 1 the whole payload.
+	// Devices built before a version reject its blobs: plan the oldest
+	// version the devices of a round decode. Secure codecs: version 1 is
 	// the original encoding; 2 rounds with a counter-based stream and
 	// rotates without padding (secagg/encode version 2); 3 is 2 with, for
 	// "secure", a subsample of exactly the fraction asked for (versions 1
@@ -188,8 +193,8 @@ func (c Config) Validate() error {
 	}
 	switch id {
 	case IDFloat32, IDBF16, IDInt8:
-		if c.Version < 0 || c.Version > 3 {
-			return fmt.Errorf("%w: %s version %d (want 1, 2 or 3; 0 means 3)", ErrConfig, c.Codec, c.Version)
+		if c.Version < 0 || c.Version > 4 {
+			return fmt.Errorf("%w: %s version %d (want 1..4; 0 means 4)", ErrConfig, c.Codec, c.Version)
 		}
 	case IDTopK:
 		if b := c.Bits; b != 0 && b != 32 && b != 16 && (b < 2 || b > 8) {

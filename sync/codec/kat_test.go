@@ -55,10 +55,14 @@ func katCases() []katCase {
 		{Name: "int8-delta", Config: Config{Codec: "int8", Bucket: 64}, Delta: true},
 		// Download version 3 (the default for compressed float32 and bf16
 		// deltas): the stored coordinates' words, then the mask.
-		{Name: "float32-delta-zstd-v3", Config: Config{Codec: "float32", Zstd: true}, Delta: true},
-		{Name: "float32-delta-sparse-zstd-v3", Config: Config{Codec: "float32", Zstd: true}, Delta: true, Sparse: true},
+		{Name: "float32-delta-zstd-v3", Config: Config{Codec: "float32", Zstd: true, Version: 3}, Delta: true},
+		{Name: "float32-delta-sparse-zstd-v3", Config: Config{Codec: "float32", Zstd: true, Version: 3}, Delta: true, Sparse: true},
 		{Name: "bf16-delta-sparse-zstd-v3", Config: Config{Codec: "bf16", Zstd: true}, Delta: true, Sparse: true},
 		{Name: "int8-delta-sparse-zstd-v3", Config: Config{Codec: "int8", Zstd: true, Bucket: 64}, Delta: true, Sparse: true},
+		// Download version 4 (the default for compressed float32 deltas):
+		// version 3 without the stored words' zero high bytes.
+		{Name: "float32-delta-zstd-v4", Config: Config{Codec: "float32", Zstd: true}, Delta: true},
+		{Name: "float32-delta-sparse-zstd-v4", Config: Config{Codec: "float32", Zstd: true}, Delta: true, Sparse: true},
 		{Name: "topk-q4", Config: Config{Codec: "topk", Fraction: 0.1, Bits: 4, Bucket: 8}},
 		{Name: "qsgd3", Config: Config{Codec: "qsgd", Bits: 3, Bucket: 100}},
 		{Name: "secure-sub-rot", Config: Config{Codec: "secure", Bits: 6, Clip: 0.5, Range: 0.1, MaxClients: 4, Fraction: 0.3, Rotate: true, Seed: seed32(7), Version: 1}},

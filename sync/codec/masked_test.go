@@ -66,22 +66,24 @@ func maskedInputs(r *rand.Rand, d int) map[string][2][]float32 {
 }
 
 // TestMaskedDeltaNaNBase: a float32 delta is lossless whatever the base
-// holds (the XOR of the bits), version 3 included.
+// holds (the XOR of the bits), versions 3 and 4 included.
 func TestMaskedDeltaNaNBase(t *testing.T) {
 	base := []float32{float32(math.NaN()), float32(math.Inf(1)), 1, float32(math.NaN()), 5, 6, 7, 8, 9}
 	x := []float32{2, 2, 1, 3, 5, 6, 7, 8, 10}
-	e := mustEncoder(t, Config{Codec: "float32", Zstd: true})
-	b, err := e.EncodeModel(x, 2, base, 1)
-	if err != nil || b[5] != 3 {
-		t.Fatalf("version %d: %v", b[5], err)
-	}
-	got, _, err := DecodeModel(b, base, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range x {
-		if math.Float32bits(got[i]) != math.Float32bits(x[i]) {
-			t.Fatalf("coordinate %d: %g, want %g", i, got[i], x[i])
+	for _, v := range []int{3, 4} {
+		e := mustEncoder(t, Config{Codec: "float32", Zstd: true, Version: v})
+		b, err := e.EncodeModel(x, 2, base, 1)
+		if err != nil || int(b[5]) != v {
+			t.Fatalf("version %d: %v", b[5], err)
+		}
+		got, _, err := DecodeModel(b, base, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range x {
+			if math.Float32bits(got[i]) != math.Float32bits(x[i]) {
+				t.Fatalf("version %d coordinate %d: %g, want %g", v, i, got[i], x[i])
+			}
 		}
 	}
 }
@@ -98,6 +100,7 @@ func TestMaskedDeltaRoundTrip(t *testing.T) {
 		}
 		e3 := mustEncoder(t, Config{Codec: codec, Zstd: true, Bucket: bucket})
 		e2 := mustEncoder(t, Config{Codec: codec, Zstd: true, Bucket: bucket, Version: 2})
+		e3x := mustEncoder(t, Config{Codec: codec, Zstd: true, Bucket: bucket, Version: 3})
 		for _, d := range []int{0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000, 4099, 70001, 140003} {
 			for name, in := range maskedInputs(r, d) {
 				x, base := in[0], in[1]
@@ -124,13 +127,25 @@ func TestMaskedDeltaRoundTrip(t *testing.T) {
 						}
 					}
 					wantV := uint8(3)
-					if codec != "float32" && 4*unchanged < d {
+					if codec == "float32" {
+						// The default: 4 where at least 1 in 32 stored
+						// words has a third byte; version 3 checked below.
+						high := 0
+						for i := range x {
+							if (math.Float32bits(x[i])^math.Float32bits(base[i]))>>16 != 0 {
+								high++
+							}
+						}
+						if 32*high >= d-unchanged {
+							wantV = 4
+						}
+					} else if 4*unchanged < d {
 						wantV = 2
 					}
 					if h.CodecVersion != wantV {
 						t.Fatalf("codec version %d, want %d (%d of %d unchanged)", h.CodecVersion, wantV, unchanged, d)
 					}
-					if wantV == 3 {
+					if wantV >= 3 {
 						p, err := parseDenseParams(h)
 						if err != nil || p.stored != d-unchanged {
 							t.Fatalf("params %+v (%v), want %d stored", p, err, d-unchanged)
@@ -138,7 +153,28 @@ func TestMaskedDeltaRoundTrip(t *testing.T) {
 					}
 					got3, v, err := DecodeModel(b3, base, 8)
 					if err != nil || v != 9 {
-						t.Fatalf("version 3: %v (version %d)", err, v)
+						t.Fatalf("version %d: %v (version %d)", wantV, err, v)
+					}
+					// An explicit version 3 writes version 3 (float32: not 4).
+					bx, err := e3x.EncodeModel(x, 9, base, 8)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if codec == "float32" {
+						if bx[5] != 3 {
+							t.Fatalf("Version 3 wrote codec version %d", bx[5])
+						}
+						gotx, _, err := DecodeModel(bx, base, 8)
+						if err != nil {
+							t.Fatalf("version 3: %v", err)
+						}
+						for i := range gotx {
+							if math.Float32bits(gotx[i]) != math.Float32bits(x[i]) {
+								t.Fatalf("version 3 coordinate %d: %g, model %g", i, gotx[i], x[i])
+							}
+						}
+					} else if !bytes.Equal(bx, b3) {
+						t.Fatal("Version 3 and the default differ")
 					}
 					got2, _, err := DecodeModel(b2, base, 8)
 					if err != nil {
@@ -317,7 +353,7 @@ func TestMaskedDeltaCorrupt(t *testing.T) {
 	for i := 0; i < len(x); i += 3 {
 		x[i] += 0.5
 	}
-	e := mustEncoder(t, Config{Codec: "float32", Zstd: true})
+	e := mustEncoder(t, Config{Codec: "float32", Zstd: true, Version: 3})
 	good, err := e.EncodeModel(x, 2, base, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -375,7 +411,12 @@ func TestMaskedDeltaCorrupt(t *testing.T) {
 			return raw
 		},
 		"version 4": func(h *frame.Header, raw []byte) []byte {
-			h.CodecVersion = 4
+			h.CodecVersion = 4 // params too short
+			return raw
+		},
+		"version 5": func(h *frame.Header, raw []byte) []byte {
+			h.CodecVersion = 5
+			h.Params = append(h.Params, make([]byte, 8)...)
 			return raw
 		},
 	} {
@@ -407,7 +448,7 @@ func TestMaskedDeltaSize(t *testing.T) {
 	for _, codec := range []string{"float32", "bf16"} {
 		b3, _ := mustEncoder(t, Config{Codec: codec, Zstd: true}).EncodeModel(x, 2, base, 1)
 		b2, _ := mustEncoder(t, Config{Codec: codec, Zstd: true, Version: 2}).EncodeModel(x, 2, base, 1)
-		if b3[5] != 3 || len(b3) >= len(b2) {
+		if b3[5] < 3 || len(b3) >= len(b2) {
 			t.Errorf("%s: version %d %d bytes, version 2 %d bytes", codec, b3[5], len(b3), len(b2))
 		}
 	}
@@ -446,6 +487,22 @@ func FuzzDeltaRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if codec == "float32" {
+			// The default writes version 4; version 3 must decode the same.
+			bx, err := mustEncoder(t, Config{Codec: codec, Zstd: true, Version: 3}).EncodeModel(x, 2, base, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotx, _, errx := DecodeModel(bx, base, 1)
+			if errx != nil {
+				t.Fatalf("version 3: %v", errx)
+			}
+			for i := range gotx {
+				if math.Float32bits(gotx[i]) != math.Float32bits(x[i]) {
+					t.Fatalf("version 3 coordinate %d: %g, model %g", i, gotx[i], x[i])
+				}
+			}
+		}
 		b2, err := mustEncoder(t, Config{Codec: codec, Zstd: true, Bucket: bucket, Version: 2}).EncodeModel(x, 2, base, 1)
 		if err != nil {
 			t.Fatal(err)
@@ -467,7 +524,7 @@ func FuzzDeltaRoundTrip(f *testing.F) {
 }
 
 // TestWriteMaskedSeeds writes the seeds of FuzzDeltaRoundTrip and the
-// version 3 seeds of FuzzDecode (seed-11 on).
+// version 3 and 4 seeds of FuzzDecode (seed-11 on; seed-14 is version 4).
 func TestWriteMaskedSeeds(t *testing.T) {
 	if os.Getenv("MURMUR_WRITE_SEEDS") == "" {
 		t.Skip("set MURMUR_WRITE_SEEDS=1 to rewrite testdata/fuzz seeds")
@@ -508,9 +565,13 @@ func TestWriteMaskedSeeds(t *testing.T) {
 	for i := 0; i < 50; i += 2 {
 		x[i] += 0.5
 	}
-	for i, codec := range []string{"float32", "bf16", "int8"} {
-		b, err := mustEncoder(t, Config{Codec: codec, Zstd: true, Bucket: map[string]int{"int8": 16}[codec]}, WithShapes([][]int{{5, 10}})).EncodeModel(x, 3, base, 2)
-		if err != nil || b[5] != 3 {
+	for i, codec := range []string{"float32", "bf16", "int8", "float32"} {
+		v := 3 // seed-14: version 4
+		if i == 3 {
+			v = 4
+		}
+		b, err := mustEncoder(t, Config{Codec: codec, Zstd: true, Bucket: map[string]int{"int8": 16}[codec], Version: v}, WithShapes([][]int{{5, 10}})).EncodeModel(x, 3, base, 2)
+		if err != nil || int(b[5]) != v {
 			t.Fatalf("%s: version %d, %v", codec, b[5], err)
 		}
 		write("FuzzDecode", fmt.Sprintf("seed-%02d", 11+i), b)
@@ -579,9 +640,9 @@ func TestCompactKernel(t *testing.T) {
 	}
 }
 
-// Version 3 named explicitly is the default (0): the same delta bytes;
-// version 2 never masks.
-func TestDownloadVersion3IsDefault(t *testing.T) {
+// Version 4 named explicitly is the default (0): the same delta bytes;
+// version 3 masks without cutting high bytes, version 2 never masks.
+func TestDownloadVersion4IsDefault(t *testing.T) {
 	base := make([]float32, 5000)
 	x := make([]float32, len(base))
 	for i := range base {
@@ -602,10 +663,11 @@ func TestDownloadVersion3IsDefault(t *testing.T) {
 		}
 		return append([]byte(nil), b...)
 	}
-	if d, v3, v2 := blob(0), blob(3), blob(2); !bytes.Equal(d, v3) || bytes.Equal(d, v2) {
-		t.Fatalf("version 0 and 3 differ (%d, %d bytes) or 2 equals them (%d bytes)", len(d), len(v3), len(v2))
+	d, v4, v3, v2 := blob(0), blob(4), blob(3), blob(2)
+	if !bytes.Equal(d, v4) || d[5] != 4 || v3[5] != 3 || v2[5] != 2 {
+		t.Fatalf("version 0 and 4 differ (%d, %d bytes), or codec versions %d, %d, %d", len(d), len(v4), d[5], v3[5], v2[5])
 	}
-	if _, err := NewEncoder(Config{Codec: "float32", Zstd: true, Version: 4}); err == nil {
-		t.Fatal("download version 4 accepted")
+	if _, err := NewEncoder(Config{Codec: "float32", Zstd: true, Version: 5}); err == nil {
+		t.Fatal("download version 5 accepted")
 	}
 }

@@ -13,19 +13,23 @@ import (
 	"github.com/murmur-fl/murmur/sync/codec/internal/zst"
 )
 
-// Download codecs ("float32", "bf16", "int8"), codec versions 1, 2, 3:
+// Download codecs ("float32", "bf16", "int8"), codec versions 1 to 4:
 //
 //	flags:  0: raw; 1: zstd section; 2: Huffman section (internal/ent);
-//	        in versions 2 and 3 flag 2's section may also hold zstd
-//	        chunks (ent's mixed form). Encoders write version 2 or 3 only
-//	        for a compressed payload (Config.Version 0 or 2), so an
+//	        in versions 2 to 4 flag 2's section may also hold zstd
+//	        chunks (ent's mixed form). Encoders write version 2 to 4 only
+//	        for a compressed payload (Config.Version 0, 2, 3 or 4), so an
 //	        uncompressed blob is the same bytes in all versions.
 //	params: u64 version, u64 base version (0: a snapshot), u32 bucket
-//	        (int8 only, else 0); version 3 adds u32 S (stored coordinates)
-//	version 3 (deltas, Config.Version 0): the words (int8: the scales,
-//	        then the codes) of the S changed coordinates, float32 and bf16
-//	        in byte planes, then a bit mask of which coordinates changed
-//	        (maskDelta, maskInt8; FORMAT.md)
+//	        (int8 only, else 0); version 3 adds u32 S (stored
+//	        coordinates), version 4 then u32 n2, u32 n3
+//	version 3 (deltas, Config.Version 0 or 3): the words (int8: the
+//	        scales, then the codes) of the S changed coordinates, float32
+//	        and bf16 in byte planes, then a bit mask of which coordinates
+//	        changed (maskDelta, maskInt8; FORMAT.md)
+//	version 4 (float32 deltas, Config.Version 0 or 4): version 3 with
+//	        the stored words' zero bytes 2 and 3 left out and a 2-bit
+//	        count per word (masked4.go)
 //	raw payload, for v = x (snapshot) or the delta against the base:
 //	  float32: the 4 bytes of each value, shuffled into byte planes when
 //	           zstd is on; a delta is the XOR of the IEEE bits (lossless)
@@ -48,22 +52,30 @@ func dense(id ID) bool { return id == IDFloat32 || id == IDBF16 || id == IDInt8 
 type denseParams struct {
 	version, base uint64
 	bucket        int
-	mixed         bool // codec version >= 2: the Huffman section may hold zstd chunks
-	masked        bool // codec version 3: a masked delta (the stored coordinates' words or codes, then the mask)
-	stored        int  // codec version 3: how many coordinates are stored
+	mixed         bool   // codec version >= 2: the Huffman section may hold zstd chunks
+	masked        bool   // codec version 3: a masked delta (the stored coordinates' words or codes, then the mask)
+	stored        int    // codec versions 3 and 4: how many coordinates are stored
+	sig           bool   // codec version 4: float32 stored words without their zero high bytes (masked4.go)
+	high          [2]int // codec version 4: n_2, n_3
 }
 
 func parseDenseParams(h frame.Header) (denseParams, error) {
 	var p denseParams
-	if (h.CodecVersion < 1 || h.CodecVersion > 3) || (h.Flags != 0 && h.Flags != flagZstd && h.Flags != flagHuffman) {
+	if (h.CodecVersion < 1 || h.CodecVersion > 4) || (h.Flags != 0 && h.Flags != flagZstd && h.Flags != flagHuffman) {
 		return p, fmt.Errorf("%w: %s version %d flags %#x unsupported", ErrCorrupt, ID(h.Codec), h.CodecVersion, h.Flags)
 	}
 	p.mixed = h.CodecVersion >= 2
-	p.masked = h.CodecVersion == 3
+	p.masked = h.CodecVersion >= 3
+	p.sig = h.CodecVersion == 4
 	r := frame.NewReader(h.Params)
 	p.version, p.base, p.bucket = r.U64(), r.U64(), int(r.U32())
 	if p.masked {
 		p.stored = int(r.U32())
+	}
+	if p.sig {
+		for t := range p.high {
+			p.high[t] = int(r.U32())
+		}
 	}
 	if err := r.Err(); err != nil {
 		return p, err
@@ -72,8 +84,11 @@ func parseDenseParams(h frame.Header) (denseParams, error) {
 		return p, fmt.Errorf("%w: %s bucket %d invalid", ErrCorrupt, ID(h.Codec), p.bucket)
 	}
 	if p.masked && (p.base == 0 || p.stored > int(h.Dim)) {
-		return p, fmt.Errorf("%w: %s version 3 (masked delta) with base version %d, %d of %d coordinates stored",
-			ErrCorrupt, ID(h.Codec), p.base, p.stored, h.Dim)
+		return p, fmt.Errorf("%w: %s version %d (masked delta) with base version %d, %d of %d coordinates stored",
+			ErrCorrupt, ID(h.Codec), h.CodecVersion, p.base, p.stored, h.Dim)
+	}
+	if p.sig && (ID(h.Codec) != IDFloat32 || p.high[0] > p.stored || p.high[1] > p.high[0]) {
+		return p, fmt.Errorf("%w: %s version 4 with %d and %d high bytes of %d words", ErrCorrupt, ID(h.Codec), p.high[0], p.high[1], p.stored)
 	}
 	return p, nil
 }
@@ -81,6 +96,9 @@ func parseDenseParams(h frame.Header) (denseParams, error) {
 // payloadLen is the raw (decompressed) payload length of a blob of d
 // values with params p.
 func (p denseParams) payloadLen(id ID, d int) int {
+	if p.sig {
+		return v4Len(d, p.stored, p.high)
+	}
 	if p.masked {
 		if id == IDInt8 {
 			return 4*quant.Buckets(d, p.bucket) + p.stored + (d+7)/8
@@ -141,7 +159,11 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 	planes := e.cfg.Zstd
 	// Version 3 (the default, for compressed float32 and bf16 deltas):
 	// maskDelta builds the layout.
-	masked := e.cfg.Zstd && (e.cfg.Version == 0 || e.cfg.Version == 3) && base != nil
+	masked := e.cfg.Zstd && (e.cfg.Version == 0 || e.cfg.Version >= 3) && base != nil
+	// Version 4 (the default for compressed float32 deltas): version 3
+	// without the stored words' zero high bytes (masked4.go).
+	sig := masked && e.id == IDFloat32 && e.cfg.Version != 3
+	var high [2]int
 	var bad int
 	switch e.id {
 	case IDFloat32:
@@ -181,10 +203,13 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 		if e.id == IDInt8 {
 			layout, stored = e.maskInt8(raw, d, bucket)
 		} else {
-			layout, stored = e.maskDelta(raw, x, base)
+			layout, stored, high, sig = e.maskDelta(raw, x, base, sig)
 		}
 		if stored >= 0 {
 			codecVersion = 3
+			if sig {
+				codecVersion = 4
+			}
 			flags, payload = flagHuffman, ent.AppendRuns(e.buf2[:0], layout)
 			e.buf2 = payload // scratch: frame.Append copies it into the blob
 		} else if e.id == IDFloat32 {
@@ -215,6 +240,11 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 	if stored >= 0 {
 		params = appendU32(params, uint32(stored))
 	}
+	if sig {
+		for _, n := range high {
+			params = appendU32(params, uint32(n))
+		}
+	}
 	h, err := e.header(params, d)
 	if err != nil {
 		return nil, err
@@ -236,30 +266,45 @@ func (e *Encoder) EncodeModel(x []float32, version uint64, base []float32, baseV
 // A float32 delta's random low mantissa planes dominate it: the masked
 // form measured 3-5% smaller on both.) For bf16, raw holds the 2 byte
 // planes of d bytes (encodeBF16); float32 reads x and base.
-func (e *Encoder) maskDelta(raw []byte, x, base []float32) ([]byte, int) {
+func (e *Encoder) maskDelta(raw []byte, x, base []float32, sig bool) ([]byte, int, [2]int, bool) {
 	d := len(x)
 	k := wordBytes(e.id)
 	mb := (d + 7) / 8
-	out := growBytes(e.buf3, k*d+mb) // the planes, then the mask
+	pl := k * d
+	if sig {
+		pl = sigScratch(d) // and version 4's counts and masks
+	}
+	out := growBytes(e.buf3, pl+mb) // the planes, then the mask
 	e.buf3 = out
-	mask := out[k*d:]
+	mask := out[pl:]
 	var nz int
 	if e.id == IDFloat32 {
 		w := growF32(e.scratch, d)
 		e.scratch = w
 		nz = compactXOR(w, mask, x, base)
+		if sig {
+			high, o := sigSplit(out[:sigScratch(nz)], w[:nz])
+			// Fewer than 1 in 32 words with a third byte: version 3's
+			// high planes are zero runs that its zstd chunks code for
+			// almost nothing, while version 4's counts still cost a bit
+			// per count byte (measured 1.3% larger with 1.4%).
+			if 32*high[0] >= nz {
+				n := copy(out[o:], mask)
+				return out[:o+n], nz, high, true
+			}
+		}
 		splitWords(out[:4*nz], w[:nz])
 	} else {
 		nz = compactPlanes(out, mask, raw, d, k)
 		if 4*(d-nz) < d {
-			return nil, -1
+			return nil, -1, [2]int{}, false
 		}
 		for p := 1; p < k; p++ {
 			copy(out[p*nz:(p+1)*nz], out[p*d:p*d+nz])
 		}
 	}
 	n := copy(out[k*nz:], mask) // may overlap: copy moves
-	return out[:k*nz+n], nz
+	return out[:k*nz+n], nz, [2]int{}, false
 }
 
 // maskInt8 builds the version 3 layout of an int8 delta from raw (the
@@ -1010,7 +1055,14 @@ func decodeDense(dst []float32, h frame.Header, p denseParams, payload []byte, b
 	switch {
 	case p.masked && id == IDFloat32:
 		nz := p.stored
-		if err := checkMask(raw[4*nz:n], d, nz); err != nil {
+		ws := 4 * nz // the stored words' bytes
+		if p.sig {
+			ws = n - (d+7)/8
+			if err := checkCounts(raw[ws-(nz+3)/4:ws], nz, p.high); err != nil {
+				return err
+			}
+		}
+		if err := checkMask(raw[ws:n], d, nz); err != nil {
 			return err
 		}
 		wp, _ := wordPool.Get().(*[]float32)
@@ -1021,10 +1073,25 @@ func decodeDense(dst []float32, h frame.Header, p denseParams, payload []byte, b
 		if cap(*wp) < nz+8 {
 			*wp = make([]float32, nz+8)
 		}
-		w := (*wp)[:nz+8]                      // slack: the kernel loads 8 words at any j <= nz
-		f32FromPlanes(w[:nz], raw[:4*nz], nil) // any bits: the flag is not used
+		w := (*wp)[:nz+8] // slack: the kernel loads 8 words at any j <= nz
+		var planes []byte
+		if !p.sig {
+			planes = raw[:4*nz]
+		} else {
+			fp, _ := rawPool.Get().(*[]byte)
+			if fp == nil {
+				fp = new([]byte)
+			}
+			defer rawPool.Put(fp)
+			if cap(*fp) < sigJoinScratch(nz) {
+				*fp = make([]byte, sigJoinScratch(nz))
+			}
+			sigJoin((*fp)[:sigJoinScratch(nz)], raw[:n], nz, p.high)
+			planes = (*fp)[:4*nz]
+		}
+		f32FromPlanes(w[:nz], planes, nil) // any bits: the flag is not used
 		clear(w[nz:])
-		flag = unmaskF32(vals, w, raw[4*nz:n], base)
+		flag = unmaskF32(vals, w, raw[ws:n], base)
 	case p.masked && id == IDInt8:
 		sb := 4 * quant.Buckets(d, p.bucket)
 		nz := p.stored

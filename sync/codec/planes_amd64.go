@@ -29,3 +29,9 @@ func compactXORAVX2(w *float32, mask *byte, x, base *float32, n int, lut *uint32
 
 //go:noescape
 func unmaskF32AVX2(vals, w *float32, mask *byte, base *float32, n int, lut *uint32, cnt *uint8) (flag uint32, j int)
+
+//go:noescape
+func compactBytesSSSE3(dst, src, masks *byte, n int, lut *[8]byte, cnt *uint8) int
+
+//go:noescape
+func expandBytesSSSE3(dst, src, masks *byte, n int, lut *[8]byte, cnt *uint8) int

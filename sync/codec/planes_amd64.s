@@ -493,3 +493,67 @@ udone:
 	MOVQ         R11, j+64(FP)
 	VZEROUPPER
 	RET
+
+// func compactBytesSSSE3(dst, src, masks *byte, n int, lut *[8]byte, cnt *uint8) int
+// For each of n groups of 8 bytes of src: the bytes whose bit is set in
+// the group's mask byte, in order, stored (8 bytes, the tail garbage) at
+// dst+j; j advances by their count. dst may equal src (j <= 8g).
+TEXT ·compactBytesSSSE3(SB), NOSPLIT, $0-56
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  masks+16(FP), R9
+	MOVQ  n+24(FP), CX
+	MOVQ  lut+32(FP), R10
+	MOVQ  cnt+40(FP), R12
+	XORQ  R11, R11
+	TESTQ CX, CX
+	JZ    kbdone
+
+kbloop:
+	MOVBQZX (R9), AX
+	MOVQ    (SI), X0
+	MOVQ    (R10)(AX*8), X1
+	PSHUFB  X1, X0
+	MOVQ    X0, (DI)(R11*1)
+	MOVBQZX (R12)(AX*1), AX
+	ADDQ    AX, R11
+	ADDQ    $8, SI
+	INCQ    R9
+	DECQ    CX
+	JNZ     kbloop
+
+kbdone:
+	MOVQ R11, ret+48(FP)
+	RET
+
+// func expandBytesSSSE3(dst, src, masks *byte, n int, lut *[8]byte, cnt *uint8) int
+// compactBytesSSSE3's inverse: for each of n groups, 8 bytes of dst get
+// the next bytes of src (read 8 at a time at src+j) at the lanes whose
+// mask bit is set, zero elsewhere; j advances by their count.
+TEXT ·expandBytesSSSE3(SB), NOSPLIT, $0-56
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  masks+16(FP), R9
+	MOVQ  n+24(FP), CX
+	MOVQ  lut+32(FP), R10
+	MOVQ  cnt+40(FP), R12
+	XORQ  R11, R11
+	TESTQ CX, CX
+	JZ    ebdone
+
+ebloop:
+	MOVBQZX (R9), AX
+	MOVQ    (SI)(R11*1), X0
+	MOVQ    (R10)(AX*8), X1
+	PSHUFB  X1, X0
+	MOVQ    X0, (DI)
+	MOVBQZX (R12)(AX*1), AX
+	ADDQ    AX, R11
+	ADDQ    $8, DI
+	INCQ    R9
+	DECQ    CX
+	JNZ     ebloop
+
+ebdone:
+	MOVQ R11, ret+48(FP)
+	RET
