@@ -22,8 +22,8 @@ const Version = 1
 // Protocol is the protocol version a device states in Hello; a relay
 // refuses any other (CodeBadVersion), so devices and relays that could not
 // understand each other's messages or blobs never start a session. 2: the
-// relay may send model deltas as sync/codec download version 3 and plans
-// default to the secure codec's version 3.
+// relay may send model deltas as sync/codec download version 3 or 4 and
+// plans default to the secure codec's version 3.
 const Protocol = 2
 
 // Frame flags.
