@@ -119,7 +119,7 @@ func FuzzEstimateTop(f *testing.F) {
 		}
 		table := make([]float32, s.Len())
 		fillTable(table, int(kind), rand.New(rand.NewPCG(tseed, 1)))
-		checkEstimateTop(t, s, table, int(k)%(d+2))
+		checkEstimateTop(t, s, table, int(k)%(d/8+2))
 	})
 }
 
