@@ -21,7 +21,7 @@ import (
 // with |estimate| >= t. When at least k are kept, the k-th largest
 // magnitude is >= t, so no coordinate below t can be among the top k, and
 // topk.Select over the kept ones (in index order) picks the same ones.
-// Otherwise (or with a NaN in table, or t = 0) it falls back.
+// Otherwise (or with a NaN or infinity in table, or t = 0) it falls back.
 func (s *Sketch) EstimateTop(table []float32, k int, est []float32) ([]uint32, []float32) {
 	if idx, val, ok := s.estimateTop(table, k); ok {
 		return idx, val
@@ -44,8 +44,10 @@ func (s *Sketch) estimateTop(table []float32, k int) ([]uint32, []float32, bool)
 	if k <= 0 || k*16 > d || d < 16*estBlk {
 		return nil, nil, false
 	}
+	// Only finite counters: with an infinity, an even row count's mean of
+	// the middle two can be NaN, which the selection does not order.
 	for _, v := range table[:s.Len()] {
-		if v != v {
+		if math.Float32bits(v)&0x7F800000 == 0x7F800000 {
 			return nil, nil, false
 		}
 	}

@@ -95,16 +95,19 @@ func TestEstimateTopMatches(t *testing.T) {
 	}
 }
 
-// A NaN in the table: the fallback (Estimate then topk.Select), as before.
-func TestEstimateTopNaN(t *testing.T) {
-	s := NewV3([]byte("nan"), 5, 400, 20000)
-	table := make([]float32, s.Len())
-	fillTable(table, 0, rand.New(rand.NewPCG(1, 2)))
-	table[17] = float32(math.NaN())
-	if _, _, fast := s.estimateTop(table, 200); fast {
-		t.Fatal("fast path with a NaN in the table")
+// A NaN or infinity in the table: the fallback (Estimate then
+// topk.Select), as before.
+func TestEstimateTopNotFinite(t *testing.T) {
+	for _, x := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		s := NewV3([]byte("nan"), 4, 400, 20000)
+		table := make([]float32, s.Len())
+		fillTable(table, 0, rand.New(rand.NewPCG(1, 2)))
+		table[17] = float32(x)
+		if _, _, fast := s.estimateTop(table, 200); fast {
+			t.Fatalf("fast path with %v in the table", x)
+		}
+		checkEstimateTop(t, s, table, 200)
 	}
-	checkEstimateTop(t, s, table, 200)
 }
 
 func FuzzEstimateTop(f *testing.F) {
