@@ -17,6 +17,12 @@ func checkEstimateTop(t *testing.T, s *Sketch, table []float32, k int) bool {
 	t.Helper()
 	est := make([]float32, s.Dim)
 	s.Estimate(est, table)
+	return checkEstimateTopEst(t, s, table, est, k)
+}
+
+// checkEstimateTopEst is checkEstimateTop with Estimate's output given.
+func checkEstimateTopEst(t *testing.T, s *Sketch, table, est []float32, k int) bool {
+	t.Helper()
 	want := topk.Select(nil, est, k)
 	_, _, fast := s.estimateTop(table, k)
 	idx, val := s.EstimateTop(table, k, make([]float32, s.Dim))
@@ -73,15 +79,20 @@ func TestEstimateTopMatches(t *testing.T) {
 		for _, rows := range []int{3, 4, 5} {
 			for _, d := range []int{8191, 8192, 10000, 40000 + 37, 1 << 17} {
 				for kind := range 6 {
+					if d == 1<<17 && (kind > 0 || rows != 5) {
+						continue // the large case once per version
+					}
 					t.Run(fmt.Sprintf("%s/rows=%d/d=%d/kind=%d", v.name, rows, d, kind), func(t *testing.T) {
 						s := v.new([]byte("top"), rows, max(64, d/50), d)
 						r := rand.New(rand.NewPCG(uint64(d), uint64(kind)))
 						table := make([]float32, s.Len())
 						fillTable(table, kind, r)
+						est := make([]float32, d)
+						s.Estimate(est, table)
 						fast := 0
 						ks := []int{1, d / 100, d / 20, d / 16, d/16 + 1, d / 2}
 						for _, k := range ks {
-							if checkEstimateTop(t, s, table, k) {
+							if checkEstimateTopEst(t, s, table, est, k) {
 								fast++
 							}
 						}
