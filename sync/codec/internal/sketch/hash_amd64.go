@@ -36,4 +36,4 @@ func gatherRowScalar(dst *float32, h *uint32, tr *float32, n int)
 func estRow3AVX2(dst *float32, tr *float32, n int, c *hash3Const)
 
 //go:noescape
-func passMaskAVX2(m *byte, a *float32, n int, t float32)
+func passMaskAVX2(m *uint64, a *float32, n int, t float32)

@@ -86,7 +86,7 @@ func (s *Sketch) estimateTop(table []float32, k int) ([]uint32, []float32, bool)
 	idx := make([]uint32, 0, 2*k)
 	val := make([]float32, 0, 2*k)
 	buf := make([]float32, estBlk)
-	mask := make([]byte, estBlk/8)
+	mask := make([]uint64, estBlk/64)
 	e = s.newEstScratch(0)
 	for b, o := 0, 0; o < d; b, o = b+1, o+estBlk {
 		n := min(estBlk, d-o)
@@ -113,15 +113,17 @@ func (s *Sketch) estimateTop(table []float32, k int) ([]uint32, []float32, bool)
 }
 
 // appendPassing appends o+j and v to idx and val for each v = a[j] with
-// |v| >= t, in order (mask: len(a)/8 bytes of scratch).
-func appendPassing(idx []uint32, val []float32, a []float32, mask []byte, o int, t float32) ([]uint32, []float32) {
+// |v| >= t, in order (mask: len(a)/64 words of scratch).
+func appendPassing(idx []uint32, val []float32, a []float32, mask []uint64, o int, t float32) ([]uint32, []float32) {
 	k := 0
-	if useAVX2 && len(a) >= 8 {
-		k = len(a) &^ 7
+	if useAVX2 && len(a) >= 64 {
+		// One mask bit per value from the kernel; the loop only visits
+		// the passing ones (about 2% of them).
+		k = len(a) &^ 63
 		passMaskAVX2(&mask[0], &a[0], k, t)
-		for b, bits := range mask[:k/8] {
+		for w, bits := range mask[:k/64] {
 			for bits != 0 {
-				j := 8*b + mbits.TrailingZeros8(bits)
+				j := 64*w + mbits.TrailingZeros64(bits)
 				idx = append(idx, uint32(o+j))
 				val = append(val, a[j])
 				bits &= bits - 1

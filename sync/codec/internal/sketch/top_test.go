@@ -159,3 +159,36 @@ func BenchmarkEstimateTop(b *testing.B) {
 		})
 	}
 }
+
+// TestPassMaskKernel checks the AVX2 mask kernel against |a[j]| >= t,
+// values at the threshold, ±0 and infinities included.
+func TestPassMaskKernel(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2 kernel here")
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, n := range []int{64, 128, 512} {
+		a := make([]float32, n)
+		for i := range a {
+			switch r.IntN(6) {
+			case 0:
+				a[i] = 0.5 // the threshold
+			case 1:
+				a[i] = -0.5
+			case 2:
+				a[i] = float32(math.Copysign(0, -1))
+			case 3:
+				a[i] = float32(math.Inf(1 - 2*r.IntN(2)))
+			default:
+				a[i] = float32(r.NormFloat64())
+			}
+		}
+		m := make([]uint64, n/64)
+		passMaskAVX2(&m[0], &a[0], n, 0.5)
+		for j, v := range a {
+			if got, want := m[j/64]>>(j%64)&1 == 1, abs32(v) >= 0.5; got != want {
+				t.Fatalf("n %d: a[%d] = %v: kernel %v, want %v", n, j, v, got, want)
+			}
+		}
+	}
+}
