@@ -51,6 +51,7 @@ type Secure struct {
 	tab *encode.Encoder // "sketch": decodes the summed counter table
 
 	scratch sync.Pool // "sketch": *[]uint64, the fixed-point vector before sketching
+	estPool sync.Pool // "sketch": *[]float32, scratch for the estimates (sketch.EstimateTop)
 	fbPool  sync.Pool // feedback: *[]float32, the clipped update plus residual
 }
 
@@ -553,10 +554,16 @@ func (s *Secure) DecodeSum(sum []uint64) ([]float32, uint64, error) {
 // unsketch estimates every coordinate from table (real-valued counters)
 // and returns the TopK largest in magnitude, zero elsewhere.
 // sketch.EstimateTop keeps only the coordinates that can be among them
-// (the same result as estimating all and selecting): no pass over dim
-// estimates besides the result's.
+// (the same result as estimating all and selecting); the pooled buffer
+// is its scratch (its sample, or all the estimates where it falls back).
 func (s *Secure) unsketch(table []float32) []float32 {
-	idx, val := s.sk.EstimateTop(table, s.cfg.TopK, nil)
+	ep, _ := s.estPool.Get().(*[]float32)
+	if ep == nil {
+		ep = new([]float32)
+		*ep = make([]float32, s.dim)
+	}
+	defer s.estPool.Put(ep)
+	idx, val := s.sk.EstimateTop(table, s.cfg.TopK, (*ep)[:s.dim])
 	out := make([]float32, s.dim)
 	for j, i := range idx {
 		out[i] = val[j]

@@ -11,9 +11,9 @@ import (
 // of the k coordinates with the largest |median estimate| from table,
 // ties broken by the lower index: exactly topk.Select over Estimate's
 // output, without storing and rescanning all Dim estimates. est (Dim
-// floats, or nil to allocate them) is scratch, used only when the fast
-// path cannot prove its result (then it is Estimate followed by
-// topk.Select).
+// floats, or nil to allocate what is needed) is scratch: the fast path
+// keeps its sample there, and when that path cannot prove its result it
+// holds all the estimates (Estimate followed by topk.Select).
 //
 // The fast path estimates a sample first (the first topSample coordinates
 // of every block), takes a threshold t that about 1.5k of all coordinates
@@ -23,7 +23,7 @@ import (
 // topk.Select over the kept ones (in index order) picks the same ones.
 // Otherwise (or with a NaN or infinity in table, or t = 0) it falls back.
 func (s *Sketch) EstimateTop(table []float32, k int, est []float32) ([]uint32, []float32) {
-	if idx, val, ok := s.estimateTop(table, k); ok {
+	if idx, val, ok := s.estimateTop(table, k, est); ok {
 		return idx, val
 	}
 	if len(est) < s.Dim {
@@ -39,7 +39,9 @@ func (s *Sketch) EstimateTop(table []float32, k int, est []float32) ([]uint32, [
 	return idx, val
 }
 
-func (s *Sketch) estimateTop(table []float32, k int) ([]uint32, []float32, bool) {
+// estimateTop is EstimateTop's fast path; ok is false where it cannot
+// prove its result. The sample goes to est when it has room.
+func (s *Sketch) estimateTop(table []float32, k int, est []float32) (idx []uint32, val []float32, ok bool) {
 	d := s.Dim
 	if k <= 0 || k*16 > d || d < 16*estBlk {
 		return nil, nil, false
@@ -58,7 +60,10 @@ func (s *Sketch) estimateTop(table []float32, k int) ([]uint32, []float32, bool)
 	if blocks < 128 {
 		stride = 4
 	}
-	sample := make([]float32, 0, (blocks+stride-1)/stride*estBlk)
+	sample := est[:0]
+	if need := (blocks + stride - 1) / stride * estBlk; cap(sample) < need {
+		sample = make([]float32, 0, need)
+	}
 	e := s.newEstScratch(0)
 	for o := 0; o < d; o += stride * estBlk {
 		n := min(estBlk, d-o)
@@ -83,8 +88,8 @@ func (s *Sketch) estimateTop(table []float32, k int) ([]uint32, []float32, bool)
 		return nil, nil, false
 	}
 	// The rest, keeping what reaches t (and the sample's, in order).
-	idx := make([]uint32, 0, 2*k)
-	val := make([]float32, 0, 2*k)
+	idx = make([]uint32, 0, 2*k)
+	val = make([]float32, 0, 2*k)
 	buf := make([]float32, estBlk)
 	mask := make([]uint64, estBlk/64)
 	e = s.newEstScratch(0)

@@ -24,7 +24,7 @@ func checkEstimateTop(t *testing.T, s *Sketch, table []float32, k int) bool {
 func checkEstimateTopEst(t *testing.T, s *Sketch, table, est []float32, k int) bool {
 	t.Helper()
 	want := topk.Select(nil, est, k)
-	_, _, fast := s.estimateTop(table, k)
+	_, _, fast := s.estimateTop(table, k, nil)
 	idx, val := s.EstimateTop(table, k, make([]float32, s.Dim))
 	if !slices.Equal(idx, want) {
 		t.Fatalf("rows %d cols %d dim %d k %d: %d indices, want %d (first difference at %d)", s.Rows, s.Cols, s.Dim, k, len(idx), len(want), firstDiff(idx, want))
@@ -114,7 +114,7 @@ func TestEstimateTopNotFinite(t *testing.T) {
 		table := make([]float32, s.Len())
 		fillTable(table, 0, rand.New(rand.NewPCG(1, 2)))
 		table[17] = float32(x)
-		if _, _, fast := s.estimateTop(table, 200); fast {
+		if _, _, fast := s.estimateTop(table, 200, nil); fast {
 			t.Fatalf("fast path with %v in the table", x)
 		}
 		checkEstimateTop(t, s, table, 200)
