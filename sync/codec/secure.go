@@ -12,7 +12,6 @@ import (
 	"github.com/murmur-fl/murmur/secagg/encode"
 	"github.com/murmur-fl/murmur/sync/codec/internal/frame"
 	"github.com/murmur-fl/murmur/sync/codec/internal/sketch"
-	"github.com/murmur-fl/murmur/sync/codec/internal/topk"
 )
 
 // Secure is the upload path under secure aggregation, where the server only
@@ -52,7 +51,7 @@ type Secure struct {
 	tab *encode.Encoder // "sketch": decodes the summed counter table
 
 	scratch sync.Pool // "sketch": *[]uint64, the fixed-point vector before sketching
-	estPool sync.Pool // "sketch": *[]float32, the estimates before top-k
+	estPool sync.Pool // "sketch": *[]float32, scratch for the estimates (sketch.EstimateTop)
 	fbPool  sync.Pool // feedback: *[]float32, the clipped update plus residual
 }
 
@@ -553,10 +552,10 @@ func (s *Secure) DecodeSum(sum []uint64) ([]float32, uint64, error) {
 }
 
 // unsketch estimates every coordinate from table (real-valued counters)
-// and returns the TopK largest in magnitude, zero elsewhere. The
-// estimates go to a pooled buffer and only the kept ones to the fresh
-// (zeroed) result: one pass over dim floats fewer than estimating into
-// the result and clearing the rest.
+// and returns the TopK largest in magnitude, zero elsewhere.
+// sketch.EstimateTop keeps only the coordinates that can be among them
+// (the same result as estimating all and selecting); the pooled buffer
+// is its scratch (its sample, or all the estimates where it falls back).
 func (s *Secure) unsketch(table []float32) []float32 {
 	ep, _ := s.estPool.Get().(*[]float32)
 	if ep == nil {
@@ -564,11 +563,10 @@ func (s *Secure) unsketch(table []float32) []float32 {
 		*ep = make([]float32, s.dim)
 	}
 	defer s.estPool.Put(ep)
-	est := (*ep)[:s.dim]
-	s.sk.Estimate(est, table)
+	idx, val := s.sk.EstimateTop(table, s.cfg.TopK, (*ep)[:s.dim])
 	out := make([]float32, s.dim)
-	for _, i := range topk.Select(nil, est, s.cfg.TopK) {
-		out[i] = est[i]
+	for j, i := range idx {
+		out[i] = val[j]
 	}
 	return out
 }

@@ -34,3 +34,6 @@ func gatherRowScalar(dst *float32, h *uint32, tr *float32, n int)
 
 //go:noescape
 func estRow3AVX2(dst *float32, tr *float32, n int, c *hash3Const)
+
+//go:noescape
+func passMaskAVX2(m *uint64, a *float32, n int, t float32)

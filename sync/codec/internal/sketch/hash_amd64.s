@@ -398,3 +398,70 @@ e3done:
 	VMOVDQU Y1, 32(BX)
 	VZEROUPPER
 	RET
+
+DATA absMask<>+0(SB)/8, $0x7fffffff7fffffff
+DATA absMask<>+8(SB)/8, $0x7fffffff7fffffff
+DATA absMask<>+16(SB)/8, $0x7fffffff7fffffff
+DATA absMask<>+24(SB)/8, $0x7fffffff7fffffff
+GLOBL absMask<>(SB), RODATA|NOPTR, $32
+
+// func passMaskAVX2(m *uint64, a *float32, n int, t float32)
+// Bit j of m[w] = |a[64w+j]| >= t, for n a multiple of 64 (a NaN never
+// passes; EstimateTop's fast path has none).
+TEXT ·passMaskAVX2(SB), NOSPLIT, $0-28
+	MOVQ         m+0(FP), DI
+	MOVQ         a+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS t+24(FP), Y15
+	VMOVDQU      absMask<>(SB), Y14
+	SHRQ         $6, CX
+	JZ           pmdone
+
+pmloop:
+	VANDPS    0(SI), Y14, Y0
+	VANDPS    32(SI), Y14, Y1
+	VANDPS    64(SI), Y14, Y2
+	VANDPS    96(SI), Y14, Y3
+	VCMPPS    $13, Y15, Y0, Y0
+	VCMPPS    $13, Y15, Y1, Y1
+	VCMPPS    $13, Y15, Y2, Y2
+	VCMPPS    $13, Y15, Y3, Y3
+	VMOVMSKPS Y0, R8
+	VMOVMSKPS Y1, AX
+	SHLQ      $8, AX
+	ORQ       AX, R8
+	VMOVMSKPS Y2, AX
+	SHLQ      $16, AX
+	ORQ       AX, R8
+	VMOVMSKPS Y3, AX
+	SHLQ      $24, AX
+	ORQ       AX, R8
+	VANDPS    128(SI), Y14, Y0
+	VANDPS    160(SI), Y14, Y1
+	VANDPS    192(SI), Y14, Y2
+	VANDPS    224(SI), Y14, Y3
+	VCMPPS    $13, Y15, Y0, Y0
+	VCMPPS    $13, Y15, Y1, Y1
+	VCMPPS    $13, Y15, Y2, Y2
+	VCMPPS    $13, Y15, Y3, Y3
+	VMOVMSKPS Y0, AX
+	SHLQ      $32, AX
+	ORQ       AX, R8
+	VMOVMSKPS Y1, AX
+	SHLQ      $40, AX
+	ORQ       AX, R8
+	VMOVMSKPS Y2, AX
+	SHLQ      $48, AX
+	ORQ       AX, R8
+	VMOVMSKPS Y3, AX
+	SHLQ      $56, AX
+	ORQ       AX, R8
+	MOVQ      R8, (DI)
+	ADDQ      $256, SI
+	ADDQ      $8, DI
+	DECQ      CX
+	JNZ       pmloop
+
+pmdone:
+	VZEROUPPER
+	RET

@@ -12,3 +12,4 @@ func signRow3AVX2(pk *uint64, q *uint64, n int, c *hash3Const)    { panic("sketc
 func scatter32AVX2(acc *uint32, pk *uint64, n int)                { panic("sketch: no AVX2") }
 func gatherRowScalar(dst *float32, h *uint32, tr *float32, n int) { panic("sketch: no AVX2") }
 func estRow3AVX2(dst *float32, tr *float32, n int, c *hash3Const) { panic("sketch: no AVX2") }
+func passMaskAVX2(m *uint64, a *float32, n int, t float32)        { panic("sketch: no AVX2") }

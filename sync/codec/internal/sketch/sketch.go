@@ -322,96 +322,132 @@ func (s *Sketch) MaxLoad() int {
 	return m
 }
 
+// estBlk is how many coordinates Estimate does at a time (row by row into a
+// block of per-row estimates, then the medians: the hash loop stays simple
+// and 3 or 5 rows take a branch-free median).
+const estBlk = 512
+
+// estScratch is Estimate's working memory.
+type estScratch struct {
+	rows []float32 // Rows × estBlk per-row estimates
+	hb   []uint32  // estBlk hashes, or nil
+	// Version 3 with AVX2: each row's hash state at the next coordinate,
+	// carried from block to block by estRow3AVX2 (hash and gather in one
+	// kernel); nil otherwise.
+	c3 []hash3Const
+}
+
+// newEstScratch returns the scratch for estimates starting at coordinate
+// start.
+func (s *Sketch) newEstScratch(start int) *estScratch {
+	e := &estScratch{rows: make([]float32, s.Rows*estBlk)}
+	if useAVX2 || s.mul != nil {
+		e.hb = make([]uint32, estBlk)
+	}
+	if useAVX2 && s.mul != nil {
+		e.c3 = make([]hash3Const, s.Rows)
+		for r := range e.c3 {
+			e.c3[r] = s.const3(r, start)
+		}
+	}
+	return e
+}
+
+// skip moves the carried version 3 states forward by n coordinates.
+func (s *Sketch) skip(e *estScratch, n int) {
+	for r := range e.c3 {
+		d := s.mul[r] * uint64(n)
+		c := &e.c3[r]
+		for l := range c.za {
+			c.za[l] += d
+			c.zb[l] += d
+		}
+	}
+}
+
 // Estimate fills est (Dim values) with each coordinate's median estimate
 // from table (real-valued counters).
 func (s *Sketch) Estimate(est []float32, table []float32) {
-	// Row by row into a block of per-row estimates, then the medians: the
-	// hash loop stays simple and 3 or 5 rows take a branch-free median.
-	const blk = 512
-	rows := make([]float32, s.Rows*blk)
-	var hb []uint32
-	if useAVX2 || s.mul != nil {
-		hb = make([]uint32, blk)
+	e := s.newEstScratch(0)
+	for o := 0; o < s.Dim; o += estBlk {
+		s.estRange(est[o:o+min(estBlk, s.Dim-o)], table, o, e)
 	}
+}
+
+// estRange sets out[j] to the median estimate of coordinate o+j (len(out)
+// <= estBlk). With e.c3, the row states must be at coordinate o; they
+// advance by len(out) when it is a multiple of 8 (otherwise they are
+// spent: only the last block may be so).
+func (s *Sketch) estRange(out []float32, table []float32, o int, e *estScratch) {
+	const blk = estBlk
+	n := len(out)
+	rows, hb, c3 := e.rows, e.hb, e.c3
 	cols := uint64(s.Cols)
-	// Version 3 with AVX2: each row's hash state, carried from block to
-	// block by estRow3AVX2 (hash and gather in one kernel).
-	var c3 []hash3Const
-	if useAVX2 && s.mul != nil {
-		c3 = make([]hash3Const, s.Rows)
-		for r := range c3 {
-			c3[r] = s.const3(r, 0)
-		}
-	}
-	for o := 0; o < s.Dim; o += blk {
-		n := min(blk, s.Dim-o)
-		for r := 0; r < s.Rows; r++ {
-			row, tr := rows[r*blk:r*blk+n], table[r*s.Cols:(r+1)*s.Cols]
-			if c3 != nil {
-				k := n &^ 7
-				if k > 0 {
-					estRow3AVX2(&row[0], &tr[0], k, &c3[r])
-				}
-				if k < n { // the last block only (blk is a multiple of 8)
-					h := hb[:n-k]
-					s.hashRow(h, r, o+k)
-					for j, e := range h {
-						row[k+j] = math.Float32frombits(math.Float32bits(tr[e>>1]) ^ e<<31)
-					}
-				}
-				continue
+	for r := 0; r < s.Rows; r++ {
+		row, tr := rows[r*blk:r*blk+n], table[r*s.Cols:(r+1)*s.Cols]
+		if c3 != nil {
+			k := n &^ 7
+			if k > 0 {
+				estRow3AVX2(&row[0], &tr[0], k, &c3[r])
 			}
-			if hb != nil { // the hashes from hashRow (AVX2 or version 3)
-				h := hb[:n]
-				s.hashRow(h, r, o)
-				k := 0
-				if useAVX2 {
-					k = n &^ 7
-				}
-				if k > 0 {
-					gatherRowScalar(&row[0], &h[0], &tr[0], k)
-				}
-				for j, e := range h[k:] {
+			if k < n { // the last block only
+				h := hb[:n-k]
+				s.hashRow(h, r, o+k)
+				for j, e := range h {
 					row[k+j] = math.Float32frombits(math.Float32bits(tr[e>>1]) ^ e<<31)
 				}
-				continue
 			}
-			key := s.keys[r]
-			for j := range row {
-				z := mix(key, o+j)
-				// Flip the sign bit (exactly −c) without a branch.
-				row[j] = math.Float32frombits(math.Float32bits(tr[(z>>32)*cols>>32]) ^ uint32(z&1)<<31)
-			}
+			continue
 		}
-		out := est[o : o+n]
-		k := 0 // done by the AVX2 kernels
-		if useAVX2 && (s.Rows == 3 || s.Rows == 5) {
-			k = n &^ 7
+		if hb != nil { // the hashes from hashRow (AVX2 or version 3)
+			h := hb[:n]
+			s.hashRow(h, r, o)
+			k := 0
+			if useAVX2 {
+				k = n &^ 7
+			}
+			if k > 0 {
+				gatherRowScalar(&row[0], &h[0], &tr[0], k)
+			}
+			for j, e := range h[k:] {
+				row[k+j] = math.Float32frombits(math.Float32bits(tr[e>>1]) ^ e<<31)
+			}
+			continue
 		}
-		if k > 0 && s.Rows == 3 {
-			median3AVX2(&out[0], &rows[0], &rows[blk], &rows[2*blk], k)
-		} else if k > 0 {
-			median5AVX2(&out[0], &rows[0], &rows[blk], &rows[2*blk], &rows[3*blk], &rows[4*blk], k)
+		key := s.keys[r]
+		for j := range row {
+			z := mix(key, o+j)
+			// Flip the sign bit (exactly −c) without a branch.
+			row[j] = math.Float32frombits(math.Float32bits(tr[(z>>32)*cols>>32]) ^ uint32(z&1)<<31)
 		}
-		switch s.Rows {
-		case 3:
-			a, b, c := rows[:n], rows[blk:blk+n], rows[2*blk:2*blk+n]
-			for j := k; j < len(out); j++ {
-				out[j] = med3(a[j], b[j], c[j])
+	}
+	k := 0 // done by the AVX2 kernels
+	if useAVX2 && (s.Rows == 3 || s.Rows == 5) {
+		k = n &^ 7
+	}
+	if k > 0 && s.Rows == 3 {
+		median3AVX2(&out[0], &rows[0], &rows[blk], &rows[2*blk], k)
+	} else if k > 0 {
+		median5AVX2(&out[0], &rows[0], &rows[blk], &rows[2*blk], &rows[3*blk], &rows[4*blk], k)
+	}
+	switch s.Rows {
+	case 3:
+		a, b, c := rows[:n], rows[blk:blk+n], rows[2*blk:2*blk+n]
+		for j := k; j < len(out); j++ {
+			out[j] = med3(a[j], b[j], c[j])
+		}
+	case 5:
+		a, b, c, d, e := rows[:n], rows[blk:blk+n], rows[2*blk:2*blk+n], rows[3*blk:3*blk+n], rows[4*blk:4*blk+n]
+		for j := k; j < len(out); j++ {
+			out[j] = med3(e[j], fmax(fmin(a[j], b[j]), fmin(c[j], d[j])), fmin(fmax(a[j], b[j]), fmax(c[j], d[j])))
+		}
+	default:
+		v := make([]float32, s.Rows)
+		for j := range out {
+			for r := range v {
+				v[r] = rows[r*blk+j]
 			}
-		case 5:
-			a, b, c, d, e := rows[:n], rows[blk:blk+n], rows[2*blk:2*blk+n], rows[3*blk:3*blk+n], rows[4*blk:4*blk+n]
-			for j := k; j < len(out); j++ {
-				out[j] = med3(e[j], fmax(fmin(a[j], b[j]), fmin(c[j], d[j])), fmin(fmax(a[j], b[j]), fmax(c[j], d[j])))
-			}
-		default:
-			v := make([]float32, s.Rows)
-			for j := range out {
-				for r := range v {
-					v[r] = rows[r*blk+j]
-				}
-				out[j] = median(v) + 0 // +0 for a zero, as med3
-			}
+			out[j] = median(v) + 0 // +0 for a zero, as med3
 		}
 	}
 }
