@@ -117,6 +117,18 @@ var (
 	}
 )
 
+// Named returns the registered variant called name.
+func Named(name string) (Variant, bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, v := range variants {
+		if v.Name == name {
+			return v, true
+		}
+	}
+	return Variant{}, false
+}
+
 // AddVariant registers v to run after the native variant (call from init).
 func AddVariant(v Variant) {
 	mu.Lock()

@@ -3,6 +3,7 @@ package trainwasm
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -104,6 +105,63 @@ func BenchmarkCoreStep(b *testing.B) {
 					b.ReportMetric(float64(spent.Load())/steps, "host-ns/step")
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkPairedRatio measures wasm+native against native+native on the
+// MLP (batch 32 and 128) as alternating pairs of runs of 320 steps in
+// calls of train.StepsPerCall, and reports the median of the pairs'
+// throughput ratios (and the quartiles): on a shared machine whose speed
+// drifts between runs this is steadier than a ratio of two medians.
+//
+//	go test -run XXX -bench PairedRatio -benchtime 1x ./internal/bench/trainwasm
+func BenchmarkPairedRatio(b *testing.B) {
+	const pairs, steps = 21, 320
+	for _, batch := range []int{32, 128} {
+		for _, names := range [][2]string{{"wasm+native", "native+native"}, {"wasm+native-1t", "native+native-1t"}} {
+			b.Run(fmt.Sprintf("mlp-b%d/%s", batch, names[0]), func(b *testing.B) {
+				c := train.Case{Name: fmt.Sprintf("mlp-b%d", batch), Model: "mlp", Batch: batch}
+				var runs [2]func(int) error
+				for k, name := range names {
+					v, ok := train.Named(name)
+					if !ok {
+						b.Fatalf("no variant %s", name)
+					}
+					run, done, err := v.New(c)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer done()
+					runs[k] = run
+				}
+				timed := func(run func(int) error) time.Duration {
+					t0 := time.Now()
+					for i := 0; i < steps; i += train.StepsPerCall {
+						if err := run(train.StepsPerCall); err != nil {
+							b.Fatal(err)
+						}
+					}
+					return time.Since(t0)
+				}
+				for b.Loop() {
+					timed(runs[0]) // warm both
+					timed(runs[1])
+					ratios := make([]float64, pairs)
+					for p := range ratios {
+						var d [2]time.Duration
+						for k := range 2 {
+							i := (k + p) % 2 // alternate which runs first
+							d[i] = timed(runs[i])
+						}
+						ratios[p] = float64(d[1]) / float64(d[0]) // wasm throughput / native
+					}
+					slices.Sort(ratios)
+					b.ReportMetric(100*ratios[pairs/2], "%median")
+					b.ReportMetric(100*ratios[pairs/4], "%q1")
+					b.ReportMetric(100*ratios[3*pairs/4], "%q3")
+				}
+			})
 		}
 	}
 }

@@ -77,13 +77,13 @@ func (s *Sketch) estimateTop(table []float32, k int, est []float32) (idx []uint3
 	step := max(1, ns/thresholdSample)
 	mags := make([]float32, 0, ns/step+1)
 	for j := 0; j < ns; j += step {
-		mags = append(mags, abs32(sample[j]))
+		mags = append(mags, topk.Abs(sample[j]))
 	}
 	m := int(math.Ceil(1.5*float64(k)*float64(len(mags))/float64(d))) + 16
 	if m >= len(mags) {
 		return nil, nil, false
 	}
-	t := kth(mags, len(mags)-m)
+	t := topk.Kth(mags, len(mags)-m)
 	if !(t > 0) {
 		return nil, nil, false
 	}
@@ -136,7 +136,7 @@ func appendPassing(idx []uint32, val []float32, a []float32, mask []uint64, o in
 		}
 	}
 	for j := k; j < len(a); j++ {
-		if abs32(a[j]) >= t {
+		if topk.Abs(a[j]) >= t {
 			idx = append(idx, uint32(o+j))
 			val = append(val, a[j])
 		}
@@ -147,50 +147,3 @@ func appendPassing(idx []uint32, val []float32, a []float32, mask []uint64, o in
 // thresholdSample is how many sampled estimates set EstimateTop's
 // threshold.
 const thresholdSample = 4096
-
-// kth partially sorts v so that v[n] is the value of rank n (0 = the
-// smallest) and returns it (Hoare quickselect, median-of-three pivot; as
-// topk's).
-func kth(v []float32, n int) float32 {
-	lo, hi := 0, len(v)-1
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		if v[mid] < v[lo] {
-			v[mid], v[lo] = v[lo], v[mid]
-		}
-		if v[hi] < v[lo] {
-			v[hi], v[lo] = v[lo], v[hi]
-		}
-		if v[hi] < v[mid] {
-			v[hi], v[mid] = v[mid], v[hi]
-		}
-		p := v[mid]
-		i, j := lo, hi
-		for i <= j {
-			for v[i] < p {
-				i++
-			}
-			for v[j] > p {
-				j--
-			}
-			if i <= j {
-				v[i], v[j] = v[j], v[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case n <= j:
-			hi = j
-		case n >= i:
-			lo = i
-		default:
-			return v[n]
-		}
-	}
-	return v[n]
-}
-
-func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
-
-var zzCand int

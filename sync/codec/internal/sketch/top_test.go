@@ -186,7 +186,7 @@ func TestPassMaskKernel(t *testing.T) {
 		m := make([]uint64, n/64)
 		passMaskAVX2(&m[0], &a[0], n, 0.5)
 		for j, v := range a {
-			if got, want := m[j/64]>>(j%64)&1 == 1, abs32(v) >= 0.5; got != want {
+			if got, want := m[j/64]>>(j%64)&1 == 1, topk.Abs(v) >= 0.5; got != want {
 				t.Fatalf("n %d: a[%d] = %v: kernel %v, want %v", n, j, v, got, want)
 			}
 		}

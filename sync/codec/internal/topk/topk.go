@@ -63,7 +63,7 @@ func appendPassing(idx []uint32, a []float32, t float32) []uint32 {
 		}
 	}
 	for i := k; i < len(a); i++ {
-		if abs(a[i]) >= t {
+		if Abs(a[i]) >= t {
 			idx = append(idx, uint32(i))
 		}
 	}
@@ -79,9 +79,9 @@ func exact(idx []uint32, base int, a []float32, k int) []uint32 {
 	}
 	mags := make([]float32, len(cand))
 	for i, j := range cand {
-		mags[i] = abs(a[j])
+		mags[i] = Abs(a[j])
 	}
-	t := kth(slices.Clone(mags), len(mags)-k) // k-th largest
+	t := Kth(slices.Clone(mags), len(mags)-k) // k-th largest
 	// Everything strictly above t, then ties at t by index until k.
 	above := 0
 	for _, m := range mags {
@@ -111,7 +111,7 @@ func sampledThreshold(a []float32, k int) (float32, bool) {
 		x ^= x << 13
 		x ^= x >> 7
 		x ^= x << 17
-		s[i] = abs(a[(x>>32)*uint64(d)>>32])
+		s[i] = Abs(a[(x>>32)*uint64(d)>>32])
 	}
 	want := int(math.Ceil(2 * float64(k) * sampleSize / float64(d))) // sample values above t
 	if want < 8 {
@@ -120,13 +120,13 @@ func sampledThreshold(a []float32, k int) (float32, bool) {
 	if want >= sampleSize {
 		return 0, false
 	}
-	t := kth(s, sampleSize-want)
+	t := Kth(s, sampleSize-want)
 	return t, t > 0
 }
 
-// kth partially sorts v so v[n] is the value of rank n (0 = smallest) and
+// Kth partially sorts v so v[n] is the value of rank n (0 = smallest) and
 // returns it (Hoare quickselect with median-of-three).
-func kth(v []float32, n int) float32 {
+func Kth(v []float32, n int) float32 {
 	lo, hi := 0, len(v)-1
 	for lo < hi {
 		mid := lo + (hi-lo)/2
@@ -166,4 +166,5 @@ func kth(v []float32, n int) float32 {
 	return v[n]
 }
 
-func abs(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
+// Abs is |x|, by clearing the sign bit.
+func Abs(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }

@@ -14,7 +14,7 @@ func reference(a []float32, k int) []uint32 {
 	for i := range idx {
 		idx[i] = uint32(i)
 	}
-	sort.SliceStable(idx, func(i, j int) bool { return abs(a[idx[i]]) > abs(a[idx[j]]) })
+	sort.SliceStable(idx, func(i, j int) bool { return Abs(a[idx[i]]) > Abs(a[idx[j]]) })
 	if k > len(a) {
 		k = len(a)
 	}
@@ -78,7 +78,7 @@ func TestAppendPassingKernel(t *testing.T) {
 			got := appendPassing([]uint32{7}, a, th)
 			want := []uint32{7}
 			for i, x := range a {
-				if abs(x) >= th {
+				if Abs(x) >= th {
 					want = append(want, uint32(i))
 				}
 			}
